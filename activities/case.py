@@ -1,0 +1,158 @@
+"""Activities of the case workflow: the SQL projection and routing (派单).
+
+Dependencies arrive through the class; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from temporalio import activity
+
+from core.db import SessionFactory, session_scope
+from core.models import CaseEventRecord, CaseRecord, Category
+from core.models import Unit as UnitRow
+from workflows.contracts import (
+    CaseEvent,
+    CaseState,
+    RecordEventsInput,
+    RouteInput,
+    RouteResult,
+    Unit,
+)
+
+
+class CaseActivities:
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self._sessions = session_factory
+
+    @activity.defn
+    def record_events(self, inp: RecordEventsInput) -> int:
+        """Write events and the case snapshot, idempotently by (case, sequence).
+
+        Returns how many events were new. A retry after a partial or lost write repairs it.
+        """
+        try:
+            with session_scope(self._sessions) as session:
+                new = _insert_missing_events(session, inp.state.case_id, inp.events)
+                _upsert_case(session, inp.state)
+        except IntegrityError:
+            # A concurrent attempt of this same activity won the race; the next try sees its rows.
+            raise
+        activity.logger.info(
+            "case_projected", extra={"ticket": inp.state.ticket, "seq": inp.state.last_seq}
+        )
+        return new
+
+    @activity.defn
+    def route_case(self, inp: RouteInput) -> RouteResult:
+        """Decide the responsible unit: 部件 owner first, 事件 locality first, unclear → district."""
+        with session_scope(self._sessions) as session:
+            category = session.get(Category, inp.category)
+            owner = _owner_unit(session, category, inp.location.district_id)
+            street = session.get(UnitRow, inp.location.street_id) if inp.location.street_id else None
+            district = session.get(UnitRow, inp.location.district_id)
+        if category is not None and category.kind == "component" and owner is not None:
+            return RouteResult(unit=_unit(owner), rule="owner_first")
+        if street is not None:
+            return RouteResult(unit=_unit(street), rule="locality_first")
+        if owner is not None:
+            return RouteResult(unit=_unit(owner), rule="owner_after_locality")
+        if district is not None:
+            return RouteResult(unit=_unit(district), rule="district_fallback")
+        return RouteResult(unit=None, rule="no_rule_manual_dispatch")
+
+
+def _owner_unit(session: Session, category: Category | None, district_id: str) -> UnitRow | None:
+    """The owning department's bureau in the case's district, if the category names one."""
+    if category is None or not category.owner_dept or not district_id:
+        return None
+    query = select(UnitRow).where(
+        UnitRow.parent_id == district_id, UnitRow.dept_type == category.owner_dept
+    )
+    return session.exec(query).first()
+
+
+def _unit(row: UnitRow) -> Unit:
+    return Unit(id=row.id, name=row.name)
+
+
+def _insert_missing_events(session: Session, case_id: str, events: list[CaseEvent]) -> int:
+    seqs = [e.seq for e in events]
+    existing = set(
+        session.exec(
+            select(CaseEventRecord.seq).where(
+                CaseEventRecord.case_id == case_id, CaseEventRecord.seq.in_(seqs)  # type: ignore[attr-defined]
+            )
+        )
+    )
+    new = [e for e in events if e.seq not in existing]
+    session.add_all(_event_row(case_id, e) for e in new)
+    return len(new)
+
+
+def _event_row(case_id: str, e: CaseEvent) -> CaseEventRecord:
+    return CaseEventRecord(
+        case_id=case_id,
+        seq=e.seq,
+        at=e.at,
+        action=e.action,
+        actor_username=e.actor.username,
+        actor_name=e.actor.name,
+        actor_role=e.actor.role,
+        actor_unit_id=e.actor.unit_id,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        reason=e.reason,
+        payload=dict(e.payload),
+    )
+
+
+def _upsert_case(session: Session, s: CaseState) -> None:
+    row = session.get(CaseRecord, s.case_id)
+    if row is not None and row.last_seq >= s.last_seq:
+        return  # an older snapshot arriving late must not overwrite a newer one
+    values = case_values(s)
+    if row is None:
+        session.add(CaseRecord(**values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+def case_values(s: CaseState) -> dict[str, object]:
+    """The read-model columns of a case snapshot."""
+    loc = s.location
+    return {
+        "id": s.case_id,
+        "ticket": s.ticket,
+        "external_id": s.external_id,
+        "case_type": s.case_type,
+        "channel": s.channel,
+        "title": s.title,
+        "description": s.description,
+        "category": s.category,
+        "category_name": s.category_name,
+        "priority": s.priority,
+        "status": s.status.value,
+        "location_unit_id": loc.unit_id,
+        "location_path": "/" + "/".join(loc.path) + "/",
+        "district_id": loc.district_id,
+        "street_id": loc.street_id,
+        "address": loc.address,
+        "assigned_unit_id": s.assigned_unit.id if s.assigned_unit else "",
+        "assigned_unit_name": s.assigned_unit.name if s.assigned_unit else "",
+        "stage": s.clock.stage,
+        "due_at": s.clock.due_at,
+        "overdue": s.clock.overdue,
+        "return_count": s.return_count,
+        "rework_count": s.rework_count,
+        "extension_count": s.extension_count,
+        "rating": s.rating,
+        "reporter_name": s.reporter_name,
+        "reporter_phone": s.reporter_phone,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at or s.created_at,
+        "closed_at": s.closed_at,
+        "last_seq": s.last_seq,
+    }

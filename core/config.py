@@ -1,0 +1,39 @@
+"""One Settings class for every process; values come from the environment or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYLOOP_", env_file=".env", extra="ignore")
+
+    env: str = "development"  # development | production: production logs JSON
+    log_level: str = "INFO"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'cityloop.db'}"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "cityloop"
+    task_queue: str = "cityloop-cases"
+    secret_key: str = "dev-only-change-me"  # signs web sessions; set it in production
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    dev_stack_file: Path = ROOT / "temporal-dev.yml"
+    # Working hours and deployment corrections to the holiday calendar (one ISO date a line,
+    # "+2027-02-06" a make-up working day, "-2027-02-10" a day off).
+    workday_start: str = "08:30"
+    workday_end: str = "17:30"
+    calendar_file: Path | None = None
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,126 @@
+"""SQL tables: the org tree, users, catalog, and the read model of cases and their events.
+
+Schema changes go through Alembic (core/migrations); these classes are the source the
+migrations are written from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(**kw: object) -> Column:  # type: ignore[type-arg]
+    """A timezone-aware timestamp column (naive datetimes lose their zone on PostgreSQL)."""
+    return Column(DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+
+
+class Unit(SQLModel, table=True):
+    """A node of the five-level tree (city … grid) or a department, or an operations centre."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    level: str = Field(max_length=16, index=True)  # city district street community grid dept
+    parent_id: str | None = Field(default=None, foreign_key="unit.id", index=True)
+    path: str = Field(max_length=400, index=True)  # "/nj/gl/gl-hn/" — ancestor-or-self prefix
+    dept_type: str = Field(default="", max_length=32)  # for departments: water, urban, …
+    is_demo: bool = False
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=256)
+    role: str = Field(max_length=16)
+    unit_id: str = Field(foreign_key="unit.id")
+    is_demo: bool = False
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=128, unique=True, index=True)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class Category(SQLModel, table=True):
+    """A catalog class with its time limits and routing rule (部件 owner first, 事件 locality)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)  # component (部件) | event (事件) | hotline (12345)
+    group_name: str = Field(max_length=50)  # 公用设施, 市容环境, … or the 12345 kind
+    working_time: bool = True  # working calendar, or natural time
+    limits: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    owner_dept: str = Field(default="", max_length=32)  # dept_type of the owner, if any
+    keywords: str = Field(default="", max_length=400)
+    is_demo: bool = False
+
+
+class CaseRecord(SQLModel, table=True):
+    """The current snapshot of one case, as last written by the workflow."""
+
+    __tablename__ = "cases"
+
+    id: str = Field(primary_key=True, max_length=120)  # the workflow id
+    ticket: str = Field(max_length=80, unique=True, index=True)
+    external_id: str = Field(default="", max_length=64, index=True)
+    case_type: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    description: str = Field(default="")
+    category: str = Field(max_length=64, index=True)
+    category_name: str = Field(max_length=100)
+    priority: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)
+    location_unit_id: str = Field(max_length=64)
+    location_path: str = Field(max_length=400, index=True)
+    district_id: str = Field(default="", max_length=64, index=True)
+    street_id: str = Field(default="", max_length=64)
+    address: str = Field(default="", max_length=300)
+    assigned_unit_id: str = Field(default="", max_length=64, index=True)
+    assigned_unit_name: str = Field(default="", max_length=100)
+    stage: str = Field(default="", max_length=16)
+    due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    overdue: bool = Field(default=False, index=True)
+    return_count: int = 0
+    rework_count: int = 0
+    extension_count: int = 0
+    rating: str = Field(default="", max_length=32)
+    reporter_name: str = Field(default="", max_length=100)
+    reporter_phone: str = Field(default="", max_length=32)
+    created_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_seq: int = 0
+
+
+class CaseEventRecord(SQLModel, table=True):
+    """The audit trail: one row per event, unique by (case, sequence) so rewrites are no-ops."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=120, index=True)
+    seq: int
+    at: datetime = Field(sa_column=_ts(nullable=False))
+    action: str = Field(max_length=32)
+    actor_username: str = Field(max_length=64)
+    actor_name: str = Field(max_length=100)
+    actor_role: str = Field(max_length=16)
+    actor_unit_id: str = Field(max_length=64)
+    from_status: str = Field(max_length=16)
+    to_status: str = Field(max_length=16)
+    reason: str = Field(default="")
+    payload: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TicketCounter(SQLModel, table=True):
+    """Per-day serial for human-readable ticket numbers (流水号)."""
+
+    day: str = Field(primary_key=True, max_length=8)
+    value: int = 0

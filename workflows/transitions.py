@@ -1,0 +1,177 @@
+"""Pure transition rules of the closed loop.
+
+`check` decides whether an actor may take an action on a case now; `target` says where the
+action leads. The workflow's update validators and handlers call both, and so do the unit tests,
+without Temporal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from workflows.contracts import Action, CaseState, Command, Rating, Role, Status
+
+HANDLING_STATES = frozenset({Status.ACCEPTED, Status.HANDLING, Status.REWORK})
+CENTRE_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
+MAX_EXTENSION_HOURS = 480  # 60 working days of 8 hours: anything more is a typo, not a plan
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may take an action, from which states, and what it needs."""
+
+    sources: frozenset[Status]
+    roles: frozenset[Role]
+    scope: str  # "area": actor's unit contains the case's location; "assigned": actor's unit holds it
+    needs: tuple[str, ...] = ()  # Command fields that must be filled
+
+
+RULES: dict[Action, Rule] = {
+    Action.REGISTER: Rule(frozenset({Status.RECEIVED}), CENTRE_ROLES, "area"),
+    Action.VOID: Rule(
+        frozenset({Status.RECEIVED, Status.REGISTERED}), CENTRE_ROLES, "area", ("reason",)
+    ),
+    Action.DISPATCH: Rule(
+        frozenset({Status.REGISTERED, Status.RETURNED, Status.DISPATCHED}),
+        CENTRE_ROLES,
+        "area",
+        ("unit_id",),
+    ),
+    Action.ACCEPT: Rule(frozenset({Status.DISPATCHED}), frozenset({Role.HANDLER}), "assigned"),
+    Action.RETURN: Rule(
+        frozenset({Status.DISPATCHED}), frozenset({Role.HANDLER}), "assigned", ("reason",)
+    ),
+    Action.PROGRESS: Rule(HANDLING_STATES, frozenset({Role.HANDLER}), "assigned", ("note",)),
+    Action.REQUEST_EXTENSION: Rule(
+        HANDLING_STATES, frozenset({Role.HANDLER}), "assigned", ("reason", "hours")
+    ),
+    Action.DECIDE_EXTENSION: Rule(HANDLING_STATES, CENTRE_ROLES, "area"),
+    Action.PARK: Rule(HANDLING_STATES, CENTRE_ROLES, "area", ("reason",)),
+    Action.UNPARK: Rule(frozenset({Status.PARKED}), CENTRE_ROLES, "area"),
+    Action.SUBMIT_FEEDBACK: Rule(HANDLING_STATES, frozenset({Role.HANDLER}), "assigned", ("note",)),
+    Action.VERIFY: Rule(
+        frozenset({Status.VERIFYING}), frozenset({Role.VERIFIER, Role.SUPERVISOR}), "area"
+    ),
+    Action.CALLBACK: Rule(frozenset({Status.CLOSED}), frozenset({Role.OPERATOR}), "any", ("rating",)),
+}
+
+STATUS_NAMES = {
+    Status.RECEIVED: "受理",
+    Status.REGISTERED: "立案",
+    Status.VOIDED: "注销",
+    Status.DISPATCHED: "派遣",
+    Status.RETURNED: "退单",
+    Status.ACCEPTED: "签收",
+    Status.HANDLING: "处置中",
+    Status.PARKED: "挂账",
+    Status.VERIFYING: "核查",
+    Status.REWORK: "返工",
+    Status.CLOSED: "结案",
+    Status.ARCHIVED: "归档",
+}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why an action is refused. `kind` maps to HTTP: forbidden 403, conflict 409, invalid 422."""
+
+    kind: str
+    reason: str
+    field: str = ""
+
+
+def check(state: CaseState, action: Action, cmd: Command, now: datetime) -> Rejection | None:
+    """Return why `cmd` may not take `action` on `state` now, or None if it may."""
+    rule = RULES[action]
+    return (
+        _check_actor(state, action, rule, cmd)
+        or _check_state(state, action, rule, now)
+        or _check_fields(action, rule, cmd)
+    )
+
+
+def _check_actor(state: CaseState, action: Action, rule: Rule, cmd: Command) -> Rejection | None:
+    actor = cmd.actor
+    if actor.role not in rule.roles:
+        allowed = "/".join(sorted(rule.roles))
+        return Rejection("forbidden", f"{action.value} requires role {allowed}, not {actor.role}")
+    if rule.scope == "area" and actor.unit_id not in state.location.path:
+        return Rejection("forbidden", f"unit {actor.unit_id} does not cover this case's area")
+    if rule.scope == "assigned" and (
+        state.assigned_unit is None or state.assigned_unit.id != actor.unit_id
+    ):
+        return Rejection("forbidden", f"case is not assigned to unit {actor.unit_id}")
+    return None
+
+
+def _check_state(state: CaseState, action: Action, rule: Rule, now: datetime) -> Rejection | None:
+    if state.status not in rule.sources:
+        return Rejection("conflict", f"cannot {action.value} a case in status {state.status}")
+    pending = state.pending_extension
+    if action is Action.REQUEST_EXTENSION:
+        if pending is not None:
+            return Rejection("conflict", "an extension request is already pending")
+        due = state.clock.due_at
+        if due is not None and now >= due:
+            return Rejection("conflict", "an extension must be requested before the deadline")
+    if action is Action.DECIDE_EXTENSION and pending is None:
+        return Rejection("conflict", "no extension request is pending")
+    return None
+
+
+def _check_fields(action: Action, rule: Rule, cmd: Command) -> Rejection | None:
+    for name in rule.needs:
+        value = getattr(cmd, name)
+        if not (value.strip() if isinstance(value, str) else value):
+            return Rejection("invalid", f"{action.value} needs a {name}", name)
+    if action is Action.REQUEST_EXTENSION and not 0 < cmd.hours <= MAX_EXTENSION_HOURS:
+        return Rejection("invalid", f"hours must be between 1 and {MAX_EXTENSION_HOURS}", "hours")
+    if action is Action.VERIFY and not cmd.passed and not cmd.reason.strip():
+        return Rejection("invalid", "a failed verification needs a reason", "reason")
+    if action is Action.CALLBACK and cmd.rating not in {r.value for r in Rating}:
+        return Rejection("invalid", f"rating must be one of {[r.value for r in Rating]}", "rating")
+    return None
+
+
+def target(state: CaseState, action: Action, cmd: Command) -> Status:
+    """The status a checked action leads to."""
+    match action:
+        case Action.REGISTER:
+            return Status.REGISTERED
+        case Action.VOID:
+            return Status.VOIDED
+        case Action.DISPATCH:
+            return Status.DISPATCHED
+        case Action.ACCEPT:
+            return Status.ACCEPTED
+        case Action.RETURN:
+            return Status.RETURNED
+        case Action.PROGRESS | Action.UNPARK:
+            return Status.HANDLING
+        case Action.PARK:
+            return Status.PARKED
+        case Action.SUBMIT_FEEDBACK:
+            return Status.VERIFYING
+        case Action.VERIFY:
+            return Status.CLOSED if cmd.passed else Status.REWORK
+        case Action.CALLBACK:
+            return _after_callback(state, cmd)
+    return state.status  # extension request and decision keep the status
+
+
+def _after_callback(state: CaseState, cmd: Command) -> Status:
+    """不满意 sends a case back once (重办); the second rating counts whatever it is."""
+    if cmd.rating == Rating.UNSATISFIED and state.reopen_count == 0:
+        return Status.REWORK
+    return Status.ARCHIVED
+
+
+def allowed_actions(state: CaseState, cmd: Command, now: datetime) -> list[Action]:
+    """The actions `cmd.actor` could take now, ignoring fields still to be filled (for the UI)."""
+    return [
+        action
+        for action, rule in RULES.items()
+        if _check_actor(state, action, rule, cmd) is None
+        and _check_state(state, action, rule, now) is None
+    ]
