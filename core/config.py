@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "cityloop"
     task_queue: str = "cityloop-cases"
+    ticket_prefix: str = "CL"  # minted tickets: CL20261129-000001
     secret_key: str = "dev-only-change-me"  # signs web sessions; set it in production
     web_host: str = "127.0.0.1"
     web_port: int = 8000

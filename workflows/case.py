@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
@@ -68,15 +69,19 @@ class CaseWorkflow:
             day_end=inp.policy.day_end,
             extra_workdays=inp.policy.extra_workdays,
             extra_holidays=inp.policy.extra_holidays,
-            on_unknown_year=_warn_unknown_year,
+            on_unknown_year=self._warn_unknown_year,
         )
         self._needs_routing = False
+        self._intake_settled = False
+        self._unknown_years: set[int] = set()
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
         self._record("receive", inp.reporter, Status.RECEIVED, from_status="")
         if inp.auto_dispatch:
             self._transition("register", SYSTEM, Status.REGISTERED)
+            await self._route()
+        self._intake_settled = True
         writer = asyncio.create_task(self._projection_loop())
         while self._state.status not in TERMINAL:
             if self._needs_routing:
@@ -103,6 +108,15 @@ class CaseWorkflow:
         return [a.value for a in transitions.allowed_actions(self._state, cmd, workflow.now())]
 
     # ---- updates: one per human action ----------------------------------------------------
+    @workflow.update
+    async def confirm_intake(self) -> CaseState:
+        """Wait until intake has settled (registered and, where a rule matched, dispatched).
+
+        Sent with the start (update-with-start), so the intake call returns the dispatched case.
+        """
+        await workflow.wait_condition(lambda: self._intake_settled)
+        return self._state
+
     @workflow.update
     def register(self, cmd: Command) -> CaseState:
         return self._act(Action.REGISTER, cmd)
@@ -227,10 +241,10 @@ class CaseWorkflow:
         self._transition(action.value, cmd.actor, to, reason=cmd.reason, payload=payload)
         return self._state
 
-    def _apply_effects(self, action: Action, cmd: Command, to: Status) -> dict[str, object]:
+    def _apply_effects(self, action: Action, cmd: Command, to: Status) -> dict[str, Any]:
         """Change the state's fields an action touches; return what the audit trail keeps."""
         s = self._state
-        payload: dict[str, object] = {}
+        payload: dict[str, Any] = {}
         if cmd.note:
             payload["note"] = cmd.note
         if action is Action.DISPATCH:
@@ -260,7 +274,7 @@ class CaseWorkflow:
             payload.update(self._decide_extension(cmd.approve))
         return payload
 
-    def _decide_extension(self, approve: bool) -> dict[str, object]:
+    def _decide_extension(self, approve: bool) -> dict[str, Any]:
         pending = self._state.pending_extension
         assert pending is not None  # the validator guarantees it
         self._state.pending_extension = None
@@ -283,7 +297,7 @@ class CaseWorkflow:
         to: Status,
         *,
         reason: str = "",
-        payload: dict[str, object] | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         before = self._state.status
         self._state.status = to
@@ -302,7 +316,7 @@ class CaseWorkflow:
         *,
         from_status: str | None = None,
         reason: str = "",
-        payload: dict[str, object] | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         now = workflow.now()
         self._state.last_seq += 1
@@ -431,6 +445,11 @@ class CaseWorkflow:
             )
             del self._unwritten[: len(batch)]
 
+    def _warn_unknown_year(self, year: int) -> None:
+        if year not in self._unknown_years:
+            self._unknown_years.add(year)
+            workflow.logger.warning("calendar_year_unknown_weekday_rule", extra={"year": year})
+
     def _upsert_search_attributes(self) -> None:
         s = self._state
         pairs: list[SearchAttributePair[object]] = [
@@ -479,10 +498,6 @@ def start_search_attributes(inp: CaseInput) -> TypedSearchAttributes:
             SearchAttributePair(sa.OVERDUE, False),
         ]
     )
-
-
-def _warn_unknown_year(year: int) -> None:
-    workflow.logger.warning("calendar_year_unknown_weekday_rule", extra={"year": year})
 
 
 def _iso(value: datetime | None) -> str:

@@ -1,0 +1,99 @@
+"""JSON API for cases: intake, lists, one case with its timeline, and human actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import ApiUser, Cases
+from core.cases import ActionRequest, IntakeRequest
+from workflows.contracts import Action, CaseState
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+class CaseSummary(BaseModel):
+    ticket: str
+    title: str
+    category: str
+    category_name: str
+    status: str
+    priority: str
+    district_id: str
+    assigned_unit_id: str
+    assigned_unit_name: str
+    stage: str
+    due_at: datetime | None
+    overdue: bool
+    created_at: datetime
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    total: int
+    page: int
+    size: int
+
+
+class EventOut(BaseModel):
+    seq: int
+    at: datetime
+    action: str
+    actor_username: str
+    actor_name: str
+    actor_role: str
+    actor_unit_id: str
+    from_status: str
+    to_status: str
+    reason: str
+    payload: dict[str, object]
+
+
+class CaseDetail(BaseModel):
+    case: CaseState
+    timeline: list[EventOut]
+
+
+@router.post("", status_code=201, response_model=CaseState)
+async def create_case(body: IntakeRequest, user: ApiUser, cases: Cases) -> CaseState:
+    """Record a new case; the same external_id again returns the same case."""
+    return await cases.intake(user, body)
+
+
+@router.get("", response_model=CaseList)
+def list_cases(
+    _user: ApiUser,
+    cases: Cases,
+    status: str = "",
+    category: str = "",
+    district: str = "",
+    unit: str = "",
+    overdue: bool | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CaseList:
+    """Cases from the read model, soonest deadline first."""
+    found = cases.list_cases(
+        status=status, category=category, district=district, unit=unit,
+        overdue=overdue, page=page, size=size,
+    )
+    items = [CaseSummary.model_validate(c, from_attributes=True) for c in found.items]
+    return CaseList(items=items, total=found.total, page=found.page, size=found.size)
+
+
+@router.get("/{ticket}", response_model=CaseDetail)
+async def get_case(ticket: str, _user: ApiUser, cases: Cases) -> CaseDetail:
+    """The live case state (from its workflow) and its timeline (from the audit trail)."""
+    state = await cases.live_state(ticket)
+    _, events = cases.get_case(ticket)
+    timeline = [EventOut.model_validate(e, from_attributes=True) for e in events]
+    return CaseDetail(case=state, timeline=timeline)
+
+
+@router.post("/{ticket}/actions/{action}", response_model=CaseState)
+async def act(ticket: str, action: Action, body: ActionRequest, user: ApiUser, cases: Cases) -> CaseState:
+    """Take one human action; the case's new state comes back."""
+    return await cases.act(user, ticket, action.value, body)

@@ -1,0 +1,360 @@
+"""Case operations shared by the JSON API and the web UI: intake, actions, reads.
+
+The adapters parse and render; this module authorises, talks to Temporal and reads the SQL
+read model, and turns every refusal into a `CaseError` with an HTTP status, a reason and,
+where one is to blame, a field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.config import Settings
+from core.db import SessionFactory, session_scope
+from core.logs import get_logger
+from core.models import CaseEventRecord, CaseRecord, Category, TicketCounter, Unit, User
+from workflows import registry
+from workflows.case import start_search_attributes
+from workflows.contracts import (
+    Action,
+    Actor,
+    CaseInput,
+    CasePolicy,
+    CaseState,
+    Command,
+    Location,
+    Role,
+)
+from workflows.workcal import CST
+
+log = get_logger(__name__)
+INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR})
+HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422}
+INTAKE_WAIT = 15.0  # seconds the intake call waits for routing before answering as it stands
+
+
+class CaseError(Exception):
+    """A refusal the caller can act on: HTTP status, reason and the field to blame."""
+
+    def __init__(self, status: int, reason: str, field: str = "") -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.field = status, reason, field
+
+
+class IntakeRequest(BaseModel):
+    """A new case as an operator or another system reports it."""
+
+    title: str = Field(min_length=2, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    category: str = Field(min_length=1, max_length=64)
+    location_unit_id: str = Field(min_length=1, max_length=64, description="area unit (grid…district)")
+    address: str = Field(default="", max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    priority: Literal["normal", "urgent"] = "normal"
+    case_type: str = "city_event"
+    channel: Literal["hotline", "patrol", "sensor", "citizen", "web"] = "hotline"
+    external_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,40}$")
+    request_kind: Literal["", "咨询", "求助", "投诉", "举报", "建议"] = ""
+    reporter_name: str = Field(default="", max_length=100)
+    reporter_phone: str = Field(default="", pattern=r"^[0-9+\- ]{0,20}$")
+    auto_dispatch: bool = True
+
+
+class ActionRequest(BaseModel):
+    """The body of a human action; which fields an action needs is checked by the workflow."""
+
+    reason: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=5000)
+    unit_id: str = Field(default="", max_length=64)
+    hours: int = Field(default=0, ge=0, le=10000)
+    approve: bool = False
+    passed: bool = False
+    rating: str = Field(default="", max_length=32)
+    evidence: list[str] = Field(default_factory=list, max_length=20)
+
+
+@dataclass
+class CasePage:
+    items: list[CaseRecord]
+    total: int
+    page: int
+    size: int
+
+
+class CaseService:
+    def __init__(self, client: Client, sessions: SessionFactory, settings: Settings) -> None:
+        self.client, self.sessions, self.settings = client, sessions, settings
+        self._calendar = _read_calendar_file(settings.calendar_file)
+
+    # ---- intake ------------------------------------------------------------------------
+    async def intake(self, user: User, req: IntakeRequest) -> CaseState:
+        """Start (or, for a known external id, find) the case and return it once routed."""
+        actor = self.actor(user)
+        if actor.role not in INTAKE_ROLES:
+            raise CaseError(403, f"role {actor.role} may not record new cases")
+        case_type = registry.get(req.case_type)
+        if case_type is None:
+            raise CaseError(422, f"unknown case type {req.case_type!r}", "case_type")
+        with session_scope(self.sessions) as session:
+            inp = self._case_input(session, actor, req)
+        op = WithStartWorkflowOperation(
+            case_type.workflow.run,  # type: ignore[attr-defined]
+            inp,
+            id=case_type.workflow_id(inp.ticket),
+            task_queue=self.settings.task_queue,
+            # A repeated external id finds its case; a minted ticket must never meet another case.
+            id_conflict_policy=(
+                WorkflowIDConflictPolicy.USE_EXISTING
+                if req.external_id
+                else WorkflowIDConflictPolicy.FAIL
+            ),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=start_search_attributes(inp),
+        )
+        log.info("case_intake", ticket=inp.ticket, category=inp.category, channel=inp.channel)
+        return await self._confirm(op, inp.ticket)
+
+    async def _confirm(self, op: WithStartWorkflowOperation, ticket: str) -> CaseState:
+        try:
+            return await asyncio.wait_for(  # type: ignore[no-any-return]
+                self.client.execute_update_with_start_workflow(
+                    "confirm_intake", start_workflow_operation=op, result_type=CaseState
+                ),
+                INTAKE_WAIT,
+            )
+        except WorkflowAlreadyStartedError:
+            if not ticket.startswith("EX-"):
+                raise CaseError(409, f"ticket {ticket} is taken by another case") from None
+            return await self.live_state(ticket)  # the external id's case, finished already
+        except TimeoutError:
+            return await self.live_state(ticket)  # routing is slow: answer with what it is now
+
+    def _case_input(self, session: Session, actor: Actor, req: IntakeRequest) -> CaseInput:
+        category = session.get(Category, req.category)
+        if category is None:
+            raise CaseError(422, f"unknown category {req.category!r}", "category")
+        location = self._location(session, req)
+        ticket = f"EX-{req.external_id}" if req.external_id else self._mint_ticket(session)
+        return CaseInput(
+            ticket=ticket,
+            case_type=req.case_type,
+            title=req.title,
+            description=req.description,
+            category=category.key,
+            category_name=category.name,
+            category_kind=category.kind,
+            location=location,
+            policy=self._policy(category),
+            reporter=actor,
+            channel=req.channel,
+            external_id=req.external_id,
+            priority=req.priority,
+            reporter_name=req.reporter_name,
+            reporter_phone=req.reporter_phone,
+            request_kind=req.request_kind,
+            auto_dispatch=req.auto_dispatch,
+            received_at=datetime.now(UTC),
+        )
+
+    def _location(self, session: Session, req: IntakeRequest) -> Location:
+        unit = session.get(Unit, req.location_unit_id)
+        if unit is None or unit.level == "dept":
+            raise CaseError(422, f"unknown area unit {req.location_unit_id!r}", "location_unit_id")
+        ids = [p for p in unit.path.split("/") if p]
+        rows = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(ids)))}
+        district = next((rows[i] for i in ids if rows[i].level == "district"), None)
+        street = next((rows[i] for i in ids if rows[i].level == "street"), None)
+        return Location(
+            unit_id=unit.id,
+            path=ids,
+            district_id=district.id if district else "",
+            district_name=district.name if district else "",
+            street_id=street.id if street else "",
+            street_name=street.name if street else "",
+            address=req.address,
+            lat=req.lat,
+            lon=req.lon,
+        )
+
+    def _policy(self, category: Category) -> CasePolicy:
+        extra_work, extra_off = self._calendar
+        return CasePolicy(
+            working_time=category.working_time,
+            limits=dict(category.limits),
+            day_start=self.settings.workday_start,
+            day_end=self.settings.workday_end,
+            extra_workdays=extra_work,
+            extra_holidays=extra_off,
+        )
+
+    def _mint_ticket(self, session: Session) -> str:
+        """Next serial of the day in China time: CL20261129-000001."""
+        day = datetime.now(CST).strftime("%Y%m%d")
+        for _ in range(3):
+            bump = (
+                update(TicketCounter)
+                .where(col(TicketCounter.day) == day)
+                .values(value=TicketCounter.value + 1)
+                .returning(TicketCounter.value)
+            )
+            value = session.execute(bump).scalar()
+            if value is not None:
+                return f"{self.settings.ticket_prefix}{day}-{value:06d}"
+            try:
+                with session.begin_nested():
+                    session.add(TicketCounter(day=day, value=0))
+            except IntegrityError:
+                pass  # another request created today's counter first
+        raise CaseError(503, "could not mint a ticket number")
+
+    # ---- actions -----------------------------------------------------------------------
+    async def act(self, user: User, ticket: str, action: str, req: ActionRequest) -> CaseState:
+        """Run one human action as a workflow Update; the validator's refusal becomes a CaseError."""
+        try:
+            act = Action(action)
+        except ValueError:
+            raise CaseError(404, f"unknown action {action!r}") from None
+        cmd = Command(actor=self.actor(user), **req.model_dump())
+        if act is Action.DISPATCH and cmd.unit_id:
+            cmd.unit_name = self._unit_name(cmd.unit_id)
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            state: CaseState = await handle.execute_update(act.value, cmd, result_type=CaseState)
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err) from None
+        except RPCError as err:
+            raise _rpc_error(err, ticket) from None
+        log.info("case_action", ticket=ticket, action=act.value, user=user.username)
+        return state
+
+    def _unit_name(self, unit_id: str) -> str:
+        with session_scope(self.sessions) as session:
+            unit = session.get(Unit, unit_id)
+        if unit is None:
+            raise CaseError(422, f"unknown unit {unit_id!r}", "unit_id")
+        return unit.name
+
+    async def live_state(self, ticket: str) -> CaseState:
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            return await handle.query("get_state", result_type=CaseState)  # type: ignore[no-any-return]
+        except RPCError as err:
+            raise _rpc_error(err, ticket) from None
+
+    async def allowed_actions(self, user: User, ticket: str) -> list[str]:
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            return await handle.query(  # type: ignore[no-any-return]
+                "get_allowed_actions", self.actor(user), result_type=list[str]
+            )
+        except RPCError as err:
+            raise _rpc_error(err, ticket) from None
+
+    # ---- reads from the SQL read model -------------------------------------------------
+    def list_cases(
+        self,
+        *,
+        status: str = "",
+        category: str = "",
+        district: str = "",
+        unit: str = "",
+        overdue: bool | None = None,
+        page: int = 1,
+        size: int = 50,
+    ) -> CasePage:
+        query = select(CaseRecord)
+        for column, value in (
+            (CaseRecord.status, status),
+            (CaseRecord.category, category),
+            (CaseRecord.district_id, district),
+            (CaseRecord.assigned_unit_id, unit),
+        ):
+            if value:
+                query = query.where(column == value)
+        if overdue is not None:
+            query = query.where(CaseRecord.overdue == overdue)
+        with session_scope(self.sessions) as session:
+            total = session.exec(select(func.count()).select_from(query.subquery())).one()
+            order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)
+            rows = session.exec(query.order_by(*order).offset((page - 1) * size).limit(size))
+            return CasePage(items=list(rows), total=total, page=page, size=size)
+
+    def get_case(self, ticket: str) -> tuple[CaseRecord, list[CaseEventRecord]]:
+        with session_scope(self.sessions) as session:
+            case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+            if case is None:
+                raise CaseError(404, f"no case with ticket {ticket!r}")
+            events = session.exec(
+                select(CaseEventRecord)
+                .where(CaseEventRecord.case_id == case.id)
+                .order_by(col(CaseEventRecord.seq))
+            )
+            return case, list(events)
+
+    def actor(self, user: User) -> Actor:
+        with session_scope(self.sessions) as session:
+            unit = session.get(Unit, user.unit_id)
+        return Actor(
+            username=user.username,
+            name=user.display_name,
+            role=Role(user.role),
+            unit_id=user.unit_id,
+            unit_name=unit.name if unit else "",
+        )
+
+    def _workflow_id(self, ticket: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", ticket):
+            raise CaseError(404, f"no case with ticket {ticket!r}")
+        return registry.CITY_EVENT.workflow_id(ticket)
+
+
+def _refusal(err: WorkflowUpdateFailedError) -> CaseError:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in HTTP_OF_KIND:
+        field = str(cause.details[0]) if cause.details else ""
+        return CaseError(HTTP_OF_KIND[cause.type], cause.message, field)
+    return CaseError(500, f"action failed: {cause}")
+
+
+def _rpc_error(err: RPCError, ticket: str) -> CaseError:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return CaseError(404, f"no case with ticket {ticket!r}")
+    if err.status == RPCStatusCode.FAILED_PRECONDITION:
+        return CaseError(409, f"case {ticket} is finished and takes no more actions")
+    return CaseError(503, f"case service unavailable: {err.message}")
+
+
+def _read_calendar_file(path: Path | None) -> tuple[list[str], list[str]]:
+    """Deployment corrections: '+YYYY-MM-DD' a working day, '-YYYY-MM-DD' a day off."""
+    if path is None:
+        return [], []
+    work, off = [], []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            datetime.strptime(line[1:], "%Y-%m-%d")  # fail at start-up, not in a workflow
+            (work if line[0] == "+" else off).append(line[1:])
+    return work, off
+
+
+def due_in(case: CaseRecord, now: datetime | None = None) -> timedelta | None:
+    """Time left until the stage deadline (negative when overdue)."""
+    if case.due_at is None:
+        return None
+    due = case.due_at if case.due_at.tzinfo else case.due_at.replace(tzinfo=UTC)
+    return due - (now or datetime.now(UTC))

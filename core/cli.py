@@ -1,0 +1,143 @@
+"""The `cityloop` command: run the whole stack, or one part of it, and admin chores."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+import typer
+import uvicorn
+from sqlmodel import select
+
+from core.config import ROOT, Settings, get_settings
+from core.db import make_engine, migrate, session_factory, session_scope
+from core.demo import seed_demo
+from core.devstack import DevServer, DevStackConfig
+from core.logs import configure_logging, get_logger
+from core.models import User
+from core.security import mint_token
+
+app = typer.Typer(help="cityloop: closed-loop city case management on Temporal.", no_args_is_help=True)
+log = get_logger("cityloop")
+
+
+def _setup() -> Settings:
+    settings = get_settings()
+    configure_logging(json=settings.is_production, level=settings.log_level)
+    return settings
+
+
+@app.command()
+def run(demo: bool = typer.Option(True, help="seed the demo org tree, users and catalog")) -> None:
+    """Start the Temporal dev server, the worker and the web app (Ctrl-C stops all three)."""
+    settings = _setup()
+    config = DevStackConfig.load(settings.dev_stack_file, root=ROOT)
+    settings = settings.model_copy(
+        update={"temporal_address": config.address, "temporal_namespace": config.namespace}
+    )
+    _prepare_database(settings, demo=demo)
+    with DevServer(config):
+        worker = _spawn("worker", settings)
+        web = _spawn("web", settings)
+        _print_urls(settings, config)
+        _wait_for_interrupt([worker, web])
+
+
+def _spawn(part: str, settings: Settings) -> subprocess.Popen[bytes]:
+    env = {
+        "CITYLOOP_TEMPORAL_ADDRESS": settings.temporal_address,
+        "CITYLOOP_TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "CITYLOOP_DATABASE_URL": settings.database_url,
+    }
+    return subprocess.Popen([sys.executable, "-m", "core.cli", part], env={**os.environ, **env})
+
+
+def _wait_for_interrupt(children: list[subprocess.Popen[bytes]]) -> None:
+    try:
+        while all(c.poll() is None for c in children):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                children[0].wait(timeout=1)
+    except KeyboardInterrupt:
+        pass
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    log.info("stack_stopped")
+
+
+def _print_urls(settings: Settings, config: DevStackConfig) -> None:
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    typer.echo(
+        f"\n  cityloop web UI   {base}/\n  JSON API docs     {base}/docs\n"
+        f"  Temporal Web UI   {config.ui_url}/namespaces/{config.namespace}/workflows\n"
+        f"  demo users        operator1, dispatcher1, handler_nhl, verifier_gl … "
+        f"(password demo1234, see README)\n  Ctrl-C stops everything.\n"
+    )
+
+
+def _prepare_database(settings: Settings, *, demo: bool) -> None:
+    migrate(settings.database_url)
+    if demo:
+        engine = make_engine(settings.database_url)
+        with session_scope(session_factory(engine)) as session:
+            counts = seed_demo(session)
+        engine.dispose()
+        log.info("demo_seeded", **counts)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker against CITYLOOP_TEMPORAL_ADDRESS (scale out by running more)."""
+    settings = _setup()
+    from core.temporal import build_worker, connect
+
+    async def main() -> None:
+        client = await connect(settings)
+        sessions = session_factory(make_engine(settings.database_url))
+        w = build_worker(client, task_queue=settings.task_queue, sessions=sessions)
+        log.info("worker_started", task_queue=settings.task_queue, address=settings.temporal_address)
+        await w.run()
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(main())
+
+
+@app.command()
+def web() -> None:
+    """Run the web app and JSON API."""
+    settings = _setup()
+    from api.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_config=None)
+
+
+@app.command("migrate")
+def migrate_cmd(demo: bool = typer.Option(False, help="also seed the demo data")) -> None:
+    """Apply database migrations (and optionally seed the demo data)."""
+    _prepare_database(_setup(), demo=demo)
+
+
+@app.command()
+def token(username: str) -> None:
+    """Mint an API bearer token for USERNAME and print it."""
+    settings = _setup()
+    engine = make_engine(settings.database_url)
+    with session_scope(session_factory(engine)) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            typer.echo(f"no user {username!r}", err=True)
+            raise typer.Exit(2)
+        typer.echo(mint_token(session, user))
+
+
+if __name__ == "__main__":
+    app()

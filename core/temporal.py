@@ -1,0 +1,35 @@
+"""The Temporal client and worker, built once per process from Settings."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.case import CaseActivities
+from core.config import Settings
+from core.db import SessionFactory
+from workflows import registry
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+
+def build_worker(
+    client: Client, *, task_queue: str, sessions: SessionFactory, max_threads: int = 32
+) -> Worker:
+    """A worker running every registered case type and the activities they call.
+
+    Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool.
+    """
+    acts = CaseActivities(sessions)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=registry.workflow_classes(),
+        activities=[acts.record_events, acts.route_case],
+        activity_executor=ThreadPoolExecutor(max_workers=max_threads),
+        max_concurrent_activities=max_threads,
+    )

