@@ -111,7 +111,7 @@ class CaseService:
         if case_type is None:
             raise CaseError(422, f"unknown case type {req.case_type!r}", "case_type")
         with session_scope(self.sessions) as session:
-            inp = self._case_input(session, actor, req)
+            inp = self.case_input(session, actor, req)
         op = WithStartWorkflowOperation(
             case_type.workflow.run,  # type: ignore[attr-defined]
             inp,
@@ -144,7 +144,8 @@ class CaseService:
         except TimeoutError:
             return await self.live_state(ticket)  # routing is slow: answer with what it is now
 
-    def _case_input(self, session: Session, actor: Actor, req: IntakeRequest) -> CaseInput:
+    def case_input(self, session: Session, actor: Actor, req: IntakeRequest) -> CaseInput:
+        """The workflow input for `req`: category policy, resolved location, ticket."""
         category = session.get(Category, req.category)
         if category is None:
             raise CaseError(422, f"unknown category {req.category!r}", "category")

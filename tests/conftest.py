@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -62,10 +63,19 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+# One time-skipping server per test: timers of an earlier test's workflows, left without a
+# worker, would otherwise stall the next test's time skipping.
+@pytest_asyncio.fixture(loop_scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server")
+    )
+    # The test server knows no custom search attributes until they are added.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={k.name: int(k.indexed_value_type) for k in attributes.ALL},
+        )
     )
     yield env
     await env.shutdown()

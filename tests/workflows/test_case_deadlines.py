@@ -1,0 +1,145 @@
+"""Stage deadlines under Temporal's time-skipping server: days pass in well under a second."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from core.cases import CaseService, IntakeRequest
+from core.db import make_engine, session_factory, session_scope
+from core.models import CaseEventRecord, User
+from tests.conftest import make_settings, running_worker
+from workflows.case import CaseWorkflow, start_search_attributes
+from workflows.contracts import Actor, CaseState, Command, Role, Status
+from workflows.workcal import WorkCalendar, deadline
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+HANDLER = Actor("handler_nhl", "宁海路街道处置员", Role.HANDLER, "gl-nhl")
+DISPATCHER = Actor("dispatcher_gl", "鼓楼区派遣员", Role.DISPATCHER, "gl")
+
+
+@pytest.fixture
+def service(ts_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> CaseService:
+    client = ts_env.client
+    return CaseService(client, session_factory(make_engine(sqlite_db)), make_settings(sqlite_db, client, task_queue))
+
+
+async def start_case(service: CaseService, category: str = "exposed_garbage") -> WorkflowHandle:
+    req = IntakeRequest(title="暴露垃圾", category=category, location_unit_id="gl-nhl-c1-g1")
+    with session_scope(service.sessions) as session:
+        op = session.exec(select(User).where(User.username == "operator1")).one()
+        inp = service.case_input(session, service.actor(op), req)
+    return await service.client.start_workflow(
+        CaseWorkflow.run,
+        inp,
+        id=f"case-{inp.ticket}",
+        task_queue=service.settings.task_queue,
+        search_attributes=start_search_attributes(inp),
+    )
+
+
+async def state_of(handle: WorkflowHandle) -> CaseState:
+    return await handle.query(CaseWorkflow.get_state)
+
+
+async def until_dispatched(handle: WorkflowHandle) -> CaseState:
+    update = await handle.execute_update(CaseWorkflow.confirm_intake)
+    assert update.status == Status.DISPATCHED
+    return update
+
+
+async def test_accept_deadline_passes_and_case_is_marked_overdue(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        state = await until_dispatched(handle)
+        clock = state.clock
+        assert clock.stage == "accept" and clock.due_at is not None and not clock.overdue
+        expected = deadline(clock.started_at, "1d", working=True, cal=WorkCalendar())  # type: ignore[arg-type]
+        assert clock.due_at == expected  # one working day on the Chinese calendar
+
+        await ts_env.sleep(clock.due_at - clock.started_at - timedelta(minutes=1))  # type: ignore[operator]
+        assert not (await state_of(handle)).clock.overdue  # not yet
+        await ts_env.sleep(timedelta(minutes=2))
+        late = await state_of(handle)
+        assert late.clock.overdue and late.status == Status.DISPATCHED
+        timeline = await handle.query(CaseWorkflow.get_timeline)
+        assert timeline[-1].action == "overdue" and timeline[-1].payload["stage"] == "accept"
+
+
+async def test_leaving_the_stage_in_time_means_no_overdue(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        await until_dispatched(handle)
+        state = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+        assert state.clock.stage == "handle"
+        accept_due = state.clock.due_at
+        await ts_env.sleep(timedelta(hours=2))
+        after = await state_of(handle)
+        assert not after.clock.overdue and after.clock.due_at == accept_due
+
+
+async def test_parking_pauses_the_clock_and_unparking_resumes_the_remainder(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    cal = WorkCalendar()
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        await until_dispatched(handle)
+        accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+        parked = await handle.execute_update(CaseWorkflow.park, Command(actor=DISPATCHER, reason="等待产权单位"))
+        parked_at = (await handle.query(CaseWorkflow.get_timeline))[-1].at
+        remaining = cal.working_minutes_between(parked_at, accepted.clock.due_at)  # type: ignore[arg-type]
+        assert parked.status == Status.PARKED and parked.clock.due_at is None
+        assert parked.clock.paused_remaining_minutes == remaining
+
+        await ts_env.sleep(timedelta(days=30))  # a month parked never makes it overdue
+        assert not (await state_of(handle)).clock.overdue
+        resumed = await handle.execute_update(CaseWorkflow.unpark, Command(actor=DISPATCHER))
+        unparked_at = (await handle.query(CaseWorkflow.get_timeline))[-1].at
+        assert resumed.status == Status.HANDLING
+        assert resumed.clock.due_at == cal.add_working_minutes(unparked_at, remaining)
+
+
+async def test_approved_extension_moves_the_deadline(ts_env: WorkflowEnvironment, service: CaseService) -> None:
+    cal = WorkCalendar()
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        await until_dispatched(handle)
+        accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+        due = accepted.clock.due_at
+        await handle.execute_update(
+            CaseWorkflow.request_extension, Command(actor=HANDLER, reason="需协调物业", hours=16)
+        )
+        state = await handle.execute_update(CaseWorkflow.decide_extension, Command(actor=DISPATCHER, approve=True))
+        assert state.clock.due_at == cal.add_working_minutes(due, 16 * 60)  # type: ignore[arg-type]
+        assert state.extension_count == 1 and state.pending_extension is None
+
+
+async def test_overdue_is_projected_to_the_read_model(ts_env: WorkflowEnvironment, service: CaseService) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        await until_dispatched(handle)
+        await ts_env.sleep(timedelta(days=10))
+        state = await state_of(handle)
+        assert state.clock.overdue
+        # The projection loop writes asynchronously; ask the workflow until it has nothing unwritten.
+        for _ in range(50):
+            with session_scope(service.sessions) as session:
+                events = session.exec(
+                    select(CaseEventRecord).where(CaseEventRecord.case_id == state.case_id)
+                ).all()
+            if any(e.action == "overdue" for e in events):
+                break
+            await ts_env.sleep(timedelta(seconds=1))
+        assert [e.action for e in sorted(events, key=lambda e: e.seq)] == [
+            "receive", "register", "dispatch", "overdue"
+        ]

@@ -1,0 +1,63 @@
+"""Dependencies of the web UI: the case service, the logged-in user and the CSRF check."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from core.cases import CaseService
+from core.db import SessionFactory, session_scope
+from core.models import User
+from web.templating import is_htmx
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_cases(request: Request) -> CaseService:
+    return request.app.state.cases  # type: ignore[no-any-return]
+
+
+def get_sessions(request: Request) -> SessionFactory:
+    return request.app.state.sessions  # type: ignore[no-any-return]
+
+
+def current_user(request: Request, sessions: Annotated[SessionFactory, Depends(get_sessions)]) -> User:
+    """The user of the session cookie; anyone else is sent to the login page."""
+    user_id = request.session.get("user_id")
+    user = None
+    if isinstance(user_id, int):
+        with session_scope(sessions) as session:
+            user = session.get(User, user_id)
+    if user is None:
+        raise _to_login(request)
+    return user
+
+
+def _to_login(request: Request) -> HTTPException:
+    # htmx follows a 303 inside its XHR and would paint the login page into a fragment's place.
+    if is_htmx(request):
+        return HTTPException(401, "请先登录", headers={"HX-Redirect": "/login"})
+    return HTTPException(303, "请先登录", headers={"Location": "/login"})
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request whose token (header or form field) is not the session's."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent = [request.headers.get("x-csrf-token")]
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent.append((await request.form()).get("csrf_token"))  # type: ignore[arg-type]
+    if not isinstance(expected, str) or not any(
+        isinstance(s, str) and secrets.compare_digest(s, expected) for s in sent
+    ):
+        raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试")
+
+
+Cases = Annotated[CaseService, Depends(get_cases)]
+Sessions = Annotated[SessionFactory, Depends(get_sessions)]
+WebUser = Annotated[User, Depends(current_user)]
