@@ -8,6 +8,7 @@ for tests that take the `db_url` fixture, whenever that server answers (CI alway
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -28,7 +30,7 @@ from api.main import create_app
 from core.config import Settings
 from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
 from core.demo import seed_demo
-from core.models import User
+from core.models import CaseRecord, User
 from core.security import mint_token
 from core.temporal import build_worker
 from workflows import attributes
@@ -171,10 +173,24 @@ async def api_client(settings: Settings, client: Client) -> AsyncIterator[httpx.
             yield http
 
 
+async def projected(sessions: SessionFactory, case_id: str, seq: int) -> CaseRecord:
+    """Wait until the read model holds the case at `seq` (the projection is asynchronous)."""
+    for _ in range(200):
+        with session_scope(sessions) as session:
+            row = session.get(CaseRecord, case_id)
+        if row is not None and row.last_seq >= seq:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"projection of {case_id} never reached seq {seq}")
+
+
+def user_named(sessions: SessionFactory, username: str) -> User:
+    with session_scope(sessions) as session:
+        return session.exec(select(User).where(User.username == username)).one()
+
+
 def token_for(sessions: SessionFactory, username: str) -> dict[str, str]:
     """Authorization header for a demo user."""
-    from sqlmodel import select
-
     with session_scope(sessions) as session:
         user = session.exec(select(User).where(User.username == username)).one()
         return {"Authorization": f"Bearer {mint_token(session, user)}"}

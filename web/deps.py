@@ -16,14 +16,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_cases(request: Request) -> CaseService:
-    return request.app.state.cases  # type: ignore[no-any-return]
+    return request.app.state.cases
 
 
 def get_sessions(request: Request) -> SessionFactory:
-    return request.app.state.sessions  # type: ignore[no-any-return]
+    return request.app.state.sessions
 
 
-def current_user(request: Request, sessions: Annotated[SessionFactory, Depends(get_sessions)]) -> User:
+def current_user(
+    request: Request, sessions: Annotated[SessionFactory, Depends(get_sessions)]
+) -> User:
     """The user of the session cookie; anyone else is sent to the login page."""
     user_id = request.session.get("user_id")
     user = None

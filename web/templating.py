@@ -52,7 +52,7 @@ ROLE_NAMES = {
     "handler": "处置人员",
     "verifier": "核查员",
     "supervisor": "督办员",
-    "admin": "系统",
+    "admin": "管理员",
 }
 STAGE_NAMES = {
     "dispatch": "立案派遣",
@@ -98,6 +98,7 @@ def _environment() -> jinja2.Environment:
         STAGE_NAMES=STAGE_NAMES,
         RATING_NAMES=RATING_NAMES,
         PRIORITY_NAMES=PRIORITY_NAMES,
+        ACTION_NAMES={a.value: n for a, n in ACTION_NAMES.items()},
     )
     return env
 

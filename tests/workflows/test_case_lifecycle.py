@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from sqlmodel import select
@@ -11,26 +12,11 @@ from temporalio.client import Client
 from core.cases import ActionRequest, CaseError, CaseService, IntakeRequest
 from core.db import SessionFactory, session_scope
 from core.models import CaseEventRecord, CaseRecord, User
-from tests.conftest import make_settings, running_worker
-from workflows.contracts import CaseState, Status
+from tests.conftest import make_settings, projected, running_worker
+from tests.conftest import user_named as user
+from workflows.contracts import Status
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-def user(sessions: SessionFactory, username: str) -> User:
-    with session_scope(sessions) as session:
-        return session.exec(select(User).where(User.username == username)).one()
-
-
-async def projected(sessions: SessionFactory, state: CaseState) -> CaseRecord:
-    """Wait until the read model has caught up with `state` (the projection is asynchronous)."""
-    for _ in range(200):
-        with session_scope(sessions) as session:
-            row = session.get(CaseRecord, state.case_id)
-            if row is not None and row.last_seq >= state.last_seq:
-                return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"projection of {state.ticket} never reached seq {state.last_seq}")
 
 
 def manhole(**kw: object) -> IntakeRequest:
@@ -89,7 +75,7 @@ async def test_full_loop_with_return_rework_and_callback(service: CaseService, t
         state = await service.act(op, ticket, "record_callback", ActionRequest(rating="unsatisfied"))
         assert state.status == Status.ARCHIVED  # the second rating counts, no third round
 
-        row = await projected(s, state)
+        row = await projected(s, state.case_id, state.last_seq)
         assert row.status == "ARCHIVED" and row.return_count == 1 and row.rework_count == 1
         with session_scope(s) as session:
             events = session.exec(
@@ -136,13 +122,14 @@ async def test_same_external_id_returns_the_same_case(service: CaseService, task
     s = service.sessions
     async with running_worker(service.client, task_queue, s):
         op = user(s, "operator1")
-        first = await service.intake(op, manhole(external_id="HX2026112900042"))
-        again = await service.intake(op, manhole(external_id="HX2026112900042", title="重复提交"))
-        assert again.case_id == first.case_id and again.ticket == "EX-HX2026112900042"
+        external = f"HX{uuid.uuid4().hex[:12]}"  # the Temporal server is shared by all tests
+        first = await service.intake(op, manhole(external_id=external))
+        again = await service.intake(op, manhole(external_id=external, title="重复提交"))
+        assert again.case_id == first.case_id and again.ticket == f"EX-{external}"
         assert again.title == first.title
         with session_scope(s) as session:
-            await projected(s, again)
-            rows = session.exec(select(CaseRecord).where(CaseRecord.external_id == "HX2026112900042")).all()
+            await projected(s, again.case_id, again.last_seq)
+            rows = session.exec(select(CaseRecord).where(CaseRecord.external_id == external)).all()
         assert len(rows) == 1
 
 

@@ -1,12 +1,14 @@
-"""The HTMX web UI (zh-CN)."""
+"""The HTMX web UI (zh-CN): one router made of a sub-router per domain."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+from web.routes import auth, cases
+from web.templating import STATIC_DIR, TEMPLATES_DIR
+
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
 
 router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(cases.router)

@@ -1,0 +1,134 @@
+"""The projection and routing activities against real databases (SQLite, and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, func, select
+from temporalio.testing import ActivityEnvironment
+
+from activities.case import CaseActivities
+from core.cases import ActionRequest, CaseService, IntakeRequest
+from core.db import SessionFactory, make_engine, session_factory, session_scope
+from core.models import CaseEventRecord, CaseRecord, User
+from tests.conftest import make_settings, projected, running_worker, user_named
+from workflows.contracts import (
+    SYSTEM,
+    CaseEvent,
+    CaseState,
+    Location,
+    RecordEventsInput,
+    RouteInput,
+    Status,
+)
+from workflows.workcal import CST
+
+T0 = datetime(2026, 11, 30, 9, 0, tzinfo=CST)
+GRID = Location(
+    unit_id="gl-nhl-c1-g1",
+    path=["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"],
+    district_id="gl",
+    street_id="gl-nhl",
+)
+
+
+def snapshot(seq: int, status: Status) -> CaseState:
+    return CaseState(
+        case_id="case-X1", ticket="X1", case_type="city_event", title="t", description="",
+        category="exposed_garbage", category_name="暴露垃圾", category_kind="event",
+        location=GRID, priority="normal", channel="hotline", external_id="",
+        status=status, created_at=T0, updated_at=T0 + timedelta(minutes=seq), last_seq=seq,
+    )
+
+
+def event(seq: int, to: Status) -> CaseEvent:
+    return CaseEvent(seq=seq, at=T0 + timedelta(minutes=seq), action=f"a{seq}", actor=SYSTEM,
+                     from_status="", to_status=to.value)
+
+
+def count_events(sessions: SessionFactory) -> int:
+    with session_scope(sessions) as session:
+        return session.exec(select(func.count()).select_from(CaseEventRecord)).one()
+
+
+def test_record_events_is_idempotent_and_never_goes_back(sessions: SessionFactory) -> None:
+    acts, env = CaseActivities(sessions), ActivityEnvironment()
+    first = RecordEventsInput(snapshot(2, Status.REGISTERED), [event(1, Status.RECEIVED), event(2, Status.REGISTERED)])
+    assert env.run(acts.record_events, first) == 2
+    assert env.run(acts.record_events, first) == 0  # a retry writes nothing twice
+    later = RecordEventsInput(snapshot(3, Status.DISPATCHED), [event(2, Status.REGISTERED), event(3, Status.DISPATCHED)])
+    assert env.run(acts.record_events, later) == 1
+    env.run(acts.record_events, first)  # a stale snapshot arriving late
+    with session_scope(sessions) as session:
+        row = session.get(CaseRecord, "case-X1")
+        assert row is not None and (row.status, row.last_seq) == ("DISPATCHED", 3)
+        stored = row.created_at  # SQLite keeps no zone: the projection writes UTC
+        assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == T0
+    assert count_events(sessions) == 3
+
+
+@pytest.mark.parametrize(
+    ("category", "location", "unit", "rule"),
+    [
+        ("manhole_cover", GRID, "gl-dept-water", "owner_first"),  # 部件: owner first
+        ("exposed_garbage", GRID, "gl-nhl", "locality_first"),  # 事件: locality first
+        ("hotline_general", GRID, "gl-nhl", "locality_first"),
+        (
+            "exposed_garbage",
+            Location(unit_id="gl", path=["nj", "gl"], district_id="gl"),
+            "gl-dept-urban",
+            "owner_after_locality",
+        ),
+        ("hotline_general", Location(unit_id="gl", path=["nj", "gl"], district_id="gl"), "gl", "district_fallback"),
+    ],
+)
+def test_routing_rules(sessions: SessionFactory, category: str, location: Location, unit: str, rule: str) -> None:
+    result = ActivityEnvironment().run(
+        CaseActivities(sessions).route_case,
+        RouteInput(category=category, category_kind="", location=location),
+    )
+    assert result.unit is not None and (result.unit.id, result.rule) == (unit, rule)
+
+
+class Outage:
+    """A database that is away while `down` is set: sessions fail as on a lost connection."""
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self.factory, self.down = factory, False
+
+    def __call__(self) -> Session:
+        if self.down:
+            raise OperationalError("connect", {}, ConnectionRefusedError("database is down"))
+        return self.factory()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_projection_catches_up_after_an_outage(dev_env, sqlite_db: str, task_queue: str) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(make_engine(sqlite_db))
+    outage = Outage(sessions)
+    service = CaseService(dev_env.client, sessions, make_settings(sqlite_db, dev_env.client, task_queue))
+    def user(name: str) -> User:
+        return user_named(sessions, name)
+
+    async with running_worker(dev_env.client, task_queue, outage):
+        state = await service.intake(user("operator1"), IntakeRequest(
+            title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1"))
+        await projected(sessions, state.case_id, state.last_seq)
+        outage.down = True
+        # The case moves on while the read model cannot be written.
+        state = await service.act(user("handler_nhl"), state.ticket, "accept", ActionRequest())
+        state = await service.act(user("handler_nhl"), state.ticket, "add_progress", ActionRequest(note="到场"))
+        assert state.status == Status.HANDLING
+        await asyncio.sleep(1.5)
+        with session_scope(sessions) as session:
+            row = session.get(CaseRecord, state.case_id)
+            assert row is not None and row.status == "DISPATCHED"  # behind, not broken
+        outage.down = False
+        row = await projected(sessions, state.case_id, state.last_seq)
+        assert (row.status, row.last_seq) == ("HANDLING", state.last_seq)
+        with session_scope(sessions) as session:
+            seqs = session.exec(select(CaseEventRecord.seq).where(CaseEventRecord.case_id == state.case_id)).all()
+        assert sorted(seqs) == list(range(1, state.last_seq + 1))

@@ -1,0 +1,77 @@
+"""Record a full-loop case history for the replay test: `python -m tests.histories.record NAME`.
+
+Run it when the workflow changes in a way that needs a new recorded version; keep the old
+files, since every recorded version must keep replaying (see workflow.patched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from core.cases import ActionRequest, CaseService, IntakeRequest
+from core.db import make_engine, migrate, session_factory, session_scope
+from core.demo import seed_demo
+from core.models import User
+from temporalio.testing import WorkflowEnvironment
+from sqlmodel import select
+
+from tests.conftest import BIN, make_settings, running_worker
+from workflows import attributes
+
+HERE = Path(__file__).parent
+
+STEPS = [
+    ("handler_nhl", "return_case", ActionRequest(reason="非本街道辖区")),
+    ("dispatcher_gl", "dispatch", ActionRequest(unit_id="gl-nhl")),
+    ("handler_nhl", "accept", ActionRequest()),
+    ("handler_nhl", "add_progress", ActionRequest(note="已到场处置")),
+    ("handler_nhl", "request_extension", ActionRequest(reason="需协调物业", hours=8)),
+    ("dispatcher_gl", "decide_extension", ActionRequest(approve=True)),
+    ("dispatcher_gl", "park", ActionRequest(reason="等待产权认定")),
+    ("dispatcher_gl", "unpark", ActionRequest()),
+    ("handler_nhl", "submit_feedback", ActionRequest(note="已清理", evidence=["after.jpg"])),
+    ("verifier_gl", "verify", ActionRequest(passed=False, reason="仍有残留")),
+    ("handler_nhl", "submit_feedback", ActionRequest(note="已彻底清理")),
+    ("verifier_gl", "verify", ActionRequest(passed=True)),
+    ("operator1", "record_callback", ActionRequest(rating="satisfied")),
+]
+
+
+async def record(name: str) -> Path:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"), search_attributes=attributes.ALL
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/record.db"
+        migrate(url)
+        sessions = session_factory(make_engine(url))
+        with session_scope(sessions) as session:
+            seed_demo(session)
+        service = CaseService(env.client, sessions, make_settings(url, env.client, "record"))
+        async with running_worker(env.client, "record", sessions):
+            state = await _walk(service)
+            history = await env.client.get_workflow_handle(state.case_id).fetch_history()
+    await env.shutdown()
+    path = HERE / f"{name}.json"
+    path.write_text(history.to_json(), encoding="utf-8")
+    return path
+
+
+async def _walk(service: CaseService):  # type: ignore[no-untyped-def]
+    def user(name: str) -> User:
+        with session_scope(service.sessions) as session:
+            return session.exec(select(User).where(User.username == name)).one()
+
+    req = IntakeRequest(title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1")
+    state = await service.intake(user("operator1"), req)
+    for username, action, body in STEPS:
+        state = await service.act(user(username), state.ticket, action, body)
+    await service.client.get_workflow_handle(state.case_id).result()
+    return state
+
+
+if __name__ == "__main__":
+    print(asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "city_event_v1")))

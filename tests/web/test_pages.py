@@ -1,0 +1,189 @@
+"""The web UI over HTTP: login, CSRF, queue, case page and fragments, actions, intake errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from tests.web.support import HX, Web, csrf, login, new_case, post, queue_row, web_stack
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
+    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
+        yield stack
+
+
+async def test_login_shows_an_error_for_a_bad_password_and_redirects_on_success(web: Web) -> None:
+    page = await web.http.get("/login")
+    assert page.status_code == 200
+    assert '<html lang="zh-CN">' in page.text and 'name="csrf_token"' in page.text
+
+    bad = await login(web.http, "operator1", "wrong")
+    assert bad.status_code == 401
+    assert "用户名或密码错误" in bad.text and 'value="operator1"' in bad.text
+
+    good = await login(web.http, "operator1")
+    assert good.status_code == 303 and good.headers["location"] == "/"
+    home = await web.http.get("/")
+    assert home.status_code == 200 and "王话务员" in home.text and "话务员 · 南京市" in home.text
+
+
+async def test_htmx_login_gets_200_with_the_error_or_an_hx_redirect(web: Web) -> None:
+    bad = await post(web.http, "/login", {"username": "operator1", "password": "x"}, HX)
+    assert bad.status_code == 200 and "用户名或密码错误" in bad.text  # htmx swaps no 4xx
+
+    good = await post(web.http, "/login", {"username": "operator1", "password": "demo1234"}, HX)
+    assert good.status_code == 200 and good.headers["hx-redirect"] == "/"
+
+
+async def test_posts_without_the_sessions_csrf_token_are_forbidden(web: Web) -> None:
+    form = {"username": "operator1", "password": "demo1234"}
+    assert (await web.http.post("/login", data=form)).status_code == 403
+    forged = await web.http.post("/login", data={**form, "csrf_token": "forged"})
+    assert forged.status_code == 403 and "CSRF" in forged.json()["detail"]
+
+    token = await csrf(web.http)
+    by_header = await web.http.post("/login", data=form, headers={"X-CSRF-Token": token})
+    assert by_header.status_code == 303
+    assert (await web.http.post("/logout", data={"csrf_token": "forged"})).status_code == 403
+    assert (await web.http.get("/")).status_code == 200  # still logged in
+
+
+async def test_anonymous_users_are_sent_to_the_login_page(web: Web) -> None:
+    plain = await web.http.get("/")
+    assert plain.status_code == 303 and plain.headers["location"] == "/login"
+    htmx = await web.http.get("/cases/CL1", headers=HX)
+    assert htmx.headers["hx-redirect"] == "/login"
+
+
+async def test_logout_forgets_the_user(web: Web) -> None:
+    await login(web.http, "operator1")
+    out = await post(web.http, "/logout", {})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert (await web.http.get("/")).status_code == 303
+
+
+async def test_the_queue_shows_cases_to_the_assigned_unit_and_the_area(web: Web) -> None:
+    await login(web.http, "operator1")
+    ticket = await new_case(web.http)
+
+    await login(web.http, "handler_nhl")
+    page = await queue_row(web.http, ticket)
+    row = _row(page, ticket)
+    assert 'data-testid="case-row"' in row
+    for cell in ("宁海路暴露垃圾", "暴露垃圾", ">派遣<", "宁海路街道"):
+        assert cell in row
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)  # the deadline, in China time
+
+    await login(web.http, "handler_hq")  # another street sees nothing of it
+    assert ticket not in (await web.http.get("/")).text
+    await login(web.http, "verifier_gl")  # the district's verifier watches the area
+    assert ticket in (await web.http.get("/")).text
+
+    fragment = await web.http.get("/", headers=HX)
+    assert fragment.text.lstrip().startswith('<section id="queue"') and "<html" not in fragment.text
+
+
+async def test_case_page_renders_whole_or_as_the_case_block_for_htmx(web: Web) -> None:
+    await login(web.http, "operator1")
+    ticket = await new_case(web.http)
+    await login(web.http, "handler_nhl")
+
+    page = await web.http.get(f"/cases/{ticket}")
+    assert page.status_code == 200 and "HX-Request" in page.headers["vary"]
+    assert page.text.startswith("<!doctype html>") and 'hx-boost="true"' in page.text
+    assert '<section id="case"' in page.text
+    assert page.text.count('data-testid="event"') == 3  # 受理, 立案, 派遣
+    assert "王话务员 · 话务员 · 南京市" in page.text  # who received it, from the workflow
+    assert 'data-testid="action-accept"' in page.text and 'data-testid="action-return_case"' in page.text
+    assert "南京市 / 鼓楼区 / 宁海路街道 / 宁海路第一社区 / 宁海路第一社区第1网格" in page.text
+
+    fragment = await web.http.get(f"/cases/{ticket}", headers=HX)
+    assert fragment.status_code == 200 and "HX-Request" in fragment.headers["vary"]
+    body = fragment.text.strip()
+    assert body.startswith('<section id="case"') and body.endswith("</section>")
+    assert "<html" not in body and "topbar" not in body
+    assert body.count('data-testid="event"') == 3
+
+    boosted = await web.http.get(f"/cases/{ticket}", headers={**HX, "HX-Boosted": "true"})
+    assert boosted.text.startswith("<!doctype html>")  # boosted navigation swaps the body
+
+
+async def test_an_illegal_action_is_refused_inline(web: Web) -> None:
+    await login(web.http, "operator1")
+    ticket = await new_case(web.http)
+    await login(web.http, "handler_hq")  # not the assigned unit
+    url = f"/cases/{ticket}/actions/accept"
+
+    htmx = await post(web.http, url, {}, HX)
+    assert htmx.status_code == 200
+    assert htmx.text.lstrip().startswith('<section id="case"')
+    assert 'data-testid="action-error"' in htmx.text and 'role="alert"' in htmx.text
+    assert "签收未完成" in htmx.text and "not assigned" in htmx.text
+
+    plain = await post(web.http, url, {})
+    assert plain.status_code == 403 and "<html" in plain.text and "not assigned" in plain.text
+
+
+async def test_actions_return_the_case_block_or_redirect_without_javascript(web: Web) -> None:
+    await login(web.http, "operator1")
+    ticket = await new_case(web.http)
+    await login(web.http, "handler_nhl")
+
+    accepted = await post(web.http, f"/cases/{ticket}/actions/accept", {})
+    assert accepted.status_code == 303 and accepted.headers["location"] == f"/cases/{ticket}"
+
+    missing = await post(web.http, f"/cases/{ticket}/actions/add_progress", {"note": " "}, HX)
+    assert "needs a note" in missing.text and 'data-testid="action-error"' in missing.text
+
+    progress = await post(
+        web.http, f"/cases/{ticket}/actions/add_progress", {"note": "已到场<b>清理</b>"}, HX
+    )
+    assert progress.status_code == 200 and "action-error" not in progress.text
+    assert re.search(r'data-testid="status">处置中<', progress.text)
+    assert "已到场&lt;b&gt;清理&lt;/b&gt;" in progress.text  # user text is escaped
+    assert progress.text.count('data-testid="event"') == 5  # the timeline is current at once
+
+
+async def test_intake_errors_are_shown_next_to_the_form_with_values_kept(web: Web) -> None:
+    await login(web.http, "operator1")
+    form = await web.http.get("/cases/new")
+    assert form.status_code == 200 and '<option value="exposed_garbage">暴露垃圾</option>' in form.text
+    assert 'value="gl-nhl-c1-g1"' in form.text
+
+    data = {"title": "x", "category": "", "location_unit_id": "gl-nhl", "address": "宁海路 5 号"}
+    plain = await post(web.http, "/cases", data)
+    assert plain.status_code == 422
+    assert 'data-testid="form-error"' in plain.text and "至少 2 个字" in plain.text
+    assert 'value="宁海路 5 号"' in plain.text and 'aria-invalid="true"' in plain.text
+
+    htmx = await post(web.http, "/cases", data, HX)
+    assert htmx.status_code == 200 and htmx.text.lstrip().startswith('<section id="intake"')
+    assert "标题：至少 2 个字" in htmx.text and "类别：必填" in htmx.text
+
+    unknown = await post(web.http, "/cases", {**data, "title": "井盖", "category": "nope"})
+    assert unknown.status_code == 422 and "unknown category" in unknown.text
+
+    created = await post(web.http, "/cases", {**data, "title": "井盖", "category": "manhole_cover"}, HX)
+    assert created.status_code == 200 and created.headers["hx-redirect"].startswith("/cases/")
+
+
+async def test_only_intake_roles_get_the_intake_form(web: Web) -> None:
+    await login(web.http, "handler_nhl")
+    page = await web.http.get("/cases/new")
+    assert page.status_code == 403 and "不能登记新工单" in page.text
+    assert "新建工单" not in (await web.http.get("/")).text
+
+
+def _row(page: str, ticket: str) -> str:
+    found = re.search(r"<tr data-testid=\"case-row\".*?</tr>", page[: page.index(ticket) + 2000], re.S)
+    assert found, page
+    rows = re.findall(r"<tr data-testid=\"case-row\".*?</tr>", page, re.S)
+    return next(r for r in rows if ticket in r)

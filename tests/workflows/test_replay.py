@@ -1,0 +1,28 @@
+"""Every recorded history in tests/histories/ replays against today's workflow code.
+
+A change that breaks replay fails here: gate it behind `workflow.patched` instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows import registry
+
+HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    replayer = Replayer(workflows=registry.workflow_classes())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+def test_histories_are_recorded() -> None:
+    assert HISTORIES, "tests/histories/ must hold at least one recorded case history"

@@ -1,0 +1,86 @@
+"""Read-model lookups the pages need: a user's queue, and the options of the forms.
+
+`CaseService.list_cases` filters by single columns; a queue also needs "open cases anywhere
+under my unit", which is a path-prefix filter, so the queue query lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import col, select
+
+from core.db import SessionFactory, session_scope
+from core.models import CaseRecord, Category, Unit, User
+from workflows.contracts import TERMINAL, Role
+
+AREA_LEVELS = ("street", "community", "grid")
+QUEUE_SIZE = 200
+
+
+def queue_for(sessions: SessionFactory, user: User) -> list[CaseRecord]:
+    """Open cases for `user`, soonest deadline first.
+
+    Handlers work what is assigned to their unit; centre roles watch their whole area.
+    """
+    query = select(CaseRecord).where(col(CaseRecord.status).not_in([s.value for s in TERMINAL]))
+    if user.role == Role.HANDLER:
+        query = query.where(CaseRecord.assigned_unit_id == user.unit_id)
+    else:
+        area = col(CaseRecord.location_path).contains(f"/{user.unit_id}/", autoescape=True)
+        query = query.where(area)
+    order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)
+    with session_scope(sessions) as session:
+        return list(session.exec(query.order_by(*order).limit(QUEUE_SIZE)))
+
+
+@dataclass
+class OptionGroup:
+    label: str
+    options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
+
+
+def category_groups(sessions: SessionFactory) -> list[OptionGroup]:
+    with session_scope(sessions) as session:
+        rows = session.exec(select(Category).order_by(Category.kind, Category.group_name))
+        groups: dict[str, OptionGroup] = {}
+        for c in rows:
+            group = groups.setdefault(c.group_name, OptionGroup(c.group_name))
+            group.options.append((c.key, c.name))
+    return list(groups.values())
+
+
+def area_groups(sessions: SessionFactory) -> list[OptionGroup]:
+    """Streets, communities and grids, one group per district, in tree order."""
+    with session_scope(sessions) as session:
+        found = session.exec(select(Unit).where(Unit.level == "district"))
+        districts = {u.id: u.name for u in found}
+        rows = session.exec(
+            select(Unit).where(col(Unit.level).in_(AREA_LEVELS)).order_by(Unit.path)
+        ).all()
+    groups: dict[str, OptionGroup] = {}
+    for unit in rows:
+        district = next((p for p in unit.path.split("/") if p in districts), "")
+        indent = "\u3000" * AREA_LEVELS.index(unit.level)  # full-width spaces survive in <option>
+        group = groups.setdefault(district, OptionGroup(districts.get(district, "其他")))
+        group.options.append((unit.id, indent + unit.name))
+    return list(groups.values())
+
+
+def dispatch_units(sessions: SessionFactory, district_id: str) -> list[tuple[str, str]]:
+    """Streets and departments of the case's district: where a dispatcher usually sends it."""
+    if not district_id:
+        return []
+    with session_scope(sessions) as session:
+        rows = session.exec(
+            select(Unit)
+            .where(col(Unit.level).in_(("street", "dept")), Unit.parent_id == district_id)
+            .order_by(col(Unit.level).desc(), Unit.path)  # streets before departments
+        )
+        return [(u.id, u.name) for u in rows]
+
+
+def unit_names(sessions: SessionFactory, ids: list[str]) -> dict[str, str]:
+    with session_scope(sessions) as session:
+        rows = session.exec(select(Unit).where(col(Unit.id).in_(ids)))
+        return {u.id: u.name for u in rows}
