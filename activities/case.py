@@ -6,6 +6,7 @@ Dependencies arrive through the class; nothing happens at import time.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -48,11 +49,13 @@ class CaseActivities:
 
     @activity.defn
     def route_case(self, inp: RouteInput) -> RouteResult:
-        """Decide the responsible unit: 部件 owner first, 事件 locality first, unclear → district."""
+        """Decide the responsible unit: 部件 owner first, 事件 locality first, else district."""
         with session_scope(self._sessions) as session:
             category = session.get(Category, inp.category)
             owner = _owner_unit(session, category, inp.location.district_id)
-            street = session.get(UnitRow, inp.location.street_id) if inp.location.street_id else None
+            street = (
+                session.get(UnitRow, inp.location.street_id) if inp.location.street_id else None
+            )
             district = session.get(UnitRow, inp.location.district_id)
         if category is not None and category.kind == "component" and owner is not None:
             return RouteResult(unit=_unit(owner), rule="owner_first")
@@ -84,7 +87,8 @@ def _insert_missing_events(session: Session, case_id: str, events: list[CaseEven
     existing = set(
         session.exec(
             select(CaseEventRecord.seq).where(
-                CaseEventRecord.case_id == case_id, CaseEventRecord.seq.in_(seqs)  # type: ignore[attr-defined]
+                CaseEventRecord.case_id == case_id,
+                CaseEventRecord.seq.in_(seqs),  # type: ignore[attr-defined]
             )
         )
     )
@@ -97,7 +101,7 @@ def _event_row(case_id: str, e: CaseEvent) -> CaseEventRecord:
     return CaseEventRecord(
         case_id=case_id,
         seq=e.seq,
-        at=_utc(e.at),
+        at=e.at.astimezone(UTC),
         action=e.action,
         actor_username=e.actor.username,
         actor_name=e.actor.name,
@@ -122,7 +126,7 @@ def _upsert_case(session: Session, s: CaseState) -> None:
             setattr(row, key, value)
 
 
-def case_values(s: CaseState) -> dict[str, object]:
+def case_values(s: CaseState) -> dict[str, Any]:
     """The read-model columns of a case snapshot."""
     loc = s.location
     return {

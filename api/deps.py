@@ -16,7 +16,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def get_cases(request: Request) -> CaseService:
-    return request.app.state.cases  # type: ignore[no-any-return]
+    return request.app.state.cases
 
 
 def get_api_user(

@@ -61,7 +61,9 @@ class IntakeRequest(BaseModel):
     title: str = Field(min_length=2, max_length=200)
     description: str = Field(default="", max_length=5000)
     category: str = Field(min_length=1, max_length=64)
-    location_unit_id: str = Field(min_length=1, max_length=64, description="area unit (grid…district)")
+    location_unit_id: str = Field(
+        min_length=1, max_length=64, description="area unit (grid…district)"
+    )
     address: str = Field(default="", max_length=300)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -131,7 +133,7 @@ class CaseService:
 
     async def _confirm(self, op: WithStartWorkflowOperation, ticket: str) -> CaseState:
         try:
-            return await asyncio.wait_for(  # type: ignore[no-any-return]
+            return await asyncio.wait_for(
                 self.client.execute_update_with_start_workflow(
                     "confirm_intake", start_workflow_operation=op, result_type=CaseState
                 ),
@@ -211,7 +213,7 @@ class CaseService:
                 update(TicketCounter)
                 .where(col(TicketCounter.day) == day)
                 .values(value=TicketCounter.value + 1)
-                .returning(TicketCounter.value)
+                .returning(col(TicketCounter.value))
             )
             value = session.execute(bump).scalar()
             if value is not None:
@@ -225,7 +227,7 @@ class CaseService:
 
     # ---- actions -----------------------------------------------------------------------
     async def act(self, user: User, ticket: str, action: str, req: ActionRequest) -> CaseState:
-        """Run one human action as a workflow Update; the validator's refusal becomes a CaseError."""
+        """Run one human action as an Update; a validator refusal becomes a CaseError."""
         try:
             act = Action(action)
         except ValueError:
@@ -253,14 +255,14 @@ class CaseService:
     async def live_state(self, ticket: str) -> CaseState:
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
         try:
-            return await handle.query("get_state", result_type=CaseState)  # type: ignore[no-any-return]
+            return await handle.query("get_state", result_type=CaseState)
         except RPCError as err:
             raise _rpc_error(err, ticket) from None
 
     async def allowed_actions(self, user: User, ticket: str) -> list[str]:
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
         try:
-            return await handle.query(  # type: ignore[no-any-return]
+            return await handle.query(
                 "get_allowed_actions", self.actor(user), result_type=list[str]
             )
         except RPCError as err:
@@ -344,7 +346,8 @@ def _read_calendar_file(path: Path | None) -> tuple[list[str], list[str]]:
     """Deployment corrections: '+YYYY-MM-DD' a working day, '-YYYY-MM-DD' a day off."""
     if path is None:
         return [], []
-    work, off = [], []
+    work: list[str] = []
+    off: list[str] = []
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.split("#", 1)[0].strip()
         if line:

@@ -21,7 +21,9 @@ from core.logs import configure_logging, get_logger
 from core.models import User
 from core.security import mint_token
 
-app = typer.Typer(help="cityloop: closed-loop city case management on Temporal.", no_args_is_help=True)
+app = typer.Typer(
+    help="cityloop: closed-loop city case management on Temporal.", no_args_is_help=True
+)
 log = get_logger("cityloop")
 
 
@@ -104,7 +106,9 @@ def worker() -> None:
         client = await connect(settings)
         sessions = session_factory(make_engine(settings.database_url))
         w = build_worker(client, task_queue=settings.task_queue, sessions=sessions)
-        log.info("worker_started", task_queue=settings.task_queue, address=settings.temporal_address)
+        log.info(
+            "worker_started", task_queue=settings.task_queue, address=settings.temporal_address
+        )
         await w.run()
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
@@ -117,7 +121,9 @@ def web() -> None:
     settings = _setup()
     from api.main import create_app
 
-    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_config=None)
+    uvicorn.run(
+        create_app(settings), host=settings.web_host, port=settings.web_port, log_config=None
+    )
 
 
 @app.command("migrate")

@@ -24,7 +24,12 @@ DISTRICTS: list[tuple[str, str, list[tuple[str, str]]]] = [
     (
         "gl",
         "鼓楼区",
-        [("gl-nhl", "宁海路街道"), ("gl-hq", "华侨路街道"), ("gl-hnl", "湖南路街道"), ("gl-zym", "中央门街道")],
+        [
+            ("gl-nhl", "宁海路街道"),
+            ("gl-hq", "华侨路街道"),
+            ("gl-hnl", "湖南路街道"),
+            ("gl-zym", "中央门街道"),
+        ],
     ),
     ("pk", "浦口区", [("pk-jp", "江浦街道"), ("pk-ql", "桥林街道")]),
     ("qx", "栖霞区", [("qx-yh", "尧化街道"), ("qx-xl", "仙林街道")]),
@@ -69,21 +74,138 @@ def _limits(handle: str, *, accept: str = "1d", verify: str = "1h") -> dict[str,
 
 # (key, name, kind, group, working_time, limits, owner dept_type, keywords)
 CATEGORIES: list[tuple[str, str, str, str, bool, dict[str, str], str, str]] = [
-    ("manhole_cover", "井盖缺失/破损", "component", "公用设施", True, _limits("2h", accept="1h"), "water", "井盖,窨井"),
-    ("streetlight", "路灯不亮", "component", "公用设施", True, _limits("3d"), "urban", "路灯,灯不亮"),
-    ("trash_bin", "垃圾箱破损", "component", "市容环境", True, _limits("2d"), "urban", "垃圾箱,垃圾桶"),
-    ("road_sign", "交通标志损坏", "component", "道路交通", True, _limits("3d"), "transport", "标志,标牌"),
+    (
+        "manhole_cover",
+        "井盖缺失/破损",
+        "component",
+        "公用设施",
+        True,
+        _limits("2h", accept="1h"),
+        "water",
+        "井盖,窨井",
+    ),
+    (
+        "streetlight",
+        "路灯不亮",
+        "component",
+        "公用设施",
+        True,
+        _limits("3d"),
+        "urban",
+        "路灯,灯不亮",
+    ),
+    (
+        "trash_bin",
+        "垃圾箱破损",
+        "component",
+        "市容环境",
+        True,
+        _limits("2d"),
+        "urban",
+        "垃圾箱,垃圾桶",
+    ),
+    (
+        "road_sign",
+        "交通标志损坏",
+        "component",
+        "道路交通",
+        True,
+        _limits("3d"),
+        "transport",
+        "标志,标牌",
+    ),
     ("street_tree", "行道树倒伏", "component", "园林绿化", True, _limits("1d"), "green", "树,倒伏"),
-    ("house_facility", "房屋附属设施损坏", "component", "房屋土地", True, _limits("5d"), "housing", "房屋,外墙"),
+    (
+        "house_facility",
+        "房屋附属设施损坏",
+        "component",
+        "房屋土地",
+        True,
+        _limits("5d"),
+        "housing",
+        "房屋,外墙",
+    ),
     ("exposed_garbage", "暴露垃圾", "event", "市容环境", True, _limits("1d"), "urban", "垃圾,堆放"),
-    ("illegal_ad", "违规张贴小广告", "event", "宣传广告", True, _limits("3d"), "urban", "广告,张贴"),
-    ("construction_noise", "施工噪音扰民", "event", "施工管理", True, _limits("3d"), "eco", "噪音,施工"),
-    ("illegal_building", "违法建设", "event", "施工管理", True, _limits("20d"), "urban", "违建,搭建"),
-    ("illegal_parking", "违章停车", "event", "街面秩序", True, _limits("1d"), "police", "停车,占道"),
-    ("road_damage", "道路破损", "event", "街面秩序", True, _limits("5d"), "construction", "路面,坑洼"),
-    ("waterlogging", "道路积水", "event", "突发事件", False, _limits("2h", accept="30m"), "water", "积水,内涝"),
-    ("hotline_emergency", "紧急诉求", "hotline", "求助", False, _limits("2h", accept="30m"), "", "紧急"),
-    ("hotline_utilities", "水电气暖", "hotline", "求助", False, _limits("24h", accept="2h"), "water", "停水,停电,燃气,供暖"),
+    (
+        "illegal_ad",
+        "违规张贴小广告",
+        "event",
+        "宣传广告",
+        True,
+        _limits("3d"),
+        "urban",
+        "广告,张贴",
+    ),
+    (
+        "construction_noise",
+        "施工噪音扰民",
+        "event",
+        "施工管理",
+        True,
+        _limits("3d"),
+        "eco",
+        "噪音,施工",
+    ),
+    (
+        "illegal_building",
+        "违法建设",
+        "event",
+        "施工管理",
+        True,
+        _limits("20d"),
+        "urban",
+        "违建,搭建",
+    ),
+    (
+        "illegal_parking",
+        "违章停车",
+        "event",
+        "街面秩序",
+        True,
+        _limits("1d"),
+        "police",
+        "停车,占道",
+    ),
+    (
+        "road_damage",
+        "道路破损",
+        "event",
+        "街面秩序",
+        True,
+        _limits("5d"),
+        "construction",
+        "路面,坑洼",
+    ),
+    (
+        "waterlogging",
+        "道路积水",
+        "event",
+        "突发事件",
+        False,
+        _limits("2h", accept="30m"),
+        "water",
+        "积水,内涝",
+    ),
+    (
+        "hotline_emergency",
+        "紧急诉求",
+        "hotline",
+        "求助",
+        False,
+        _limits("2h", accept="30m"),
+        "",
+        "紧急",
+    ),
+    (
+        "hotline_utilities",
+        "水电气暖",
+        "hotline",
+        "求助",
+        False,
+        _limits("24h", accept="2h"),
+        "water",
+        "停水,停电,燃气,供暖",
+    ),
     ("hotline_general", "一般诉求", "hotline", "投诉", False, _limits("7d"), "", ""),
     ("hotline_complex", "复杂诉求", "hotline", "投诉", False, _limits("15d"), "", ""),
 ]
@@ -110,7 +232,9 @@ def demo_units() -> Iterator[Unit]:
         yield _dept(f"{city_id}-dept-{dept_type}", name, dept_type, city_id, f"/{city_id}/")
     for did, dname, streets in DISTRICTS:
         dpath = f"/{city_id}/{did}/"
-        yield Unit(id=did, name=dname, level="district", parent_id=city_id, path=dpath, is_demo=True)
+        yield Unit(
+            id=did, name=dname, level="district", parent_id=city_id, path=dpath, is_demo=True
+        )
         for dept_type, _, suffix in DEPARTMENTS:
             yield _dept(f"{did}-dept-{dept_type}", dname + suffix, dept_type, did, dpath)
         for sid, sname in streets:
@@ -167,9 +291,12 @@ def demo_categories() -> Iterator[Category]:
 def seed_demo(session: Session) -> dict[str, int]:
     """Merge the demo rows; return how many of each kind exist afterwards."""
     units = list(demo_units())
-    for unit in units:  # parents come before children, so foreign keys hold
-        session.merge(unit)
-        session.flush()
+    known = set(session.exec(select(Unit.id)))
+    for unit in units:  # parents come before children; inserts keep this order
+        if unit.id in known:
+            session.merge(unit)
+        else:
+            session.add(unit)
     for category in demo_categories():
         session.merge(category)
     existing = set(session.exec(select(User.username)))

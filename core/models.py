@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
-def _ts(**kw: object) -> Column:  # type: ignore[type-arg]
+def _ts(**kw: object) -> Column:
     """A timezone-aware timestamp column (naive datetimes lose their zone on PostgreSQL)."""
     return Column(DateTime(timezone=True), **kw)  # type: ignore[arg-type]
 

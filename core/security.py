@@ -31,7 +31,9 @@ def mint_token(session: Session, user: User) -> str:
     """Create an API token for `user`; only its digest is stored."""
     token = "cl_" + secrets.token_urlsafe(32)
     assert user.id is not None
-    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=datetime.now(UTC)))
+    session.add(
+        ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=datetime.now(UTC))
+    )
     return token
 
 

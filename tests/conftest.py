@@ -59,7 +59,10 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=attributes.ALL,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
     )
     yield env
     await env.shutdown()
@@ -146,7 +149,9 @@ def task_queue() -> str:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, task_queue: str, sessions: SessionFactory) -> AsyncIterator[Worker]:
+async def running_worker(
+    client: Client, task_queue: str, sessions: SessionFactory
+) -> AsyncIterator[Worker]:
     worker = build_worker(client, task_queue=task_queue, sessions=sessions)
     async with worker:
         yield worker

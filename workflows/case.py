@@ -13,7 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -52,7 +57,9 @@ STAGE_OF = {
     Status.CLOSED: Stage.CALLBACK,
 }
 # The projection must eventually land, however long the database is away.
-PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
 ROUTE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
 
@@ -452,7 +459,7 @@ class CaseWorkflow:
 
     def _upsert_search_attributes(self) -> None:
         s = self._state
-        pairs: list[SearchAttributePair[object]] = [
+        pairs: list[SearchAttributeUpdate[Any]] = [
             sa.CASE_STATUS.value_set(s.status.value),
             sa.PRIORITY.value_set(s.priority),
             sa.OVERDUE.value_set(s.clock.overdue),
@@ -460,7 +467,7 @@ class CaseWorkflow:
         ]
         if s.clock.due_at is not None:
             pairs.append(sa.DUE_AT.value_set(s.clock.due_at))
-        workflow.upsert_search_attributes(pairs)  # type: ignore[arg-type]
+        workflow.upsert_search_attributes(pairs)
 
 
 def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:

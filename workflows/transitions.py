@@ -23,7 +23,9 @@ class Rule:
 
     sources: frozenset[Status]
     roles: frozenset[Role]
-    scope: str  # "area": actor's unit contains the case's location; "assigned": actor's unit holds it
+    scope: (
+        str  # "area": actor's unit contains the case's location; "assigned": actor's unit holds it
+    )
     needs: tuple[str, ...] = ()  # Command fields that must be filled
 
 
@@ -53,7 +55,9 @@ RULES: dict[Action, Rule] = {
     Action.VERIFY: Rule(
         frozenset({Status.VERIFYING}), frozenset({Role.VERIFIER, Role.SUPERVISOR}), "area"
     ),
-    Action.CALLBACK: Rule(frozenset({Status.CLOSED}), frozenset({Role.OPERATOR}), "any", ("rating",)),
+    Action.CALLBACK: Rule(
+        frozenset({Status.CLOSED}), frozenset({Role.OPERATOR}), "any", ("rating",)
+    ),
 }
 
 STATUS_NAMES = {

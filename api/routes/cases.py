@@ -77,8 +77,13 @@ def list_cases(
 ) -> CaseList:
     """Cases from the read model, soonest deadline first."""
     found = cases.list_cases(
-        status=status, category=category, district=district, unit=unit,
-        overdue=overdue, page=page, size=size,
+        status=status,
+        category=category,
+        district=district,
+        unit=unit,
+        overdue=overdue,
+        page=page,
+        size=size,
     )
     items = [CaseSummary.model_validate(c, from_attributes=True) for c in found.items]
     return CaseList(items=items, total=found.total, page=found.page, size=found.size)
@@ -94,6 +99,8 @@ async def get_case(ticket: str, _user: ApiUser, cases: Cases) -> CaseDetail:
 
 
 @router.post("/{ticket}/actions/{action}", response_model=CaseState)
-async def act(ticket: str, action: Action, body: ActionRequest, user: ApiUser, cases: Cases) -> CaseState:
+async def act(
+    ticket: str, action: Action, body: ActionRequest, user: ApiUser, cases: Cases
+) -> CaseState:
     """Take one human action; the case's new state comes back."""
     return await cases.act(user, ticket, action.value, body)

@@ -37,16 +37,34 @@ GRID = Location(
 
 def snapshot(seq: int, status: Status) -> CaseState:
     return CaseState(
-        case_id="case-X1", ticket="X1", case_type="city_event", title="t", description="",
-        category="exposed_garbage", category_name="暴露垃圾", category_kind="event",
-        location=GRID, priority="normal", channel="hotline", external_id="",
-        status=status, created_at=T0, updated_at=T0 + timedelta(minutes=seq), last_seq=seq,
+        case_id="case-X1",
+        ticket="X1",
+        case_type="city_event",
+        title="t",
+        description="",
+        category="exposed_garbage",
+        category_name="暴露垃圾",
+        category_kind="event",
+        location=GRID,
+        priority="normal",
+        channel="hotline",
+        external_id="",
+        status=status,
+        created_at=T0,
+        updated_at=T0 + timedelta(minutes=seq),
+        last_seq=seq,
     )
 
 
 def event(seq: int, to: Status) -> CaseEvent:
-    return CaseEvent(seq=seq, at=T0 + timedelta(minutes=seq), action=f"a{seq}", actor=SYSTEM,
-                     from_status="", to_status=to.value)
+    return CaseEvent(
+        seq=seq,
+        at=T0 + timedelta(minutes=seq),
+        action=f"a{seq}",
+        actor=SYSTEM,
+        from_status="",
+        to_status=to.value,
+    )
 
 
 def count_events(sessions: SessionFactory) -> int:
@@ -56,10 +74,14 @@ def count_events(sessions: SessionFactory) -> int:
 
 def test_record_events_is_idempotent_and_never_goes_back(sessions: SessionFactory) -> None:
     acts, env = CaseActivities(sessions), ActivityEnvironment()
-    first = RecordEventsInput(snapshot(2, Status.REGISTERED), [event(1, Status.RECEIVED), event(2, Status.REGISTERED)])
+    first = RecordEventsInput(
+        snapshot(2, Status.REGISTERED), [event(1, Status.RECEIVED), event(2, Status.REGISTERED)]
+    )
     assert env.run(acts.record_events, first) == 2
     assert env.run(acts.record_events, first) == 0  # a retry writes nothing twice
-    later = RecordEventsInput(snapshot(3, Status.DISPATCHED), [event(2, Status.REGISTERED), event(3, Status.DISPATCHED)])
+    later = RecordEventsInput(
+        snapshot(3, Status.DISPATCHED), [event(2, Status.REGISTERED), event(3, Status.DISPATCHED)]
+    )
     assert env.run(acts.record_events, later) == 1
     env.run(acts.record_events, first)  # a stale snapshot arriving late
     with session_scope(sessions) as session:
@@ -82,10 +104,17 @@ def test_record_events_is_idempotent_and_never_goes_back(sessions: SessionFactor
             "gl-dept-urban",
             "owner_after_locality",
         ),
-        ("hotline_general", Location(unit_id="gl", path=["nj", "gl"], district_id="gl"), "gl", "district_fallback"),
+        (
+            "hotline_general",
+            Location(unit_id="gl", path=["nj", "gl"], district_id="gl"),
+            "gl",
+            "district_fallback",
+        ),
     ],
 )
-def test_routing_rules(sessions: SessionFactory, category: str, location: Location, unit: str, rule: str) -> None:
+def test_routing_rules(
+    sessions: SessionFactory, category: str, location: Location, unit: str, rule: str
+) -> None:
     result = ActivityEnvironment().run(
         CaseActivities(sessions).route_case,
         RouteInput(category=category, category_kind="", location=location),
@@ -106,21 +135,32 @@ class Outage:
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_projection_catches_up_after_an_outage(dev_env, sqlite_db: str, task_queue: str) -> None:  # type: ignore[no-untyped-def]
+async def test_projection_catches_up_after_an_outage(
+    dev_env, sqlite_db: str, task_queue: str
+) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(make_engine(sqlite_db))
     outage = Outage(sessions)
-    service = CaseService(dev_env.client, sessions, make_settings(sqlite_db, dev_env.client, task_queue))
+    service = CaseService(
+        dev_env.client, sessions, make_settings(sqlite_db, dev_env.client, task_queue)
+    )
+
     def user(name: str) -> User:
         return user_named(sessions, name)
 
     async with running_worker(dev_env.client, task_queue, outage):
-        state = await service.intake(user("operator1"), IntakeRequest(
-            title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1"))
+        state = await service.intake(
+            user("operator1"),
+            IntakeRequest(
+                title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1"
+            ),
+        )
         await projected(sessions, state.case_id, state.last_seq)
         outage.down = True
         # The case moves on while the read model cannot be written.
         state = await service.act(user("handler_nhl"), state.ticket, "accept", ActionRequest())
-        state = await service.act(user("handler_nhl"), state.ticket, "add_progress", ActionRequest(note="到场"))
+        state = await service.act(
+            user("handler_nhl"), state.ticket, "add_progress", ActionRequest(note="到场")
+        )
         assert state.status == Status.HANDLING
         await asyncio.sleep(1.5)
         with session_scope(sessions) as session:
@@ -130,5 +170,7 @@ async def test_projection_catches_up_after_an_outage(dev_env, sqlite_db: str, ta
         row = await projected(sessions, state.case_id, state.last_seq)
         assert (row.status, row.last_seq) == ("HANDLING", state.last_seq)
         with session_scope(sessions) as session:
-            seqs = session.exec(select(CaseEventRecord.seq).where(CaseEventRecord.case_id == state.case_id)).all()
+            seqs = session.exec(
+                select(CaseEventRecord.seq).where(CaseEventRecord.case_id == state.case_id)
+            ).all()
         assert sorted(seqs) == list(range(1, state.last_seq + 1))

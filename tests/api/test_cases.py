@@ -23,9 +23,14 @@ CASE = {
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def http(dev_env, db_url: str, sessions: SessionFactory, task_queue: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def http(
+    dev_env, db_url: str, sessions: SessionFactory, task_queue: str
+) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     settings = make_settings(db_url, dev_env.client, task_queue)
-    async with running_worker(dev_env.client, task_queue, sessions), api_client(settings, dev_env.client) as client:
+    async with (
+        running_worker(dev_env.client, task_queue, sessions),
+        api_client(settings, dev_env.client) as client,
+    ):
         yield client
 
 
@@ -41,7 +46,9 @@ async def test_intake_list_get_and_act(http: httpx.AsyncClient, sessions: Sessio
     assert accepted.status_code == 200 and accepted.json()["status"] == "ACCEPTED"
     await projected(sessions, case["case_id"], accepted.json()["last_seq"])
 
-    listed = await http.get("/api/v1/cases", params={"unit": "gl-nhl", "status": "ACCEPTED"}, headers=handler)
+    listed = await http.get(
+        "/api/v1/cases", params={"unit": "gl-nhl", "status": "ACCEPTED"}, headers=handler
+    )
     assert listed.status_code == 200
     assert [c["ticket"] for c in listed.json()["items"]] == [ticket]
     none = await http.get("/api/v1/cases", params={"district": "xw"}, headers=handler)
@@ -67,14 +74,18 @@ async def test_list_pagination(http: httpx.AsyncClient, sessions: SessionFactory
 async def test_errors(http: httpx.AsyncClient, sessions: SessionFactory) -> None:
     op, other = token_for(sessions, "operator1"), token_for(sessions, "handler_hq")
     assert (await http.get("/api/v1/cases")).status_code == 401
-    assert (await http.get("/api/v1/cases", headers={"Authorization": "Bearer nope"})).status_code == 401
+    assert (
+        await http.get("/api/v1/cases", headers={"Authorization": "Bearer nope"})
+    ).status_code == 401
 
     missing = await http.post("/api/v1/cases", json={**CASE, "title": ""}, headers=op)
     assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "title"]
     unknown = await http.post("/api/v1/cases", json={**CASE, "category": "ufo"}, headers=op)
     assert unknown.status_code == 422
     assert unknown.json() == {"detail": "unknown category 'ufo'", "field": "category"}
-    nowhere = await http.post("/api/v1/cases", json={**CASE, "location_unit_id": "gl-dept-water"}, headers=op)
+    nowhere = await http.post(
+        "/api/v1/cases", json={**CASE, "location_unit_id": "gl-dept-water"}, headers=op
+    )
     assert nowhere.status_code == 422 and nowhere.json()["field"] == "location_unit_id"
     by_handler = await http.post("/api/v1/cases", json=CASE, headers=other)
     assert by_handler.status_code == 403
@@ -83,19 +94,29 @@ async def test_errors(http: httpx.AsyncClient, sessions: SessionFactory) -> None
     wrong_unit = await http.post(f"/api/v1/cases/{ticket}/actions/accept", json={}, headers=other)
     assert wrong_unit.status_code == 403 and "not assigned" in wrong_unit.json()["detail"]
     handler = token_for(sessions, "handler_nhl")
-    too_early = await http.post(f"/api/v1/cases/{ticket}/actions/submit_feedback", json={"note": "x"}, headers=handler)
+    too_early = await http.post(
+        f"/api/v1/cases/{ticket}/actions/submit_feedback", json={"note": "x"}, headers=handler
+    )
     assert too_early.status_code == 409
     assert too_early.json()["detail"] == "cannot submit_feedback a case in status DISPATCHED"
-    no_reason = await http.post(f"/api/v1/cases/{ticket}/actions/return_case", json={}, headers=handler)
+    no_reason = await http.post(
+        f"/api/v1/cases/{ticket}/actions/return_case", json={}, headers=handler
+    )
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
-    bad_action = await http.post(f"/api/v1/cases/{ticket}/actions/explode", json={}, headers=handler)
+    bad_action = await http.post(
+        f"/api/v1/cases/{ticket}/actions/explode", json={}, headers=handler
+    )
     assert bad_action.status_code == 422  # not one of the actions in the OpenAPI enum
-    unknown_ticket = await http.post("/api/v1/cases/CL19990101-000001/actions/accept", json={}, headers=handler)
+    unknown_ticket = await http.post(
+        "/api/v1/cases/CL19990101-000001/actions/accept", json={}, headers=handler
+    )
     assert unknown_ticket.status_code == 404
     assert (await http.get("/api/v1/cases/CL19990101-000001", headers=handler)).status_code == 404
 
 
-async def test_same_external_id_twice_is_one_case(http: httpx.AsyncClient, sessions: SessionFactory) -> None:
+async def test_same_external_id_twice_is_one_case(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
     op = token_for(sessions, "operator1")
     body = {**CASE, "external_id": f"HX-{uuid.uuid4().hex[:12]}"}  # the Temporal server is shared
     first = await http.post("/api/v1/cases", json=body, headers=op)
@@ -109,4 +130,8 @@ async def test_same_external_id_twice_is_one_case(http: httpx.AsyncClient, sessi
 
 async def test_openapi_lists_the_routes(http: httpx.AsyncClient) -> None:
     spec = (await http.get("/openapi.json")).json()
-    assert {"/api/v1/cases", "/api/v1/cases/{ticket}", "/api/v1/cases/{ticket}/actions/{action}"} <= set(spec["paths"])
+    assert {
+        "/api/v1/cases",
+        "/api/v1/cases/{ticket}",
+        "/api/v1/cases/{ticket}/actions/{action}",
+    } <= set(spec["paths"])

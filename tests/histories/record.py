@@ -11,13 +11,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sqlmodel import select
+from temporalio.testing import WorkflowEnvironment
+
 from core.cases import ActionRequest, CaseService, IntakeRequest
 from core.db import make_engine, migrate, session_factory, session_scope
 from core.demo import seed_demo
 from core.models import User
-from temporalio.testing import WorkflowEnvironment
-from sqlmodel import select
-
 from tests.conftest import BIN, make_settings, running_worker
 from workflows import attributes
 
@@ -65,7 +65,9 @@ async def _walk(service: CaseService):  # type: ignore[no-untyped-def]
         with session_scope(service.sessions) as session:
             return session.exec(select(User).where(User.username == name)).one()
 
-    req = IntakeRequest(title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1")
+    req = IntakeRequest(
+        title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1"
+    )
     state = await service.intake(user("operator1"), req)
     for username, action, body in STEPS:
         state = await service.act(user(username), state.ticket, action, body)

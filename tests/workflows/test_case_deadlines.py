@@ -26,7 +26,11 @@ DISPATCHER = Actor("dispatcher_gl", "鼓楼区派遣员", Role.DISPATCHER, "gl")
 @pytest.fixture
 def service(ts_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> CaseService:
     client = ts_env.client
-    return CaseService(client, session_factory(make_engine(sqlite_db)), make_settings(sqlite_db, client, task_queue))
+    return CaseService(
+        client,
+        session_factory(make_engine(sqlite_db)),
+        make_settings(sqlite_db, client, task_queue),
+    )
 
 
 async def start_case(service: CaseService, category: str = "exposed_garbage") -> WorkflowHandle:
@@ -95,7 +99,9 @@ async def test_parking_pauses_the_clock_and_unparking_resumes_the_remainder(
         handle = await start_case(service)
         await until_dispatched(handle)
         accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
-        parked = await handle.execute_update(CaseWorkflow.park, Command(actor=DISPATCHER, reason="等待产权单位"))
+        parked = await handle.execute_update(
+            CaseWorkflow.park, Command(actor=DISPATCHER, reason="等待产权单位")
+        )
         parked_at = (await handle.query(CaseWorkflow.get_timeline))[-1].at
         remaining = cal.working_minutes_between(parked_at, accepted.clock.due_at)  # type: ignore[arg-type]
         assert parked.status == Status.PARKED and parked.clock.due_at is None
@@ -109,7 +115,9 @@ async def test_parking_pauses_the_clock_and_unparking_resumes_the_remainder(
         assert resumed.clock.due_at == cal.add_working_minutes(unparked_at, remaining)
 
 
-async def test_approved_extension_moves_the_deadline(ts_env: WorkflowEnvironment, service: CaseService) -> None:
+async def test_approved_extension_moves_the_deadline(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
     cal = WorkCalendar()
     async with running_worker(service.client, service.settings.task_queue, service.sessions):
         handle = await start_case(service)
@@ -119,19 +127,23 @@ async def test_approved_extension_moves_the_deadline(ts_env: WorkflowEnvironment
         await handle.execute_update(
             CaseWorkflow.request_extension, Command(actor=HANDLER, reason="需协调物业", hours=16)
         )
-        state = await handle.execute_update(CaseWorkflow.decide_extension, Command(actor=DISPATCHER, approve=True))
+        state = await handle.execute_update(
+            CaseWorkflow.decide_extension, Command(actor=DISPATCHER, approve=True)
+        )
         assert state.clock.due_at == cal.add_working_minutes(due, 16 * 60)  # type: ignore[arg-type]
         assert state.extension_count == 1 and state.pending_extension is None
 
 
-async def test_overdue_is_projected_to_the_read_model(ts_env: WorkflowEnvironment, service: CaseService) -> None:
+async def test_overdue_is_projected_to_the_read_model(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
     async with running_worker(service.client, service.settings.task_queue, service.sessions):
         handle = await start_case(service)
         await until_dispatched(handle)
         await ts_env.sleep(timedelta(days=10))
         state = await state_of(handle)
         assert state.clock.overdue
-        # The projection loop writes asynchronously; ask the workflow until it has nothing unwritten.
+        # The projection loop writes asynchronously: let time pass until it has landed.
         for _ in range(50):
             with session_scope(service.sessions) as session:
                 events = session.exec(
@@ -141,5 +153,8 @@ async def test_overdue_is_projected_to_the_read_model(ts_env: WorkflowEnvironmen
                 break
             await ts_env.sleep(timedelta(seconds=1))
         assert [e.action for e in sorted(events, key=lambda e: e.seq)] == [
-            "receive", "register", "dispatch", "overdue"
+            "receive",
+            "register",
+            "dispatch",
+            "overdue",
         ]

@@ -10,8 +10,8 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from core.cases import ActionRequest, CaseError, CaseService, IntakeRequest
-from core.db import SessionFactory, session_scope
-from core.models import CaseEventRecord, CaseRecord, User
+from core.db import session_scope
+from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import make_settings, projected, running_worker
 from tests.conftest import user_named as user
 from workflows.contracts import Status
@@ -40,7 +40,9 @@ def service(dev_env, sqlite_db, task_queue):  # type: ignore[no-untyped-def]
     return CaseService(client, sessions, make_settings(sqlite_db, client, task_queue))
 
 
-async def test_full_loop_with_return_rework_and_callback(service: CaseService, task_queue: str) -> None:
+async def test_full_loop_with_return_rework_and_callback(
+    service: CaseService, task_queue: str
+) -> None:
     s = service.sessions
     async with running_worker(service.client, task_queue, s):
         state = await service.intake(user(s, "operator1"), manhole())
@@ -58,21 +60,29 @@ async def test_full_loop_with_return_rework_and_callback(service: CaseService, t
 
         await service.act(hq, ticket, "accept", ActionRequest())
         await service.act(hq, ticket, "add_progress", ActionRequest(note="已到场"))
-        state = await service.act(hq, ticket, "submit_feedback", ActionRequest(note="已清理", evidence=["a.jpg"]))
+        state = await service.act(
+            hq, ticket, "submit_feedback", ActionRequest(note="已清理", evidence=["a.jpg"])
+        )
         assert state.status == Status.VERIFYING
         ver = user(s, "verifier_gl")
-        state = await service.act(ver, ticket, "verify", ActionRequest(passed=False, reason="仍有残留"))
+        state = await service.act(
+            ver, ticket, "verify", ActionRequest(passed=False, reason="仍有残留")
+        )
         assert state.status == Status.REWORK and state.rework_count == 1
         await service.act(hq, ticket, "submit_feedback", ActionRequest(note="已彻底清理"))
         state = await service.act(ver, ticket, "verify", ActionRequest(passed=True))
         assert state.status == Status.CLOSED
 
         op = user(s, "operator1")
-        state = await service.act(op, ticket, "record_callback", ActionRequest(rating="unsatisfied"))
+        state = await service.act(
+            op, ticket, "record_callback", ActionRequest(rating="unsatisfied")
+        )
         assert state.status == Status.REWORK and state.reopen_count == 1
         await service.act(hq, ticket, "submit_feedback", ActionRequest(note="重办完成"))
         await service.act(ver, ticket, "verify", ActionRequest(passed=True))
-        state = await service.act(op, ticket, "record_callback", ActionRequest(rating="unsatisfied"))
+        state = await service.act(
+            op, ticket, "record_callback", ActionRequest(rating="unsatisfied")
+        )
         assert state.status == Status.ARCHIVED  # the second rating counts, no third round
 
         row = await projected(s, state.case_id, state.last_seq)
@@ -89,7 +99,9 @@ async def test_full_loop_with_return_rework_and_callback(service: CaseService, t
         assert (returned.actor_username, returned.reason) == ("handler_nhl", "不属于本街道")
 
 
-async def test_illegal_actions_are_refused_and_leave_no_trace(service: CaseService, task_queue: str) -> None:
+async def test_illegal_actions_are_refused_and_leave_no_trace(
+    service: CaseService, task_queue: str
+) -> None:
     s = service.sessions
     async with running_worker(service.client, task_queue, s):
         state = await service.intake(user(s, "operator1"), manhole())
@@ -100,7 +112,13 @@ async def test_illegal_actions_are_refused_and_leave_no_trace(service: CaseServi
             ("handler_nhl", "return_case", ActionRequest(), 422, "needs a reason"),
             ("handler_nhl", "submit_feedback", ActionRequest(note="x"), 409, "DISPATCHED"),
             ("verifier_gl", "verify", ActionRequest(passed=True), 409, "DISPATCHED"),
-            ("dispatcher_gl", "dispatch", ActionRequest(unit_id="no-such-unit"), 422, "unknown unit"),
+            (
+                "dispatcher_gl",
+                "dispatch",
+                ActionRequest(unit_id="no-such-unit"),
+                422,
+                "unknown unit",
+            ),
         ]
         for username, action, req, status, reason in cases:
             with pytest.raises(CaseError) as err:
@@ -118,7 +136,9 @@ async def test_illegal_actions_are_refused_and_leave_no_trace(service: CaseServi
         assert accepted == ["confirm_intake"]  # a refused update never enters history
 
 
-async def test_same_external_id_returns_the_same_case(service: CaseService, task_queue: str) -> None:
+async def test_same_external_id_returns_the_same_case(
+    service: CaseService, task_queue: str
+) -> None:
     s = service.sessions
     async with running_worker(service.client, task_queue, s):
         op = user(s, "operator1")
@@ -138,7 +158,9 @@ async def test_search_attributes_find_cases(service: CaseService, task_queue: st
     async with running_worker(service.client, task_queue, s):
         state = await service.intake(user(s, "operator1"), manhole())
         await service.act(user(s, "handler_nhl"), state.ticket, "accept", ActionRequest())
-        await service.act(user(s, "handler_nhl"), state.ticket, "add_progress", ActionRequest(note="处理中"))
+        await service.act(
+            user(s, "handler_nhl"), state.ticket, "add_progress", ActionRequest(note="处理中")
+        )
         query = f"CaseStatus='HANDLING' AND District='鼓楼区' AND WorkflowId='{state.case_id}'"
         for _ in range(100):  # visibility is eventually consistent
             found = [w.id async for w in service.client.list_workflows(query)]

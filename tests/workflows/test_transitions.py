@@ -40,7 +40,9 @@ def case(status: Status, **kw: object) -> CaseState:
         category="exposed_garbage",
         category_name="暴露垃圾",
         category_kind="event",
-        location=Location(unit_id="gl-nhl-c1-g1", path=["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"]),
+        location=Location(
+            unit_id="gl-nhl-c1-g1", path=["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"]
+        ),
         priority="normal",
         channel="hotline",
         external_id="",
@@ -81,7 +83,9 @@ def test_legal_actions_lead_where_the_lifecycle_says(
 
 def test_second_unsatisfied_callback_archives() -> None:
     state = case(Status.CLOSED, reopen_count=1)
-    assert target(state, Action.CALLBACK, Command(OPERATOR, rating="unsatisfied")) == Status.ARCHIVED
+    assert (
+        target(state, Action.CALLBACK, Command(OPERATOR, rating="unsatisfied")) == Status.ARCHIVED
+    )
 
 
 @pytest.mark.parametrize(
@@ -98,9 +102,27 @@ def test_second_unsatisfied_callback_archives() -> None:
         (Status.HANDLING, Action.SUBMIT_FEEDBACK, Command(HANDLER), "invalid", "note"),
         (Status.VERIFYING, Action.VERIFY, Command(VERIFIER, passed=False), "invalid", "reason"),
         (Status.CLOSED, Action.CALLBACK, Command(OPERATOR, rating="great"), "invalid", "rating"),
-        (Status.HANDLING, Action.REQUEST_EXTENSION, Command(HANDLER, reason="r", hours=0), "invalid", "hours"),
-        (Status.HANDLING, Action.REQUEST_EXTENSION, Command(HANDLER, reason="r", hours=481), "invalid", "hours"),
-        (Status.HANDLING, Action.DECIDE_EXTENSION, Command(DISPATCHER, approve=True), "conflict", ""),
+        (
+            Status.HANDLING,
+            Action.REQUEST_EXTENSION,
+            Command(HANDLER, reason="r", hours=0),
+            "invalid",
+            "hours",
+        ),
+        (
+            Status.HANDLING,
+            Action.REQUEST_EXTENSION,
+            Command(HANDLER, reason="r", hours=481),
+            "invalid",
+            "hours",
+        ),
+        (
+            Status.HANDLING,
+            Action.DECIDE_EXTENSION,
+            Command(DISPATCHER, approve=True),
+            "conflict",
+            "",
+        ),
     ],
 )
 def test_illegal_actions_say_why(
@@ -117,7 +139,9 @@ def test_extension_must_be_asked_before_the_deadline() -> None:
     rejection = check(state, Action.REQUEST_EXTENSION, Command(HANDLER, reason="r", hours=8), NOW)
     assert rejection is not None and "before the deadline" in rejection.reason
     state.clock.due_at = NOW + timedelta(minutes=1)
-    assert check(state, Action.REQUEST_EXTENSION, Command(HANDLER, reason="r", hours=8), NOW) is None
+    assert (
+        check(state, Action.REQUEST_EXTENSION, Command(HANDLER, reason="r", hours=8), NOW) is None
+    )
 
 
 def test_only_one_extension_request_pends_at_a_time() -> None:

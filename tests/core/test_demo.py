@@ -1,0 +1,45 @@
+"""Demo data: idempotent seeding of the Nanjing tree, users and catalog (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlmodel import func, select
+
+from core.db import SessionFactory, session_scope
+from core.demo import seed_demo
+from core.models import Category, Unit, User
+
+
+def counts(sessions: SessionFactory) -> tuple[int, int, int]:
+    with session_scope(sessions) as session:
+        return (
+            session.exec(select(func.count()).select_from(Unit)).one(),
+            session.exec(select(func.count()).select_from(User)).one(),
+            session.exec(select(func.count()).select_from(Category)).one(),
+        )
+
+
+def test_seeding_twice_changes_nothing(sessions: SessionFactory) -> None:
+    before = counts(sessions)  # the fixture seeded once already
+    with session_scope(sessions) as session:
+        seed_demo(session)
+    assert counts(sessions) == before
+
+
+def test_tree_has_five_levels_and_departments(sessions: SessionFactory) -> None:
+    with session_scope(sessions) as session:
+        units = session.exec(select(Unit)).all()
+        users = session.exec(select(User)).all()
+    levels = Counter(u.level for u in units)
+    assert levels["city"] == 1 and levels["district"] == 12  # 11 districts and 江北新区
+    assert levels["street"] >= 24 and levels["community"] > 0 and levels["grid"] > 0
+    assert levels["dept"] == 15 * 13  # article 5 departments at city and in each district
+    by_id = {u.id: u for u in units}
+    grid = by_id["gl-nhl-c1-g1"]
+    assert grid.path == "/nj/gl/gl-nhl/gl-nhl-c1/gl-nhl-c1-g1/"
+    assert all(u.is_demo for u in units)
+    assert {u.role for u in users} == {
+        "operator", "dispatcher", "handler", "verifier", "supervisor", "admin"
+    }
+    assert all(by_id[u.unit_id] for u in users)

@@ -1,0 +1,169 @@
+"""One case from intake to 结案, driven through a real Chromium against the real stack.
+
+The app runs under uvicorn as a task of the test's event loop, next to the worker, so the
+browser talks to exactly what production runs: HTML over HTTP, htmx, sessions and CSRF.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Page, async_playwright, expect
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from core.db import make_engine, session_factory
+from tests.conftest import make_settings, running_worker
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Where to keep screenshots for a human to look at; unset, none are taken.
+SHOTS = os.environ.get("CITYLOOP_SCREENSHOT_DIR", "")
+
+
+@asynccontextmanager
+async def serving(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[str]:
+    """Worker plus uvicorn on a free local port; yields the base URL."""
+    client = dev_env.client
+    engine = make_engine(db_url)
+    app = create_app(make_settings(db_url, client, task_queue), client=client)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # the port is ours from here on: no race for a "free" one
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    async with running_worker(client, task_queue, session_factory(engine)):
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                task.result()  # startup failed: raise its error
+            await asyncio.sleep(0.02)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            await task
+    engine.dispose()
+
+
+async def log_in(page: Page, base: str, username: str) -> None:
+    await page.goto(f"{base}/")
+    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill("demo1234")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("heading", name="工单队列")).to_be_visible()
+
+
+async def log_out(page: Page) -> None:
+    await page.get_by_role("button", name="退出登录").click()
+    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+
+
+async def record_case(page: Page) -> str:
+    """The operator's intake: returns the ticket of the new, auto-dispatched case."""
+    await page.get_by_role("link", name="新建工单").click()
+    await page.get_by_label("标题").fill("宁海路暴露垃圾")
+    await page.get_by_label("类别").select_option("exposed_garbage")
+    await page.get_by_label("位置").select_option("gl-nhl-c1-g1")
+    await page.get_by_label("详细地址").fill("宁海路与颐和路交叉口")
+    await page.get_by_label("问题描述").fill("路口垃圾堆放两天未清运")
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/intake.png", full_page=True)
+    await page.get_by_role("button", name="登记工单").click()
+    await expect(page.get_by_test_id("status")).to_have_text("派遣")
+    await expect(page.get_by_test_id("assigned-unit")).to_have_text("宁海路街道")
+    return (await page.get_by_test_id("ticket").inner_text()).strip()
+
+
+async def open_from_queue(page: Page, ticket: str) -> None:
+    row = page.get_by_test_id("case-row").filter(has_text=ticket)
+    for _ in range(50):  # the queue reads the read model, which the workflow writes async
+        if await row.count():
+            break
+        await asyncio.sleep(0.1)
+        await page.reload()
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/queue.png", full_page=True)
+    await row.get_by_role("link", name=ticket).click()
+    await expect(page.get_by_test_id("ticket")).to_have_text(ticket)
+
+
+async def handle_case(page: Page) -> None:
+    """The street's handler: 签收, 处置进展, 反馈."""
+    status = page.get_by_test_id("status")
+    await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
+    await expect(status).to_have_text("签收")
+    progress = page.get_by_test_id("action-add_progress")
+    await progress.get_by_label("进展说明").fill("已到场，正在清运")
+    await progress.get_by_role("button", name="提交进展").click()
+    await expect(status).to_have_text("处置中")
+    await expect(page.get_by_test_id("event").filter(has_text="已到场，正在清运")).to_be_visible()
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/case.png", full_page=True)
+    feedback = page.get_by_test_id("action-submit_feedback")
+    await feedback.get_by_label("处置结果").fill("垃圾已清运完毕，路面已冲洗")
+    await feedback.get_by_label("附件文件名").fill("现场照片1.jpg, 现场照片2.jpg")
+    await feedback.get_by_role("button", name="提交反馈").click()
+    await expect(status).to_have_text("核查")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+async def test_a_case_goes_from_intake_to_closed_in_the_browser(
+    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+) -> None:
+    expect.set_options(timeout=20_000)  # intake waits for routing on a shared dev server
+    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+
+        await log_in(page, base, "operator1")
+        ticket = await record_case(page)
+        await log_out(page)
+
+        await log_in(page, base, "handler_nhl")
+        await open_from_queue(page, ticket)
+        await handle_case(page)
+        await log_out(page)
+
+        await log_in(page, base, "verifier_gl")
+        await open_from_queue(page, ticket)
+        await page.get_by_role("button", name="核查通过").click()
+        await expect(page.get_by_test_id("status")).to_have_text("结案")
+
+        events = page.get_by_test_id("event")
+        steps = [
+            ("受理", "王话务员"),
+            ("立案", "系统"),
+            ("派遣（自动）", "系统"),
+            ("签收", "宁海路街道处置员"),
+            ("处置进展", "宁海路街道处置员"),
+            ("反馈", "宁海路街道处置员"),
+            ("核查", "鼓楼区核查员"),
+        ]
+        await expect(events).to_have_count(len(steps))
+        for i, (action, actor) in enumerate(steps):
+            await expect(events.nth(i)).to_contain_text(action)
+            await expect(events.nth(i)).to_contain_text(actor)
+        await expect(events.nth(5)).to_contain_text("垃圾已清运完毕")
+        await expect(events.nth(6)).to_contain_text("核查结果：通过")
+        if SHOTS:
+            await page.screenshot(path=f"{SHOTS}/case-closed.png", full_page=True)
+        await browser.close()
