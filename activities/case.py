@@ -5,7 +5,6 @@ Dependencies arrive through the class; nothing happens at import time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -101,7 +100,7 @@ def _event_row(case_id: str, e: CaseEvent) -> CaseEventRecord:
     return CaseEventRecord(
         case_id=case_id,
         seq=e.seq,
-        at=e.at.astimezone(UTC),
+        at=e.at,
         action=e.action,
         actor_username=e.actor.username,
         actor_name=e.actor.name,
@@ -149,7 +148,7 @@ def case_values(s: CaseState) -> dict[str, Any]:
         "assigned_unit_id": s.assigned_unit.id if s.assigned_unit else "",
         "assigned_unit_name": s.assigned_unit.name if s.assigned_unit else "",
         "stage": s.clock.stage,
-        "due_at": _utc(s.clock.due_at),
+        "due_at": s.clock.due_at,
         "overdue": s.clock.overdue,
         "return_count": s.return_count,
         "rework_count": s.rework_count,
@@ -157,13 +156,9 @@ def case_values(s: CaseState) -> dict[str, Any]:
         "rating": s.rating,
         "reporter_name": s.reporter_name,
         "reporter_phone": s.reporter_phone,
-        "created_at": _utc(s.created_at),
-        "updated_at": _utc(s.updated_at or s.created_at),
-        "closed_at": _utc(s.closed_at),
+        "created_at": s.created_at,
+        "updated_at": s.updated_at or s.created_at,
+        "closed_at": s.closed_at,
         "last_seq": s.last_seq,
     }
 
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Store UTC: SQLite keeps no zone, so every timestamp must mean the same zone."""
-    return value.astimezone(UTC) if value is not None else None

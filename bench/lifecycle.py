@@ -264,6 +264,8 @@ class CpuMeter:
                 used[name] = now - then
         host = _host_cpu()
         if host is not None and self.host is not None and host[1] > self.host[1]:
+            busy = (host[0] - self.host[0]) / os.sysconf("SC_CLK_TCK")
+            used["other processes"] = max(0.0, busy - sum(used.values()))
             used["host busy fraction"] = (host[0] - self.host[0]) / (host[1] - self.host[1])
         return used
 
@@ -775,13 +777,16 @@ async def history_profile(client: Client, ids: list[str]) -> dict[str, Any]:
     """Server timestamps from a sample of histories: where a workflow's time goes."""
     lists: dict[str, list[float]] = defaultdict(list)
     counts: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     for wid in ids:
         history = await client.get_workflow_handle(wid).fetch_history()
         by_id = {e.event_id: e for e in history.events}
         counts["workflows"] += 1
         counts["events"] += len(history.events)
+        counts["history KB"] += sum(e.ByteSize() for e in history.events) / 1024
         for e in history.events:
             et = e.event_type
+            kinds[EventType.Name(et).removeprefix("EVENT_TYPE_").lower()] += 1
             if et == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
                 sched = by_id.get(e.workflow_task_started_event_attributes.scheduled_event_id)
                 if sched is not None:
@@ -808,7 +813,11 @@ async def history_profile(client: Client, ids: list[str]) -> dict[str, Any]:
                 counts["updates"] += 1
         started_at = _t(history.events[0])
         lists["workflow: start→close"].append(_t(history.events[-1]) - started_at)
-    return {"dists": {k: dist(v) for k, v in lists.items()}, "counts": dict(counts)}
+    return {
+        "dists": {k: dist(v) for k, v in lists.items()},
+        "counts": dict(counts),
+        "event_types": dict(kinds.most_common()),
+    }
 
 
 def read_model_check(url: str, tickets: list[str]) -> str:
@@ -886,6 +895,8 @@ def print_run(res: RunResult) -> None:
             f"{counts.get(k, 0) / n:.1f} {k}" for k in sorted(counts) if k != "workflows"
         )
         print(f"    history sample of {n} workflows, per workflow: {per}")
+        kinds = res.history["event_types"]
+        print("    events per workflow: " + ", ".join(f"{v / n:.1f} {k}" for k, v in kinds.items()))
         print_dist_table("server timestamps (history sample)", list(res.history["dists"].items()))
     if res.cpu:
         per = max(1, res.completed)
@@ -1109,9 +1120,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_api:
         serve_api_process()
         return 0
-    import logging
+    from core.logs import configure_logging
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # As `cityloop worker` does; at the default WARNING the per-action info lines stay quiet.
+    configure_logging(json=False, level=args.log_level)
     wall = time.perf_counter()
     tmp_dir = tempfile.mkdtemp(prefix="cityloop-bench-")
     tmp = Path(tmp_dir)

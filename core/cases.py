@@ -360,5 +360,4 @@ def due_in(case: CaseRecord, now: datetime | None = None) -> timedelta | None:
     """Time left until the stage deadline (negative when overdue)."""
     if case.due_at is None:
         return None
-    due = case.due_at if case.due_at.tzinfo else case.due_at.replace(tzinfo=UTC)
-    return due - (now or datetime.now(UTC))
+    return case.due_at - (now or datetime.now(UTC))

@@ -63,6 +63,8 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
 
 def migrate(url: str) -> None:
     """Bring the schema to the newest Alembic revision."""
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
     from alembic import command
     from alembic.config import Config
 

@@ -6,15 +6,37 @@ migrations are written from.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and always read back timezone-aware.
+
+    PostgreSQL keeps the zone; SQLite keeps none, so without this a value read back there
+    would be naive and mean nothing to the UI or the API.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
 def _ts(**kw: object) -> Column:
-    """A timezone-aware timestamp column (naive datetimes lose their zone on PostgreSQL)."""
-    return Column(DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+    return Column(UTCDateTime(), **kw)  # type: ignore[arg-type]
 
 
 class Unit(SQLModel, table=True):

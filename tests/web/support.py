@@ -53,7 +53,9 @@ async def csrf(http: httpx.AsyncClient) -> str:
     return found.group(1)
 
 
-async def login(http: httpx.AsyncClient, username: str, password: str = "demo1234") -> httpx.Response:
+async def login(
+    http: httpx.AsyncClient, username: str, password: str = "demo1234"
+) -> httpx.Response:
     token = await csrf(http)
     form = {"username": username, "password": password, "csrf_token": token}
     return await http.post("/login", data=form)

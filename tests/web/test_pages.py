@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
+from core.db import session_scope
+from core.models import CaseRecord
 from tests.web.support import HX, Web, csrf, login, new_case, post, queue_row, web_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -91,6 +95,38 @@ async def test_the_queue_shows_cases_to_the_assigned_unit_and_the_area(web: Web)
     assert fragment.text.lstrip().startswith('<section id="queue"') and "<html" not in fragment.text
 
 
+async def test_overdue_cases_are_marked_in_the_queue(web: Web) -> None:
+    await login(web.http, "operator1")
+    ticket = await new_case(web.http)
+    await queue_row(web.http, ticket)
+    assert 'data-testid="overdue"' not in _row((await web.http.get("/")).text, ticket)
+    with session_scope(web.sessions) as session:  # as if the stage clock had run out
+        row = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).one()
+        row.due_at = datetime.now(UTC) - timedelta(minutes=5)
+        session.add(row)
+    assert 'data-testid="overdue">超期<' in _row((await web.http.get("/")).text, ticket)
+
+
+async def test_return_and_dispatch_through_the_forms(web: Web) -> None:
+    await login(web.http, "operator1")
+    ticket = await new_case(web.http)
+    await login(web.http, "handler_nhl")
+    url = f"/cases/{ticket}/actions"
+    returned = await post(web.http, f"{url}/return_case", {"reason": "不属于本街道"}, HX)
+    assert 'data-testid="status">退单<' in returned.text and "原因：不属于本街道" in returned.text
+    assert "当前没有您可以执行的操作" in returned.text
+
+    await login(web.http, "dispatcher_gl")
+    page = await web.http.get(f"/cases/{ticket}")
+    form = page.text[page.text.index('data-testid="action-dispatch"') :]
+    assert '<option value="gl-hq">华侨路街道</option>' in form
+    assert '<option value="gl-dept-water">鼓楼区水务局</option>' in form
+    typed = {"unit_id": "gl-nhl", "unit_other": "gl-hq"}  # a typed unit id wins over the list
+    sent = await post(web.http, f"{url}/dispatch", typed, HX)
+    assert 'data-testid="status">派遣<' in sent.text and "派往：华侨路街道" in sent.text
+    assert 'data-testid="assigned-unit">华侨路街道<' in sent.text
+
+
 async def test_case_page_renders_whole_or_as_the_case_block_for_htmx(web: Web) -> None:
     await login(web.http, "operator1")
     ticket = await new_case(web.http)
@@ -102,7 +138,8 @@ async def test_case_page_renders_whole_or_as_the_case_block_for_htmx(web: Web) -
     assert '<section id="case"' in page.text
     assert page.text.count('data-testid="event"') == 3  # 受理, 立案, 派遣
     assert "王话务员 · 话务员 · 南京市" in page.text  # who received it, from the workflow
-    assert 'data-testid="action-accept"' in page.text and 'data-testid="action-return_case"' in page.text
+    for action in ("accept", "return_case"):
+        assert f'data-testid="action-{action}"' in page.text
     assert "南京市 / 鼓楼区 / 宁海路街道 / 宁海路第一社区 / 宁海路第一社区第1网格" in page.text
 
     fragment = await web.http.get(f"/cases/{ticket}", headers=HX)
@@ -155,7 +192,8 @@ async def test_actions_return_the_case_block_or_redirect_without_javascript(web:
 async def test_intake_errors_are_shown_next_to_the_form_with_values_kept(web: Web) -> None:
     await login(web.http, "operator1")
     form = await web.http.get("/cases/new")
-    assert form.status_code == 200 and '<option value="exposed_garbage">暴露垃圾</option>' in form.text
+    assert form.status_code == 200
+    assert '<option value="exposed_garbage">暴露垃圾</option>' in form.text
     assert 'value="gl-nhl-c1-g1"' in form.text
 
     data = {"title": "x", "category": "", "location_unit_id": "gl-nhl", "address": "宁海路 5 号"}
@@ -171,7 +209,8 @@ async def test_intake_errors_are_shown_next_to_the_form_with_values_kept(web: We
     unknown = await post(web.http, "/cases", {**data, "title": "井盖", "category": "nope"})
     assert unknown.status_code == 422 and "unknown category" in unknown.text
 
-    created = await post(web.http, "/cases", {**data, "title": "井盖", "category": "manhole_cover"}, HX)
+    fixed = {**data, "title": "井盖", "category": "manhole_cover"}
+    created = await post(web.http, "/cases", fixed, HX)
     assert created.status_code == 200 and created.headers["hx-redirect"].startswith("/cases/")
 
 
