@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+import structlog
 from pydantic import BaseModel, Field
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -101,7 +102,7 @@ class CasePage:
 class CaseService:
     def __init__(self, client: Client, sessions: SessionFactory, settings: Settings) -> None:
         self.client, self.sessions, self.settings = client, sessions, settings
-        self._calendar = _read_calendar_file(settings.calendar_file)
+        self._calendar = read_calendar_file(settings.calendar_file)
 
     # ---- intake ------------------------------------------------------------------------
     async def intake(self, user: User, req: IntakeRequest) -> CaseState:
@@ -128,7 +129,8 @@ class CaseService:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=start_search_attributes(inp),
         )
-        log.info("case_intake", ticket=inp.ticket, category=inp.category, channel=inp.channel)
+        structlog.contextvars.bind_contextvars(ticket=inp.ticket)
+        log.info("case_intake", category=inp.category, channel=inp.channel)
         return await self._confirm(op, inp.ticket)
 
     async def _confirm(self, op: WithStartWorkflowOperation, ticket: str) -> CaseState:
@@ -232,6 +234,7 @@ class CaseService:
             act = Action(action)
         except ValueError:
             raise CaseError(404, f"unknown action {action!r}") from None
+        structlog.contextvars.bind_contextvars(ticket=ticket)
         cmd = Command(actor=self.actor(user), **req.model_dump())
         if act is Action.DISPATCH and cmd.unit_id:
             cmd.unit_name = self._unit_name(cmd.unit_id)
@@ -242,7 +245,7 @@ class CaseService:
             raise _refusal(err) from None
         except RPCError as err:
             raise _rpc_error(err, ticket) from None
-        log.info("case_action", ticket=ticket, action=act.value, user=user.username)
+        log.info("case_action", action=act.value, user=user.username, status=state.status.value)
         return state
 
     def _unit_name(self, unit_id: str) -> str:
@@ -342,7 +345,7 @@ def _rpc_error(err: RPCError, ticket: str) -> CaseError:
     return CaseError(503, f"case service unavailable: {err.message}")
 
 
-def _read_calendar_file(path: Path | None) -> tuple[list[str], list[str]]:
+def read_calendar_file(path: Path | None) -> tuple[list[str], list[str]]:
     """Deployment corrections: '+YYYY-MM-DD' a working day, '-YYYY-MM-DD' a day off."""
     if path is None:
         return [], []
