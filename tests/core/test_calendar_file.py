@@ -13,7 +13,9 @@ from workflows.workcal import CST, WorkCalendar, deadline
 
 def test_corrections_are_read_and_applied(tmp_path: Path) -> None:
     path = tmp_path / "calendar.txt"
-    path.write_text("# 2027 春节 (announced after chinese-calendar 1.11)\n-2027-02-08\n+2027-02-06\n")
+    path.write_text(
+        "# 2027 春节 (announced after chinese-calendar 1.11)\n-2027-02-08\n+2027-02-06\n"
+    )
     workdays, holidays = read_calendar_file(path)
     assert (workdays, holidays) == (["2027-02-06"], ["2027-02-08"])
     warned: list[int] = []
@@ -22,7 +24,9 @@ def test_corrections_are_read_and_applied(tmp_path: Path) -> None:
     )
     friday_evening = datetime(2027, 2, 5, 17, 0, tzinfo=CST)
     # 1 working hour: 30 min on Friday, then Saturday 6 Feb is a make-up working day.
-    assert deadline(friday_evening, "1h", working=True, cal=cal) == datetime(2027, 2, 6, 9, 0, tzinfo=CST)
+    assert deadline(friday_evening, "1h", working=True, cal=cal) == datetime(
+        2027, 2, 6, 9, 0, tzinfo=CST
+    )
     monday = datetime(2027, 2, 8, 9, 0, tzinfo=CST)
     assert not cal.is_workday(monday.date())  # declared a day off
     assert cal.is_workday(datetime(2027, 2, 9).date())  # unknown year: the weekday rule
