@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio import activity
 
 from core.db import SessionFactory, session_scope
-from core.models import CaseEventRecord, CaseRecord, Category
+from core.models import CaseEventRecord, CaseRecord, Category, InboxItem
 from core.models import Unit as UnitRow
+from core.org import as_unit, supervisors_of
 from workflows.contracts import (
     CaseEvent,
     CaseState,
@@ -34,13 +34,11 @@ class CaseActivities:
 
         Returns how many events were new. A retry after a partial or lost write repairs it.
         """
-        try:
-            with session_scope(self._sessions) as session:
-                new = _insert_missing_events(session, inp.state.case_id, inp.events)
-                _upsert_case(session, inp.state)
-        except IntegrityError:
-            # A concurrent attempt of this same activity won the race; the next try sees its rows.
-            raise
+        # Should a concurrent attempt of this activity win the race, the unique (case, seq) key
+        # fails this one and its retry finds the rows written.
+        with session_scope(self._sessions) as session:
+            new = _insert_missing_events(session, inp.state, inp.events)
+            _upsert_case(session, inp.state)
         activity.logger.info(
             "case_projected", extra={"ticket": inp.state.ticket, "seq": inp.state.last_seq}
         )
@@ -56,15 +54,26 @@ class CaseActivities:
                 session.get(UnitRow, inp.location.street_id) if inp.location.street_id else None
             )
             district = session.get(UnitRow, inp.location.district_id)
-        if category is not None and category.kind == "component" and owner is not None:
-            return RouteResult(unit=_unit(owner), rule="owner_first")
-        if street is not None:
-            return RouteResult(unit=_unit(street), rule="locality_first")
-        if owner is not None:
-            return RouteResult(unit=_unit(owner), rule="owner_after_locality")
-        if district is not None:
-            return RouteResult(unit=_unit(district), rule="district_fallback")
-        return RouteResult(unit=None, rule="no_rule_manual_dispatch")
+            unit, rule = _decide(category, owner, street, district)
+            chain = supervisors_of(session, unit.id) if unit else []
+        return RouteResult(unit=unit, rule=rule, chain=chain)
+
+
+def _decide(
+    category: Category | None,
+    owner: UnitRow | None,
+    street: UnitRow | None,
+    district: UnitRow | None,
+) -> tuple[Unit | None, str]:
+    if category is not None and category.kind == "component" and owner is not None:
+        return as_unit(owner), "owner_first"
+    if street is not None:
+        return as_unit(street), "locality_first"
+    if owner is not None:
+        return as_unit(owner), "owner_after_locality"
+    if district is not None:
+        return as_unit(district), "district_fallback"
+    return None, "no_rule_manual_dispatch"
 
 
 def _owner_unit(session: Session, category: Category | None, district_id: str) -> UnitRow | None:
@@ -77,11 +86,9 @@ def _owner_unit(session: Session, category: Category | None, district_id: str) -
     return session.exec(query).first()
 
 
-def _unit(row: UnitRow) -> Unit:
-    return Unit(id=row.id, name=row.name)
-
-
-def _insert_missing_events(session: Session, case_id: str, events: list[CaseEvent]) -> int:
+def _insert_missing_events(session: Session, state: CaseState, events: list[CaseEvent]) -> int:
+    """Insert the events not yet stored, and the inbox items the new ones address."""
+    case_id = state.case_id
     seqs = [e.seq for e in events]
     existing = set(
         session.exec(
@@ -93,6 +100,20 @@ def _insert_missing_events(session: Session, case_id: str, events: list[CaseEven
     )
     new = [e for e in events if e.seq not in existing]
     session.add_all(_event_row(case_id, e) for e in new)
+    session.add_all(
+        InboxItem(
+            unit_id=unit_id,
+            case_id=case_id,
+            ticket=state.ticket,
+            title=state.title,
+            seq=e.seq,
+            kind=e.action,
+            reason=e.reason,
+            created_at=e.at,
+        )
+        for e in new
+        for unit_id in e.payload.get("notify", [])
+    )
     return len(new)
 
 
@@ -150,6 +171,7 @@ def case_values(s: CaseState) -> dict[str, Any]:
         "stage": s.clock.stage,
         "due_at": s.clock.due_at,
         "overdue": s.clock.overdue,
+        "escalation_level": s.clock.escalation_level,
         "return_count": s.return_count,
         "rework_count": s.rework_count,
         "extension_count": s.extension_count,
@@ -161,4 +183,3 @@ def case_values(s: CaseState) -> dict[str, Any]:
         "closed_at": s.closed_at,
         "last_seq": s.last_seq,
     }
-

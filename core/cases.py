@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -28,9 +29,11 @@ from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.logs import get_logger
 from core.models import CaseEventRecord, CaseRecord, Category, TicketCounter, Unit, User
+from core.org import supervisors_of
 from workflows import registry
 from workflows.case import start_search_attributes
 from workflows.contracts import (
+    TERMINAL,
     Action,
     Actor,
     CaseInput,
@@ -89,6 +92,43 @@ class ActionRequest(BaseModel):
     passed: bool = False
     rating: str = Field(default="", max_length=32)
     evidence: list[str] = Field(default_factory=list, max_length=20)
+    category: str = Field(default="", max_length=64, description="change_category")
+    priority: str = Field(default="", max_length=16, description="change_priority")
+    review_at: datetime | None = Field(default=None, description="park: when to review")
+
+
+class CaseFilter(BaseModel):
+    """Which cases a list, a queue or a bulk override is about (read-model columns)."""
+
+    status: str = Field(default="", max_length=16)
+    category: str = Field(default="", max_length=64)
+    district: str = Field(default="", max_length=64)
+    unit: str = Field(default="", max_length=64, description="assigned unit")
+    area: str = Field(default="", max_length=64, description="a unit whose area holds the case")
+    overdue: bool | None = None
+    escalated: bool | None = None
+    open_only: bool = False
+
+    def apply(self, query: SelectOfScalar[CaseRecord]) -> SelectOfScalar[CaseRecord]:
+        for column, value in (
+            (CaseRecord.status, self.status),
+            (CaseRecord.category, self.category),
+            (CaseRecord.district_id, self.district),
+            (CaseRecord.assigned_unit_id, self.unit),
+        ):
+            if value:
+                query = query.where(column == value)
+        if self.area:
+            path = col(CaseRecord.location_path)
+            query = query.where(path.contains(f"/{self.area}/", autoescape=True))
+        if self.overdue is not None:
+            query = query.where(CaseRecord.overdue == self.overdue)
+        if self.escalated is not None:
+            level = col(CaseRecord.escalation_level)
+            query = query.where(level > 0 if self.escalated else level == 0)
+        if self.open_only:
+            query = query.where(col(CaseRecord.status).not_in([s.value for s in TERMINAL]))
+        return query
 
 
 @dataclass
@@ -235,9 +275,7 @@ class CaseService:
         except ValueError:
             raise CaseError(404, f"unknown action {action!r}") from None
         structlog.contextvars.bind_contextvars(ticket=ticket)
-        cmd = Command(actor=self.actor(user), **req.model_dump())
-        if act is Action.DISPATCH and cmd.unit_id:
-            cmd.unit_name = self._unit_name(cmd.unit_id)
+        cmd = self.command(user, act, req)
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
         try:
             state: CaseState = await handle.execute_update(act.value, cmd, result_type=CaseState)
@@ -248,12 +286,24 @@ class CaseService:
         log.info("case_action", action=act.value, user=user.username, status=state.status.value)
         return state
 
-    def _unit_name(self, unit_id: str) -> str:
+    def command(self, user: User, action: Action, req: ActionRequest) -> Command:
+        """The workflow command for `req`, with the units and policy it names resolved."""
+        cmd = Command(actor=self.actor(user), **req.model_dump())
+        if req.review_at is not None and req.review_at.tzinfo is None:
+            raise CaseError(422, "review_at needs a timezone", "review_at")
         with session_scope(self.sessions) as session:
-            unit = session.get(Unit, unit_id)
-        if unit is None:
-            raise CaseError(422, f"unknown unit {unit_id!r}", "unit_id")
-        return unit.name
+            if action in (Action.DISPATCH, Action.REASSIGN) and cmd.unit_id:
+                unit = session.get(Unit, cmd.unit_id)
+                if unit is None:
+                    raise CaseError(422, f"unknown unit {cmd.unit_id!r}", "unit_id")
+                cmd.unit_name, cmd.unit_chain = unit.name, supervisors_of(session, unit.id)
+            if action is Action.CHANGE_CATEGORY and cmd.category:
+                category = session.get(Category, cmd.category)
+                if category is None:
+                    raise CaseError(422, f"unknown category {cmd.category!r}", "category")
+                cmd.category_name, cmd.category_kind = category.name, category.kind
+                cmd.policy = self._policy(category)
+        return cmd
 
     async def live_state(self, ticket: str) -> CaseState:
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
@@ -272,28 +322,9 @@ class CaseService:
             raise _rpc_error(err, ticket) from None
 
     # ---- reads from the SQL read model -------------------------------------------------
-    def list_cases(
-        self,
-        *,
-        status: str = "",
-        category: str = "",
-        district: str = "",
-        unit: str = "",
-        overdue: bool | None = None,
-        page: int = 1,
-        size: int = 50,
-    ) -> CasePage:
-        query = select(CaseRecord)
-        for column, value in (
-            (CaseRecord.status, status),
-            (CaseRecord.category, category),
-            (CaseRecord.district_id, district),
-            (CaseRecord.assigned_unit_id, unit),
-        ):
-            if value:
-                query = query.where(column == value)
-        if overdue is not None:
-            query = query.where(CaseRecord.overdue == overdue)
+    def list_cases(self, filters: CaseFilter, *, page: int = 1, size: int = 50) -> CasePage:
+        """Cases from the read model, soonest deadline first."""
+        query = filters.apply(select(CaseRecord))
         with session_scope(self.sessions) as session:
             total = session.exec(select(func.count()).select_from(query.subquery())).one()
             order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)

@@ -108,6 +108,7 @@ class CaseRecord(SQLModel, table=True):
     stage: str = Field(default="", max_length=16)
     due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
     overdue: bool = Field(default=False, index=True)
+    escalation_level: int = Field(default=0, index=True)
     return_count: int = 0
     rework_count: int = 0
     extension_count: int = 0
@@ -139,6 +140,25 @@ class CaseEventRecord(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     reason: str = Field(default="")
     payload: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class InboxItem(SQLModel, table=True):
+    """A reminder, escalation or override addressed to a unit (its 待办消息)."""
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (UniqueConstraint("case_id", "seq", "unit_id", name="uq_inbox_case_seq_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: str = Field(max_length=64, index=True)
+    case_id: str = Field(max_length=120)
+    ticket: str = Field(max_length=80)
+    title: str = Field(max_length=200)
+    seq: int
+    kind: str = Field(max_length=32)  # the event's action: remind, escalate, reassign, …
+    reason: str = Field(default="")
+    created_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    read_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    read_by: str = Field(default="", max_length=64)
 
 
 class TicketCounter(SQLModel, table=True):

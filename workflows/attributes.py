@@ -16,7 +16,21 @@ ASSIGNED_UNIT = SearchAttributeKey.for_keyword("AssignedUnit")
 PRIORITY = SearchAttributeKey.for_keyword("Priority")
 DUE_AT = SearchAttributeKey.for_datetime("DueAt")
 OVERDUE = SearchAttributeKey.for_bool("Overdue")
+ESCALATED = SearchAttributeKey.for_bool("Escalated")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 
 # Name -> type, in the form `temporal server start-dev --search-attribute` and
 # WorkflowEnvironment.start_local(search_attributes=...) take.
-ALL = (CASE_TYPE, CASE_STATUS, CATEGORY, DISTRICT, STREET, ASSIGNED_UNIT, PRIORITY, DUE_AT, OVERDUE)
+ALL = (
+    CASE_TYPE,
+    CASE_STATUS,
+    CATEGORY,
+    DISTRICT,
+    STREET,
+    ASSIGNED_UNIT,
+    PRIORITY,
+    DUE_AT,
+    OVERDUE,
+    ESCALATED,
+    ESCALATION_LEVEL,
+)

@@ -24,7 +24,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from workflows import attributes as sa
-    from workflows import transitions
+    from workflows import effects, supervision, transitions
+    from workflows.clock import StageClock
     from workflows.contracts import (
         SYSTEM,
         TERMINAL,
@@ -32,30 +33,20 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         CaseEvent,
         CaseInput,
+        CasePolicy,
         CaseState,
-        Clock,
         Command,
-        PendingExtension,
         RecordEventsInput,
         RouteInput,
         Stage,
         Status,
         Unit,
     )
-    from workflows.workcal import WorkCalendar, add_natural_minutes, deadline
+    from workflows.workcal import WorkCalendar
 
-STAGE_OF = {
-    Status.RECEIVED: Stage.DISPATCH,
-    Status.REGISTERED: Stage.DISPATCH,
-    Status.RETURNED: Stage.DISPATCH,
-    Status.DISPATCHED: Stage.ACCEPT,
-    Status.ACCEPTED: Stage.HANDLE,
-    Status.HANDLING: Stage.HANDLE,
-    Status.REWORK: Stage.HANDLE,
-    Status.PARKED: Stage.HANDLE,
-    Status.VERIFYING: Stage.VERIFY,
-    Status.CLOSED: Stage.CALLBACK,
-}
+# Reminders, the escalation ladder and supervisor overrides (issue 3). Cases started before
+# it keep the closed loop's first clock: an overdue mark only.
+SUPERVISION_PATCH = "supervision-v1"
 # The projection must eventually land, however long the database is away.
 PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -71,19 +62,16 @@ class CaseWorkflow:
         self._state = _initial_state(inp, workflow.info().workflow_id, workflow.now())
         self._events: list[CaseEvent] = []
         self._unwritten: list[CaseEvent] = []
-        self._cal = WorkCalendar.from_spec(
-            day_start=inp.policy.day_start,
-            day_end=inp.policy.day_end,
-            extra_workdays=inp.policy.extra_workdays,
-            extra_holidays=inp.policy.extra_holidays,
-            on_unknown_year=self._warn_unknown_year,
-        )
+        self._unknown_years: set[int] = set()
+        self._supervised = False  # decided in run(): histories from before it replay unchanged
+        self._set_policy(inp.policy)
         self._needs_routing = False
         self._intake_settled = False
-        self._unknown_years: set[int] = set()
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
+        self._supervised = workflow.patched(SUPERVISION_PATCH)
+        self._set_policy(inp.policy)
         self._record("receive", inp.reporter, Status.RECEIVED, from_status="")
         if inp.auto_dispatch:
             self._transition("register", SYSTEM, Status.REGISTERED)
@@ -228,6 +216,71 @@ class CaseWorkflow:
     def validate_record_callback(self, cmd: Command) -> None:
         self._validate(Action.CALLBACK, cmd)
 
+    # ---- updates: supervisor overrides (督办), always with a reason ------------------------
+    @workflow.update
+    def reassign(self, cmd: Command) -> CaseState:
+        return self._act(Action.REASSIGN, cmd)
+
+    @reassign.validator
+    def validate_reassign(self, cmd: Command) -> None:
+        self._validate(Action.REASSIGN, cmd)
+
+    @workflow.update
+    def change_category(self, cmd: Command) -> CaseState:
+        return self._act(Action.CHANGE_CATEGORY, cmd)
+
+    @change_category.validator
+    def validate_change_category(self, cmd: Command) -> None:
+        self._validate(Action.CHANGE_CATEGORY, cmd)
+
+    @workflow.update
+    def change_priority(self, cmd: Command) -> CaseState:
+        return self._act(Action.CHANGE_PRIORITY, cmd)
+
+    @change_priority.validator
+    def validate_change_priority(self, cmd: Command) -> None:
+        self._validate(Action.CHANGE_PRIORITY, cmd)
+
+    @workflow.update
+    def extend_deadline(self, cmd: Command) -> CaseState:
+        return self._act(Action.EXTEND_DEADLINE, cmd)
+
+    @extend_deadline.validator
+    def validate_extend_deadline(self, cmd: Command) -> None:
+        self._validate(Action.EXTEND_DEADLINE, cmd)
+
+    @workflow.update
+    def de_escalate(self, cmd: Command) -> CaseState:
+        return self._act(Action.DE_ESCALATE, cmd)
+
+    @de_escalate.validator
+    def validate_de_escalate(self, cmd: Command) -> None:
+        self._validate(Action.DE_ESCALATE, cmd)
+
+    @workflow.update
+    def force_close(self, cmd: Command) -> CaseState:
+        return self._act(Action.FORCE_CLOSE, cmd)
+
+    @force_close.validator
+    def validate_force_close(self, cmd: Command) -> None:
+        self._validate(Action.FORCE_CLOSE, cmd)
+
+    @workflow.update
+    def void_invalid(self, cmd: Command) -> CaseState:
+        return self._act(Action.VOID_INVALID, cmd)
+
+    @void_invalid.validator
+    def validate_void_invalid(self, cmd: Command) -> None:
+        self._validate(Action.VOID_INVALID, cmd)
+
+    @workflow.update
+    def reopen(self, cmd: Command) -> CaseState:
+        return self._act(Action.REOPEN, cmd)
+
+    @reopen.validator
+    def validate_reopen(self, cmd: Command) -> None:
+        self._validate(Action.REOPEN, cmd)
+
     # ---- signals: machine inputs ---------------------------------------------------------
     @workflow.signal
     def add_note(self, note: str) -> None:
@@ -244,58 +297,27 @@ class CaseWorkflow:
 
     def _act(self, action: Action, cmd: Command) -> CaseState:
         to = transitions.target(self._state, action, cmd)
-        payload = self._apply_effects(action, cmd, to)
-        self._transition(action.value, cmd.actor, to, reason=cmd.reason, payload=payload)
+        if action is Action.CHANGE_CATEGORY and cmd.policy is not None:
+            self._set_policy(cmd.policy)
+        payload = effects.apply(self._state, action, cmd, to, workflow.now(), self._clock)
+        self._transition(
+            action.value, cmd.actor, to, reason=cmd.reason, payload=payload, cause=action
+        )
         return self._state
 
-    def _apply_effects(self, action: Action, cmd: Command, to: Status) -> dict[str, Any]:
-        """Change the state's fields an action touches; return what the audit trail keeps."""
-        s = self._state
-        payload: dict[str, Any] = {}
-        if cmd.note:
-            payload["note"] = cmd.note
-        if action is Action.DISPATCH:
-            self._assign(Unit(cmd.unit_id, cmd.unit_name or cmd.unit_id))
-            payload["unit"] = cmd.unit_id
-        elif action is Action.RETURN:
-            s.return_count += 1
-            if s.assigned_unit:
-                s.returned_by.append(s.assigned_unit.id)
-        elif action is Action.SUBMIT_FEEDBACK:
-            s.result, s.evidence = cmd.note, list(cmd.evidence)
-            payload["evidence"] = list(cmd.evidence)
-        elif action is Action.VERIFY:
-            payload["passed"] = cmd.passed
-            s.rework_count += 0 if cmd.passed else 1
-        elif action is Action.CALLBACK:
-            s.rating = cmd.rating
-            payload["rating"] = cmd.rating
-            if to is Status.REWORK:
-                s.reopen_count += 1
-        elif action is Action.REQUEST_EXTENSION:
-            s.pending_extension = PendingExtension(
-                cmd.hours, cmd.reason, cmd.actor.username, workflow.now()
-            )
-            payload["hours"] = cmd.hours
-        elif action is Action.DECIDE_EXTENSION:
-            payload.update(self._decide_extension(cmd.approve))
-        return payload
+    def _set_policy(self, policy: CasePolicy) -> None:
+        self._policy = policy
+        self._cal = self._calendar(policy)
+        self._clock = StageClock(policy, self._cal, supervised=self._supervised)
 
-    def _decide_extension(self, approve: bool) -> dict[str, Any]:
-        pending = self._state.pending_extension
-        assert pending is not None  # the validator guarantees it
-        self._state.pending_extension = None
-        clock = self._state.clock
-        if approve and clock.due_at is not None:
-            clock.due_at = self._cal.add_working_minutes(clock.due_at, pending.hours * 60)
-            clock.overdue = False
-            self._state.extension_count += 1
-        return {"approved": approve, "hours": pending.hours, "due_at": _iso(clock.due_at)}
-
-    def _assign(self, unit: Unit) -> None:
-        self._state.assigned_unit = unit
-        if self._state.first_unit is None:
-            self._state.first_unit = unit
+    def _calendar(self, policy: CasePolicy) -> WorkCalendar:
+        return WorkCalendar.from_spec(
+            day_start=policy.day_start,
+            day_end=policy.day_end,
+            extra_workdays=policy.extra_workdays,
+            extra_holidays=policy.extra_holidays,
+            on_unknown_year=self._warn_unknown_year,
+        )
 
     def _transition(
         self,
@@ -305,10 +327,11 @@ class CaseWorkflow:
         *,
         reason: str = "",
         payload: dict[str, Any] | None = None,
+        cause: Action | None = None,
     ) -> None:
         before = self._state.status
         self._state.status = to
-        self._move_clock(before, to)
+        effects.move_clock(self._state, before, to, workflow.now(), self._clock, action=cause)
         if to is Status.REGISTERED:
             self._needs_routing = True
         if to is Status.CLOSED:
@@ -342,62 +365,10 @@ class CaseWorkflow:
         self._unwritten.append(event)
         self._upsert_search_attributes()
 
-    # ---- clocks --------------------------------------------------------------------------
-    def _move_clock(self, before: Status, to: Status) -> None:
-        """Start a new stage clock when the stage changes; pause it while parked."""
-        clock = self._state.clock
-        if to is Status.PARKED:
-            clock.paused_remaining_minutes = self._remaining_minutes()
-            clock.due_at = None
-            return
-        if before is Status.PARKED and clock.paused_remaining_minutes is not None:
-            clock.due_at = self._add(workflow.now(), clock.paused_remaining_minutes)
-            clock.paused_remaining_minutes = None
-            return
-        stage = STAGE_OF.get(to)
-        if stage is None:
-            self._state.clock = Clock()
-        elif stage.value != clock.stage or to is Status.REWORK:
-            self._state.clock = self._new_clock(stage)
-
-    def _new_clock(self, stage: Stage) -> Clock:
-        now = workflow.now()
-        limits = self._inp.policy.limits
-        key = stage.value
-        if stage is Stage.DISPATCH and self._state.priority == "urgent":
-            key = "dispatch_urgent" if "dispatch_urgent" in limits else key
-        limit = limits.get(key)
-        due = (
-            deadline(now, limit, working=self._inp.policy.working_time, cal=self._cal)
-            if limit
-            else None
-        )
-        return Clock(stage=stage.value, started_at=now, due_at=due)
-
-    def _remaining_minutes(self) -> int:
-        due = self._state.clock.due_at
-        now = workflow.now()
-        if due is None or due <= now:
-            return 0
-        if self._inp.policy.working_time:
-            return self._cal.working_minutes_between(now, due)
-        return int((due - now).total_seconds() // 60)
-
-    def _add(self, start: datetime, minutes: int) -> datetime:
-        if self._inp.policy.working_time:
-            return self._cal.add_working_minutes(start, minutes)
-        return add_natural_minutes(start, minutes)
-
-    def _next_alarm(self) -> datetime | None:
-        """The next instant the clock must act on. Reminders and escalations plug in here."""
-        clock = self._state.clock
-        if clock.due_at is None or clock.overdue:
-            return None
-        return clock.due_at
-
+    # ---- clocks: reminders, deadline, escalation ladder ----------------------------------
     async def _wait_for_change_or_deadline(self) -> None:
         seq = self._state.last_seq
-        alarm = self._next_alarm()
+        alarm = self._clock.next_alarm(self._state.clock)
         timeout = None if alarm is None else max(alarm - workflow.now(), timedelta(seconds=0))
         try:
             await workflow.wait_condition(
@@ -407,14 +378,70 @@ class CaseWorkflow:
             self._fire_alarm()
 
     def _fire_alarm(self) -> None:
+        clock, now = self._state.clock, workflow.now()
+        if clock.overdue:
+            self._escalate()
+        elif clock.reminders_at and clock.reminders_at[0] <= now:
+            self._remind()
+        else:
+            self._mark_overdue()
+
+    def _mark_overdue(self) -> None:
         clock = self._state.clock
         clock.overdue = True
         self._record(
             "overdue",
             SYSTEM,
             self._state.status,
-            payload={"stage": clock.stage, "due_at": _iso(clock.due_at)},
+            payload={"stage": clock.stage, "due_at": effects.iso(clock.due_at)},
         )
+        if self._supervised:
+            self._escalate()  # 督办: the first rung is climbed as the deadline passes
+
+    def _remind(self) -> None:
+        """催办: tell the responsible unit its deadline is near."""
+        clock = self._state.clock
+        clock.reminders_at.pop(0)
+        unit = self._responsible_unit()
+        workflow.logger.info("case_reminded", extra={"ticket": self._state.ticket, "unit": unit})
+        payload = {"stage": clock.stage, "due_at": effects.iso(clock.due_at), "notify": [unit]}
+        self._record("remind", SYSTEM, self._state.status, payload=payload)
+
+    def _escalate(self) -> None:
+        """督办: climb one level up from the holder; at the top, report to the city daily."""
+        s, clock, now = self._state, self._state.clock, workflow.now()
+        chain = s.escalation_chain or [Unit(s.location.path[0], "", "city")]
+        target = supervision.next_rung(chain, clock.escalation_level)
+        if target is None:
+            clock.next_escalation_at = now + supervision.TOP_REPORT_EVERY
+            payload = {"level": clock.escalation_level, "notify": [chain[-1].id]}
+            self._record("escalation_report", SYSTEM, s.status, payload=payload)
+            return
+        clock.escalation_level += 1
+        clock.next_escalation_at = supervision.grace_until(
+            now, target, policy=self._policy, cal=self._cal
+        )
+        s.escalation_count += 1
+        s.escalated_to = target
+        s.priority = supervision.raise_priority(s.priority)
+        workflow.logger.info(
+            "case_escalated",
+            extra={"ticket": s.ticket, "unit": target.id, "level": clock.escalation_level},
+        )
+        payload = {
+            "level": clock.escalation_level,
+            "unit": target.id,
+            "priority": s.priority,
+            "notify": [target.id],
+        }
+        self._record("escalate", SYSTEM, s.status, payload=payload)
+
+    def _responsible_unit(self) -> str:
+        """Who must act in the current stage: the holder while it works, else the district."""
+        s = self._state
+        if s.clock.stage in (Stage.ACCEPT, Stage.HANDLE) and s.assigned_unit is not None:
+            return s.assigned_unit.id
+        return s.location.district_id or s.location.path[0]
 
     # ---- activities ----------------------------------------------------------------------
     async def _route(self) -> None:
@@ -432,13 +459,11 @@ class CaseWorkflow:
         # A dispatcher may have acted while the router ran; their decision wins.
         if result.unit is None or self._state.status is not Status.REGISTERED:
             return
-        self._assign(result.unit)
-        self._transition(
-            "dispatch",
-            SYSTEM,
-            Status.DISPATCHED,
-            payload={"unit": result.unit.id, "rule": result.rule, "auto": True},
-        )
+        effects.assign(self._state, result.unit, result.chain)
+        payload = {"unit": result.unit.id, "rule": result.rule, "auto": True}
+        if self._supervised:
+            payload["notify"] = [result.unit.id]
+        self._transition("dispatch", SYSTEM, Status.DISPATCHED, payload=payload)
 
     async def _projection_loop(self) -> None:
         while True:
@@ -467,6 +492,10 @@ class CaseWorkflow:
         ]
         if s.clock.due_at is not None:
             pairs.append(sa.DUE_AT.value_set(s.clock.due_at))
+        if self._supervised:
+            pairs.append(sa.CATEGORY.value_set(s.category))
+            pairs.append(sa.ESCALATED.value_set(s.clock.escalation_level > 0))
+            pairs.append(sa.ESCALATION_LEVEL.value_set(s.clock.escalation_level))
         workflow.upsert_search_attributes(pairs)
 
 
@@ -505,7 +534,3 @@ def start_search_attributes(inp: CaseInput) -> TypedSearchAttributes:
             SearchAttributePair(sa.OVERDUE, False),
         ]
     )
-
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""

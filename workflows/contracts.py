@@ -48,6 +48,15 @@ class Action(StrEnum):
     SUBMIT_FEEDBACK = "submit_feedback"
     VERIFY = "verify"
     CALLBACK = "record_callback"
+    # Supervisor overrides (督办).
+    REASSIGN = "reassign"
+    CHANGE_CATEGORY = "change_category"
+    CHANGE_PRIORITY = "change_priority"
+    EXTEND_DEADLINE = "extend_deadline"
+    DE_ESCALATE = "de_escalate"
+    FORCE_CLOSE = "force_close"
+    VOID_INVALID = "void_invalid"
+    REOPEN = "reopen"
 
 
 class Role(StrEnum):
@@ -93,6 +102,10 @@ SYSTEM = Actor(username="system", name="系统", role=Role.ADMIN, unit_id="", un
 class Unit:
     id: str
     name: str
+    level: str = ""  # city district street community grid dept
+
+
+PRIORITIES = ("normal", "urgent", "critical")
 
 
 @dataclass
@@ -108,6 +121,19 @@ class CasePolicy:
     day_end: str = "17:30"
     extra_workdays: list[str] = field(default_factory=list)
     extra_holidays: list[str] = field(default_factory=list)
+    # Reminders (催办) at these fractions of a stage's limit.
+    reminders: list[float] = field(default_factory=lambda: [0.75, 0.9])
+    # Grace a supervising level gets before a late case climbs past it (督办), by unit level.
+    grace: dict[str, str] = field(
+        default_factory=lambda: {
+            "grid": "1h",
+            "community": "1h",
+            "street": "1h",
+            "dept": "4h",
+            "district": "4h",
+            "city": "1d",
+        }
+    )
 
 
 @dataclass
@@ -163,6 +189,14 @@ class Command:
     passed: bool = False  # verification result
     rating: str = ""  # callback rating
     evidence: list[str] = field(default_factory=list)
+    unit_chain: list[Unit] = field(default_factory=list)  # supervisors of unit_id, nearest first
+    category: str = ""  # change_category: the new category and its policy, resolved by the API
+    category_name: str = ""
+    category_kind: str = ""
+    policy: CasePolicy | None = None
+    priority: str = ""  # change_priority
+    review_at: datetime | None = None  # park: when to look at the case again
+    bulk_id: str = ""  # set when the command is one case of a bulk override
 
 
 @dataclass
@@ -188,6 +222,10 @@ class Clock:
     due_at: datetime | None = None
     overdue: bool = False
     paused_remaining_minutes: int | None = None  # set while parked
+    limit_minutes: int = 0
+    reminders_at: list[datetime] = field(default_factory=list)  # not yet sent
+    escalation_level: int = 0  # rungs climbed since the deadline passed
+    next_escalation_at: datetime | None = None
 
 
 @dataclass
@@ -234,6 +272,10 @@ class CaseState:
     reporter_name: str = ""
     reporter_phone: str = ""
     request_kind: str = ""
+    escalation_chain: list[Unit] = field(default_factory=list)  # supervisors of the holder
+    escalated_to: Unit | None = None
+    escalation_count: int = 0  # rungs climbed over the case's life
+    review_at: datetime | None = None  # while parked
 
 
 @dataclass
@@ -256,3 +298,4 @@ class RouteInput:
 class RouteResult:
     unit: Unit | None
     rule: str  # which rule decided, for the audit trail
+    chain: list[Unit] = field(default_factory=list)  # supervisors of the unit, nearest first

@@ -10,11 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from workflows.contracts import Action, CaseState, Command, Rating, Role, Status
+from workflows.contracts import (
+    PRIORITIES,
+    TERMINAL,
+    Action,
+    CaseState,
+    Command,
+    Rating,
+    Role,
+    Status,
+)
 
 HANDLING_STATES = frozenset({Status.ACCEPTED, Status.HANDLING, Status.REWORK})
+OPEN_STATES = frozenset(Status) - TERMINAL
+UNCLOSED_STATES = OPEN_STATES - {Status.CLOSED}
+CLOCKED_STATES = UNCLOSED_STATES - {Status.PARKED, Status.RECEIVED}
 CENTRE_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
-MAX_EXTENSION_HOURS = 480  # 60 working days of 8 hours: anything more is a typo, not a plan
+SUPERVISOR = frozenset({Role.SUPERVISOR})
+# 60 working days of the default 9-hour day: anything more is a typo, not a plan.
+MAX_EXTENSION_HOURS = 540
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,7 @@ RULES: dict[Action, Rule] = {
     Action.REQUEST_EXTENSION: Rule(
         HANDLING_STATES, frozenset({Role.HANDLER}), "assigned", ("reason", "hours")
     ),
-    Action.DECIDE_EXTENSION: Rule(HANDLING_STATES, CENTRE_ROLES, "area"),
+    Action.DECIDE_EXTENSION: Rule(HANDLING_STATES, CENTRE_ROLES, "area", ("reason",)),
     Action.PARK: Rule(HANDLING_STATES, CENTRE_ROLES, "area", ("reason",)),
     Action.UNPARK: Rule(frozenset({Status.PARKED}), CENTRE_ROLES, "area"),
     Action.SUBMIT_FEEDBACK: Rule(HANDLING_STATES, frozenset({Role.HANDLER}), "assigned", ("note",)),
@@ -58,6 +72,17 @@ RULES: dict[Action, Rule] = {
     Action.CALLBACK: Rule(
         frozenset({Status.CLOSED}), frozenset({Role.OPERATOR}), "any", ("rating",)
     ),
+    # Supervisor overrides: always a reason, always within the supervisor's area.
+    Action.REASSIGN: Rule(
+        UNCLOSED_STATES - {Status.RECEIVED}, SUPERVISOR, "area", ("reason", "unit_id")
+    ),
+    Action.CHANGE_CATEGORY: Rule(UNCLOSED_STATES, SUPERVISOR, "area", ("reason", "category")),
+    Action.CHANGE_PRIORITY: Rule(OPEN_STATES, SUPERVISOR, "area", ("reason", "priority")),
+    Action.EXTEND_DEADLINE: Rule(CLOCKED_STATES, SUPERVISOR, "area", ("reason", "hours")),
+    Action.DE_ESCALATE: Rule(OPEN_STATES, SUPERVISOR, "area", ("reason",)),
+    Action.FORCE_CLOSE: Rule(UNCLOSED_STATES, SUPERVISOR, "area", ("reason", "note")),
+    Action.VOID_INVALID: Rule(OPEN_STATES, SUPERVISOR, "area", ("reason",)),
+    Action.REOPEN: Rule(frozenset({Status.CLOSED}), SUPERVISOR, "area", ("reason",)),
 }
 
 STATUS_NAMES = {
@@ -121,6 +146,10 @@ def _check_state(state: CaseState, action: Action, rule: Rule, now: datetime) ->
             return Rejection("conflict", "an extension must be requested before the deadline")
     if action is Action.DECIDE_EXTENSION and pending is None:
         return Rejection("conflict", "no extension request is pending")
+    if action is Action.DE_ESCALATE and state.clock.escalation_level == 0:
+        return Rejection("conflict", "the case is not escalated")
+    if action is Action.EXTEND_DEADLINE and state.clock.due_at is None:
+        return Rejection("conflict", "the current stage has no deadline to extend")
     return None
 
 
@@ -129,8 +158,13 @@ def _check_fields(action: Action, rule: Rule, cmd: Command) -> Rejection | None:
         value = getattr(cmd, name)
         if not (value.strip() if isinstance(value, str) else value):
             return Rejection("invalid", f"{action.value} needs a {name}", name)
-    if action is Action.REQUEST_EXTENSION and not 0 < cmd.hours <= MAX_EXTENSION_HOURS:
+    extending = action in (Action.REQUEST_EXTENSION, Action.EXTEND_DEADLINE)
+    if extending and not 0 < cmd.hours <= MAX_EXTENSION_HOURS:
         return Rejection("invalid", f"hours must be between 1 and {MAX_EXTENSION_HOURS}", "hours")
+    if action is Action.CHANGE_PRIORITY and cmd.priority not in PRIORITIES:
+        return Rejection("invalid", f"priority must be one of {list(PRIORITIES)}", "priority")
+    if action is Action.CHANGE_CATEGORY and cmd.policy is None:
+        return Rejection("invalid", "the new category's policy is missing", "category")
     if action is Action.VERIFY and not cmd.passed and not cmd.reason.strip():
         return Rejection("invalid", "a failed verification needs a reason", "reason")
     if action is Action.CALLBACK and cmd.rating not in {r.value for r in Rating}:
@@ -161,7 +195,15 @@ def target(state: CaseState, action: Action, cmd: Command) -> Status:
             return Status.CLOSED if cmd.passed else Status.REWORK
         case Action.CALLBACK:
             return _after_callback(state, cmd)
-    return state.status  # extension request and decision keep the status
+        case Action.REASSIGN:
+            return Status.DISPATCHED
+        case Action.FORCE_CLOSE:
+            return Status.CLOSED
+        case Action.VOID_INVALID:
+            return Status.VOIDED
+        case Action.REOPEN:
+            return Status.REWORK
+    return state.status  # extensions, category, priority, de-escalation keep the status
 
 
 def _after_callback(state: CaseState, cmd: Command) -> Status:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import ApiUser, Cases
-from core.cases import ActionRequest, IntakeRequest
+from core.cases import ActionRequest, CaseFilter, IntakeRequest
 from workflows.contracts import Action, CaseState
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -28,6 +28,7 @@ class CaseSummary(BaseModel):
     stage: str
     due_at: datetime | None
     overdue: bool
+    escalation_level: int
     created_at: datetime
 
 
@@ -67,24 +68,12 @@ async def create_case(body: IntakeRequest, user: ApiUser, cases: Cases) -> CaseS
 def list_cases(
     _user: ApiUser,
     cases: Cases,
-    status: str = "",
-    category: str = "",
-    district: str = "",
-    unit: str = "",
-    overdue: bool | None = None,
+    filters: Annotated[CaseFilter, Query()],
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CaseList:
     """Cases from the read model, soonest deadline first."""
-    found = cases.list_cases(
-        status=status,
-        category=category,
-        district=district,
-        unit=unit,
-        overdue=overdue,
-        page=page,
-        size=size,
-    )
+    found = cases.list_cases(filters, page=page, size=size)
     items = [CaseSummary.model_validate(c, from_attributes=True) for c in found.items]
     return CaseList(items=items, total=found.total, page=found.page, size=found.size)
 

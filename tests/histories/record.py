@@ -29,7 +29,7 @@ STEPS = [
     ("handler_nhl", "accept", ActionRequest()),
     ("handler_nhl", "add_progress", ActionRequest(note="已到场处置")),
     ("handler_nhl", "request_extension", ActionRequest(reason="需协调物业", hours=8)),
-    ("dispatcher_gl", "decide_extension", ActionRequest(approve=True)),
+    ("dispatcher_gl", "decide_extension", ActionRequest(approve=True, reason="同意")),
     ("dispatcher_gl", "park", ActionRequest(reason="等待产权认定")),
     ("dispatcher_gl", "unpark", ActionRequest()),
     ("handler_nhl", "submit_feedback", ActionRequest(note="已清理", evidence=["after.jpg"])),
