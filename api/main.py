@@ -14,6 +14,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api.routes import cases as case_routes
+from api.routes import inbox as inbox_routes
+from api.routes import overrides as override_routes
 from core.cases import CaseError, CaseService
 from core.config import Settings
 from core.db import make_engine, session_factory
@@ -39,7 +41,8 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax")
     app.middleware("http")(_bind_request_id)
     app.add_exception_handler(CaseError, _case_error)  # type: ignore[arg-type]
-    app.include_router(case_routes.router, prefix="/api/v1")
+    for routes in (case_routes, inbox_routes, override_routes):
+        app.include_router(routes.router, prefix="/api/v1")
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -221,6 +221,7 @@ USERS: list[tuple[str, str, str, str]] = [
     ("handler_gl_urban", "鼓楼区城管局处置员", "handler", "gl-dept-urban"),
     ("verifier_gl", "鼓楼区核查员", "verifier", "gl"),
     ("supervisor1", "市督办员", "supervisor", "nj"),
+    ("supervisor_gl", "鼓楼区督办员", "supervisor", "gl"),
     ("admin", "系统管理员", "admin", "nj"),
 ]
 

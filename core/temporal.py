@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.bulk import BulkActivities
 from activities.case import CaseActivities
 from core.config import Settings
 from core.db import SessionFactory
 from workflows import registry
+from workflows.bulk import BulkOverrideWorkflow
 
 
 async def connect(settings: Settings) -> Client:
@@ -25,11 +27,12 @@ def build_worker(
     Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool.
     """
     acts = CaseActivities(sessions)
+    bulk = BulkActivities(client, sessions)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=registry.workflow_classes(),
-        activities=[acts.record_events, acts.route_case],
+        workflows=[*registry.workflow_classes(), BulkOverrideWorkflow],
+        activities=[acts.record_events, acts.route_case, bulk.select_cases, bulk.apply_override],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,
     )

@@ -368,25 +368,34 @@ class CaseWorkflow:
     # ---- clocks: reminders, deadline, escalation ladder ----------------------------------
     async def _wait_for_change_or_deadline(self) -> None:
         seq = self._state.last_seq
-        alarm = self._clock.next_alarm(self._state.clock)
+        alarm = self._next_alarm()
         timeout = None if alarm is None else max(alarm - workflow.now(), timedelta(seconds=0))
         try:
             await workflow.wait_condition(
                 lambda: self._state.last_seq != seq or self._needs_routing, timeout=timeout
             )
         except TimeoutError:
-            self._fire_alarm()
+            assert alarm is not None  # only a timeout can time out
+            self._fire_alarm(alarm)
 
-    def _fire_alarm(self) -> None:
-        clock, now = self._state.clock, workflow.now()
-        if clock.overdue:
-            self._escalate()
-        elif clock.reminders_at and clock.reminders_at[0] <= now:
+    def _next_alarm(self) -> datetime | None:
+        if self._state.status is Status.PARKED and self._supervised:
+            return self._state.review_at
+        return self._clock.next_alarm(self._state.clock)
+
+    def _fire_alarm(self, alarm: datetime) -> None:
+        """Act on the alarm due at `alarm` (timers fire a little after; rungs count from it)."""
+        clock = self._state.clock
+        if self._state.status is Status.PARKED:
+            self._review_parked()
+        elif clock.overdue:
+            self._escalate(alarm)
+        elif clock.reminders_at and clock.reminders_at[0] <= alarm:
             self._remind()
         else:
-            self._mark_overdue()
+            self._mark_overdue(alarm)
 
-    def _mark_overdue(self) -> None:
+    def _mark_overdue(self, alarm: datetime) -> None:
         clock = self._state.clock
         clock.overdue = True
         self._record(
@@ -396,7 +405,15 @@ class CaseWorkflow:
             payload={"stage": clock.stage, "due_at": effects.iso(clock.due_at)},
         )
         if self._supervised:
-            self._escalate()  # 督办: the first rung is climbed as the deadline passes
+            self._escalate(alarm)  # 督办: the first rung is climbed as the deadline passes
+
+    def _review_parked(self) -> None:
+        """A parked case's review date has come: remind its holder and the district."""
+        s = self._state
+        s.review_at = None
+        holder = s.assigned_unit.id if s.assigned_unit else ""
+        units = sorted({u for u in (holder, s.location.district_id) if u})
+        self._record("park_review", SYSTEM, s.status, payload={"notify": units})
 
     def _remind(self) -> None:
         """催办: tell the responsible unit its deadline is near."""
@@ -407,19 +424,19 @@ class CaseWorkflow:
         payload = {"stage": clock.stage, "due_at": effects.iso(clock.due_at), "notify": [unit]}
         self._record("remind", SYSTEM, self._state.status, payload=payload)
 
-    def _escalate(self) -> None:
+    def _escalate(self, alarm: datetime) -> None:
         """督办: climb one level up from the holder; at the top, report to the city daily."""
-        s, clock, now = self._state, self._state.clock, workflow.now()
+        s, clock = self._state, self._state.clock
         chain = s.escalation_chain or [Unit(s.location.path[0], "", "city")]
         target = supervision.next_rung(chain, clock.escalation_level)
         if target is None:
-            clock.next_escalation_at = now + supervision.TOP_REPORT_EVERY
+            clock.next_escalation_at = alarm + supervision.TOP_REPORT_EVERY
             payload = {"level": clock.escalation_level, "notify": [chain[-1].id]}
             self._record("escalation_report", SYSTEM, s.status, payload=payload)
             return
         clock.escalation_level += 1
         clock.next_escalation_at = supervision.grace_until(
-            now, target, policy=self._policy, cal=self._cal
+            alarm, target, policy=self._policy, cal=self._cal
         )
         s.escalation_count += 1
         s.escalated_to = target

@@ -299,3 +299,39 @@ class RouteResult:
     unit: Unit | None
     rule: str  # which rule decided, for the audit trail
     chain: list[Unit] = field(default_factory=list)  # supervisors of the unit, nearest first
+
+
+# ---- bulk overrides ---------------------------------------------------------------------
+@dataclass
+class BulkOverrideInput:
+    action: str
+    command: Command
+    filters: dict[str, Any] = field(default_factory=dict)  # a core.cases.CaseFilter, dumped
+
+
+@dataclass
+class SelectCasesInput:
+    filters: dict[str, Any]
+
+
+@dataclass
+class ApplyOverrideInput:
+    case_ids: list[str]
+    action: str
+    command: Command
+
+
+@dataclass
+class Outcome:
+    case_id: str
+    applied: bool
+    reason: str = ""
+
+
+@dataclass
+class BulkProgress:
+    total: int = 0
+    applied: int = 0
+    refused: int = 0
+    done: bool = False
+    refusals: list[Outcome] = field(default_factory=list)

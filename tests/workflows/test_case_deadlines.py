@@ -6,55 +6,24 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import select
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases import CaseService, IntakeRequest
-from core.db import make_engine, session_factory, session_scope
-from core.models import CaseEventRecord, User
-from tests.conftest import make_settings, running_worker
-from workflows.case import CaseWorkflow, start_search_attributes
-from workflows.contracts import Actor, CaseState, Command, Role, Status
+from core.cases import CaseService
+from core.db import session_scope
+from core.models import CaseEventRecord
+from tests.conftest import running_worker
+from tests.workflows.support import (
+    DISPATCHER,
+    HANDLER,
+    start_case,
+    state_of,
+    until_dispatched,
+)
+from workflows.case import CaseWorkflow
+from workflows.contracts import Command, Status
 from workflows.workcal import WorkCalendar, deadline
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-HANDLER = Actor("handler_nhl", "宁海路街道处置员", Role.HANDLER, "gl-nhl")
-DISPATCHER = Actor("dispatcher_gl", "鼓楼区派遣员", Role.DISPATCHER, "gl")
-
-
-@pytest.fixture
-def service(ts_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> CaseService:
-    client = ts_env.client
-    return CaseService(
-        client,
-        session_factory(make_engine(sqlite_db)),
-        make_settings(sqlite_db, client, task_queue),
-    )
-
-
-async def start_case(service: CaseService, category: str = "exposed_garbage") -> WorkflowHandle:
-    req = IntakeRequest(title="暴露垃圾", category=category, location_unit_id="gl-nhl-c1-g1")
-    with session_scope(service.sessions) as session:
-        op = session.exec(select(User).where(User.username == "operator1")).one()
-        inp = service.case_input(session, service.actor(op), req)
-    return await service.client.start_workflow(
-        CaseWorkflow.run,
-        inp,
-        id=f"case-{inp.ticket}",
-        task_queue=service.settings.task_queue,
-        search_attributes=start_search_attributes(inp),
-    )
-
-
-async def state_of(handle: WorkflowHandle) -> CaseState:
-    return await handle.query(CaseWorkflow.get_state)
-
-
-async def until_dispatched(handle: WorkflowHandle) -> CaseState:
-    update = await handle.execute_update(CaseWorkflow.confirm_intake)
-    assert update.status == Status.DISPATCHED
-    return update
 
 
 async def test_accept_deadline_passes_and_case_is_marked_overdue(
@@ -131,7 +100,8 @@ async def test_approved_extension_moves_the_deadline(
             CaseWorkflow.request_extension, Command(actor=HANDLER, reason="需协调物业", hours=16)
         )
         state = await handle.execute_update(
-            CaseWorkflow.decide_extension, Command(actor=DISPATCHER, approve=True, reason="同意延期")
+            CaseWorkflow.decide_extension,
+            Command(actor=DISPATCHER, approve=True, reason="同意延期"),
         )
         assert state.clock.due_at == cal.add_working_minutes(due, 16 * 60)  # type: ignore[arg-type]
         assert state.extension_count == 1 and state.pending_extension is None

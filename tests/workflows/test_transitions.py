@@ -149,7 +149,10 @@ def test_only_one_extension_request_pends_at_a_time() -> None:
     state = case(Status.HANDLING, pending_extension=pending)
     rejection = check(state, Action.REQUEST_EXTENSION, Command(HANDLER, reason="r", hours=8), NOW)
     assert rejection is not None and rejection.kind == "conflict"
-    assert check(state, Action.DECIDE_EXTENSION, Command(DISPATCHER, approve=True, reason="同意"), NOW) is None
+    assert (
+        check(state, Action.DECIDE_EXTENSION, Command(DISPATCHER, approve=True, reason="同意"), NOW)
+        is None
+    )
 
 
 def test_allowed_actions_follow_role_unit_and_state() -> None:

@@ -1,0 +1,35 @@
+"""JSON API for bulk overrides: preview the matching cases, start, follow progress."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import ApiUser, Cases
+from core import overrides
+from core.cases import CaseFilter
+from workflows.contracts import BulkProgress
+
+router = APIRouter(prefix="/overrides", tags=["overrides"])
+
+
+class Started(BaseModel):
+    id: str
+
+
+@router.post("/preview", response_model=overrides.Preview)
+def preview(filters: CaseFilter, _user: ApiUser, cases: Cases) -> overrides.Preview:
+    """How many open cases a filter matches, with a few of their tickets."""
+    return overrides.preview(cases, filters)
+
+
+@router.post("", status_code=202, response_model=Started)
+async def start(req: overrides.BulkRequest, user: ApiUser, cases: Cases) -> Started:
+    """Apply one override to every open case the filter matches (supervisors only)."""
+    return Started(id=await overrides.start(cases, user, req))
+
+
+@router.get("/{bulk_id}", response_model=BulkProgress)
+async def progress(bulk_id: str, _user: ApiUser, cases: Cases) -> BulkProgress:
+    """How far a bulk override has come, and which cases refused it and why."""
+    return await overrides.progress(cases, bulk_id)

@@ -1,0 +1,72 @@
+"""Bulk overrides: preview the cases a filter matches, then apply one override to all.
+
+The supervisor confirms the count they saw; if the matching set has changed since, the
+request is refused rather than applied to cases nobody looked at.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field
+from sqlmodel import func, select
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+
+from core.cases import ActionRequest, CaseError, CaseFilter, CaseService
+from core.db import session_scope
+from core.models import CaseRecord, User
+from workflows.bulk import BulkOverrideWorkflow
+from workflows.contracts import Action, BulkOverrideInput, BulkProgress, Role
+
+BULK_ACTIONS = frozenset({Action.EXTEND_DEADLINE, Action.REASSIGN, Action.CHANGE_PRIORITY})
+
+
+class BulkRequest(BaseModel):
+    filters: CaseFilter
+    action: Action
+    body: ActionRequest
+    expected: int = Field(ge=0, description="the preview count the supervisor confirmed")
+
+
+class Preview(BaseModel):
+    count: int
+    sample: list[str]  # a few tickets, to see what the filter catches
+
+
+def preview(cases: CaseService, filters: CaseFilter) -> Preview:
+    query = filters.model_copy(update={"open_only": True}).apply(select(CaseRecord))
+    with session_scope(cases.sessions) as session:
+        count = session.exec(select(func.count()).select_from(query.subquery())).one()
+        sample = [c.ticket for c in session.exec(query.limit(5))]
+    return Preview(count=count, sample=sample)
+
+
+async def start(cases: CaseService, user: User, req: BulkRequest) -> str:
+    """Start the fan-out; return its id. Each case still validates the override itself."""
+    if user.role != Role.SUPERVISOR:
+        raise CaseError(403, "bulk overrides are for supervisors")
+    if req.action not in BULK_ACTIONS:
+        allowed = sorted(a.value for a in BULK_ACTIONS)
+        raise CaseError(422, f"bulk action must be one of {allowed}", "action")
+    found = preview(cases, req.filters).count
+    if found != req.expected:
+        raise CaseError(409, f"the filter now matches {found} open cases, not {req.expected}")
+    bulk_id = f"bulk-{uuid.uuid4().hex[:12]}"
+    command = cases.command(user, req.action, req.body)
+    command.bulk_id = bulk_id
+    inp = BulkOverrideInput(req.action.value, command, req.filters.model_dump())
+    await cases.client.start_workflow(
+        BulkOverrideWorkflow.run, inp, id=bulk_id, task_queue=cases.settings.task_queue
+    )
+    return bulk_id
+
+
+async def progress(cases: CaseService, bulk_id: str) -> BulkProgress:
+    handle: WorkflowHandle[BulkOverrideWorkflow, BulkProgress] = cases.client.get_workflow_handle(
+        bulk_id, result_type=BulkProgress
+    )
+    try:
+        return await handle.query(BulkOverrideWorkflow.get_progress)
+    except RPCError as err:
+        raise CaseError(404, f"no bulk override {bulk_id!r}: {err.message}") from None

@@ -1,0 +1,58 @@
+"""Helpers for workflow tests on the time-skipping server."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import select
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from core.cases import CaseService, IntakeRequest
+from core.config import Settings
+from core.db import make_engine, session_factory, session_scope
+from core.models import User
+from workflows.case import CaseWorkflow, start_search_attributes
+from workflows.contracts import Actor, CaseState, Role, Status
+
+HANDLER = Actor("handler_nhl", "宁海路街道处置员", Role.HANDLER, "gl-nhl")
+DISPATCHER = Actor("dispatcher_gl", "鼓楼区派遣员", Role.DISPATCHER, "gl")
+
+
+SUPERVISOR = Actor("supervisor_gl", "鼓楼区督办员", Role.SUPERVISOR, "gl")
+
+
+def service_for(ts_env: WorkflowEnvironment, db_url: str, settings: Settings) -> CaseService:
+    return CaseService(ts_env.client, session_factory(make_engine(db_url)), settings)
+
+
+async def start_case(
+    service: CaseService,
+    category: str = "exposed_garbage",
+    *,
+    location: str = "gl-nhl-c1-g1",
+    received_at: datetime | None = None,
+) -> WorkflowHandle:
+    req = IntakeRequest(title="暴露垃圾", category=category, location_unit_id=location)
+    with session_scope(service.sessions) as session:
+        op = session.exec(select(User).where(User.username == "operator1")).one()
+        inp = service.case_input(session, service.actor(op), req)
+    if received_at is not None:
+        inp.received_at = received_at
+    return await service.client.start_workflow(
+        CaseWorkflow.run,
+        inp,
+        id=f"case-{inp.ticket}",
+        task_queue=service.settings.task_queue,
+        search_attributes=start_search_attributes(inp),
+    )
+
+
+async def state_of(handle: WorkflowHandle) -> CaseState:
+    return await handle.query(CaseWorkflow.get_state)
+
+
+async def until_dispatched(handle: WorkflowHandle) -> CaseState:
+    update = await handle.execute_update(CaseWorkflow.confirm_intake)
+    assert update.status == Status.DISPATCHED
+    return update

@@ -1,0 +1,172 @@
+"""Reminders (催办) and the escalation ladder (督办) under Temporal's time-skipping server."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import chinese_calendar
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from core.cases import CaseService
+from tests.conftest import make_settings, running_worker
+from tests.workflows.support import (
+    DISPATCHER,
+    HANDLER,
+    SUPERVISOR,
+    service_for,
+    start_case,
+    state_of,
+    until_dispatched,
+)
+from workflows.case import CaseWorkflow
+from workflows.contracts import CaseEvent, Command, Status
+from workflows.workcal import CST, WorkCalendar
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+CAL = WorkCalendar()
+
+
+async def timeline(handle: WorkflowHandle) -> list[CaseEvent]:
+    return await handle.query(CaseWorkflow.get_timeline)
+
+
+def named(events: list[CaseEvent], action: str) -> list[CaseEvent]:
+    return [e for e in events if e.action == action]
+
+
+def close(a: datetime | None, b: datetime | None) -> bool:
+    """Timers fire a few milliseconds after their instant."""
+    return a is not None and b is not None and timedelta(0) <= a - b < timedelta(seconds=1)
+
+
+async def test_an_ignored_case_climbs_to_the_city_and_stays_there(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)  # 宁海路街道 holds it: ladder 鼓楼区 → 南京市
+        state = await until_dispatched(handle)
+        assert [u.id for u in state.escalation_chain] == ["gl", "nj"]
+        await ts_env.sleep(timedelta(weeks=3))
+        events = await timeline(handle)
+        state = await state_of(handle)
+
+    rungs = named(events, "escalate")
+    assert [(e.payload["level"], e.payload["unit"]) for e in rungs] == [(1, "gl"), (2, "nj")]
+    assert [e.payload["priority"] for e in rungs] == ["urgent", "critical"]
+    overdue = named(events, "overdue")[0]
+    due = state.clock.due_at
+    assert close(overdue.at, due) and close(rungs[0].at, due)
+    # 鼓楼区 gets 4 working hours, 南京市 one working day, then a daily report for the city.
+    second = CAL.add_working_minutes(due, 4 * 60)  # type: ignore[arg-type]
+    assert close(rungs[1].at, second)
+    reports = named(events, "escalation_report")
+    first_report = CAL.add_working_minutes(second, 540)
+    assert len(reports) >= 10
+    assert all(close(r.at, first_report + timedelta(days=i)) for i, r in enumerate(reports))
+    assert all(e.payload["notify"] == ["nj"] for e in reports)
+    assert state.clock.escalation_level == 2 and state.escalated_to is not None
+    assert state.escalated_to.id == "nj" and state.priority == "critical"
+
+
+def next_plain_friday(after: date) -> date:
+    """A Friday whose weekend is a plain weekend (no make-up working day)."""
+    day = after + timedelta(days=(4 - after.weekday()) % 7 or 7)
+    while True:
+        try:
+            weekend_works = any(chinese_calendar.is_workday(day + timedelta(d)) for d in (1, 2))
+        except NotImplementedError:  # a year the package does not know: a plain weekend
+            weekend_works = False
+        if not weekend_works:
+            return day
+        day += timedelta(days=7)
+
+
+async def test_reminders_fall_on_working_time_across_a_weekend_and_a_holiday(
+    ts_env: WorkflowEnvironment, sqlite_db: str, task_queue: str, tmp_path: Path
+) -> None:
+    now = await ts_env.get_current_time()
+    friday = next_plain_friday(now.astimezone(CST).date() + timedelta(days=1))
+    monday = friday + timedelta(days=3)
+    calendar_file = tmp_path / "calendar.txt"
+    calendar_file.write_text(f"-{monday.isoformat()}  # a public holiday\n")
+    settings = make_settings(sqlite_db, ts_env.client, task_queue)
+    service = service_for(
+        ts_env, sqlite_db, settings.model_copy(update={"calendar_file": calendar_file})
+    )
+    start = datetime.combine(friday, datetime.min.time(), CST).replace(hour=16)
+    await ts_env.sleep(start - now)
+    async with running_worker(service.client, task_queue, service.sessions):
+        handle = await start_case(service)
+        state = await until_dispatched(handle)
+        await ts_env.sleep(timedelta(days=6))
+        events = await timeline(handle)
+
+    tuesday = friday + timedelta(days=4)  # Sat, Sun off; Monday declared a holiday
+    at = lambda h, m: datetime.combine(tuesday, datetime.min.time(), CST).replace(hour=h, minute=m)  # noqa: E731
+    # 1 working day (540 min) to accept: 90 min on Friday, 450 on Tuesday → due 16:00.
+    assert abs(state.clock.due_at - at(16, 0)) < timedelta(seconds=1)  # type: ignore[operator]
+    reminders = [e.at for e in named(events, "remind")]
+    expected = [at(13, 45), at(15, 6)]  # 75 % and 90 % of the limit used up
+    assert len(reminders) == 2
+    assert all(abs(r - x) < timedelta(seconds=1) for r, x in zip(reminders, expected, strict=True))
+    assert all(e.payload["notify"] == ["gl-nhl"] for e in named(events, "remind"))
+
+
+async def test_no_reminder_or_escalation_after_the_stage_is_left(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        await until_dispatched(handle)
+        await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+        await handle.execute_update(
+            CaseWorkflow.submit_feedback, Command(actor=HANDLER, note="完成")
+        )
+        await ts_env.sleep(timedelta(days=2))  # long past the accept and handle limits
+        events = await timeline(handle)
+    late = [e for e in events if e.action in ("remind", "overdue", "escalate")]
+    assert all(e.payload.get("stage") in (None, "verify") for e in late)
+    assert all(e.to_status == Status.VERIFYING for e in late)
+
+
+async def test_de_escalation_and_extension_reset_the_ladder(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        state = await until_dispatched(handle)
+        await ts_env.sleep(state.clock.due_at - state.clock.started_at + timedelta(minutes=1))  # type: ignore[operator]
+        assert (await state_of(handle)).clock.escalation_level == 1
+        down = await handle.execute_update(
+            CaseWorkflow.de_escalate, Command(actor=SUPERVISOR, reason="已协调，暂缓升级")
+        )
+        assert down.clock.escalation_level == 0 and down.clock.overdue
+        extended = await handle.execute_update(
+            CaseWorkflow.extend_deadline, Command(actor=SUPERVISOR, reason="雨天", hours=9)
+        )
+        assert not extended.clock.overdue and extended.clock.escalation_level == 0
+        assert extended.clock.due_at == CAL.add_working_minutes(state.clock.due_at, 540)  # type: ignore[arg-type]
+
+
+async def test_a_parked_case_is_reviewed_on_its_date(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service)
+        await until_dispatched(handle)
+        await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+        review = await ts_env.get_current_time() + timedelta(days=7)
+        parked = await handle.execute_update(
+            CaseWorkflow.park, Command(actor=DISPATCHER, reason="待产权认定", review_at=review)
+        )
+        assert parked.review_at == review
+        await ts_env.sleep(timedelta(days=10))
+        events = await timeline(handle)
+        state = await state_of(handle)
+    reviewed = named(events, "park_review")
+    assert len(reviewed) == 1 and close(reviewed[0].at, review)
+    assert reviewed[0].payload["notify"] == ["gl", "gl-nhl"]
+    assert state.status == Status.PARKED and not named(events, "overdue")
