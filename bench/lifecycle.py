@@ -31,8 +31,15 @@ Order: every round runs the baseline first, then cityloop, so rounds > 1 alterna
 Besides client-side latency the bench reports, per run: when every workflow had closed (for
 cityloop that means the projection caught up), a history sample (workflow-task and activity
 queue/run times from server timestamps), the event-loop lag of this process and of the API
-process, and timers the API process puts around CaseService steps (bench-only wrappers;
-cityloop's code is not changed).
+process, timers the API process puts around CaseService steps (bench-only wrappers;
+cityloop's code is not changed), and the CPU each process of the stack used (from /proc),
+with what other processes on the host took meanwhile. On a CPU-bound host the ratio of CPU
+per lifecycle predicts the throughput ratio and is not skewed by other load; the summary
+prints both.
+
+Bytecode: the workflow sandbox re-imports the workflow modules for every new workflow. With
+PYTHONDONTWRITEBYTECODE set there are no .pyc files, so each of those imports compiles the
+source again; the bench caches bytecode in its temp dir unless ``--no-bytecode-cache``.
 """
 
 from __future__ import annotations
@@ -46,7 +53,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -73,9 +79,9 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client, WorkflowHandle
     from temporalio.worker import Worker
 
+    from bench.stack import ROOT, embedded_config, free_ports, prepare_read_model
     from core.config import Settings
-    from core.db import make_engine, migrate, session_factory, session_scope
-    from core.demo import seed_demo
+    from core.db import make_engine, session_factory, session_scope
     from core.devstack import DevServer, DevStackConfig
     from core.models import CaseRecord, User
     from core.security import mint_token
@@ -509,39 +515,6 @@ class Stack:
     pids: dict[str, int] = dataclasses.field(default_factory=dict)  # CPU accounting
 
 
-def free_ports(host: str, count: int) -> list[int]:
-    """Ports nobody listens on right now (held open together so they are distinct)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
-def embedded_config(tmp: Path) -> DevStackConfig:
-    """temporal-dev.yml with fresh ports and the database in ``tmp`` (pragmas etc. kept)."""
-    base = DevStackConfig.load(repo_root() / "temporal-dev.yml")
-    port, ui_port = free_ports(base.ip, 2)
-    return dataclasses.replace(base, port=port, ui_port=ui_port, db_file=tmp / "temporal.db")
-
-
-def prepare_read_model(url: str) -> None:
-    migrate(url)
-    engine = make_engine(url)
-    with session_scope(session_factory(engine)) as session:
-        seed_demo(session)
-    engine.dispose()
-
-
 def bearer_tokens(url: str) -> dict[str, dict[str, str]]:
     """One fresh token each for the three demo users the loop needs."""
     engine = make_engine(url)
@@ -578,7 +551,7 @@ async def api_server(
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.lifecycle", "--serve-api"],
-            cwd=repo_root(),
+            cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -924,28 +897,47 @@ def print_run(res: RunResult) -> None:
             print(f"    sync SQL on the API event loop, summed: {totals} (run {res.wall:.1f} s)")
 
 
+def stack_cpu_ms(res: RunResult) -> float:
+    """CPU the stack's own processes spent per completed lifecycle (other processes excluded)."""
+    own = [v for k, v in res.cpu.items() if k not in ("other processes", "host busy fraction")]
+    return sum(own) / res.completed * 1000 if own and res.completed else float("nan")
+
+
 def print_summary(results: list[RunResult], total_wall: float) -> None:
     print("\nsummary")
     print(
-        f"  {'round':>5}  {'bare lc/s':>10}  {'cityloop lc/s':>13}  {'ratio c/b':>9}"
-        f"  {'bare tr/s':>9}  {'cityloop tr/s':>13}"
+        f"  {'round':>5}  {'bare lc/s':>9}  {'cityloop lc/s':>13}  {'ratio c/b':>9}"
+        f"  {'bare tr/s':>9}  {'cityloop tr/s':>13}  {'CPU ms/lc bare':>14}"
+        f"  {'cityloop':>8}  {'CPU ratio b/c':>13}  {'others CPU s b/c':>16}"
     )
     by_round: dict[int, dict[str, RunResult]] = defaultdict(dict)
     for r in results:
         by_round[r.round][r.kind] = r
-    ratios = []
+    ratios, cpu_ratios = [], []
     for rnd, runs in sorted(by_round.items()):
         b, c = runs.get("bare"), runs.get("cityloop")
         if b is None or c is None:
             continue
         ratio = c.lifecycles_per_s / b.lifecycles_per_s if b.lifecycles_per_s else float("nan")
+        cpu_b, cpu_c = stack_cpu_ms(b), stack_cpu_ms(c)
         ratios.append(ratio)
+        cpu_ratios.append(cpu_b / cpu_c)
+        others = f"{b.cpu.get('other processes', 0):.1f}/{c.cpu.get('other processes', 0):.1f}"
         print(
-            f"  {rnd:>5}  {b.lifecycles_per_s:>10.1f}  {c.lifecycles_per_s:>13.1f}  {ratio:>9.3f}"
-            f"  {b.transitions_per_s:>9.1f}  {c.transitions_per_s:>13.1f}"
+            f"  {rnd:>5}  {b.lifecycles_per_s:>9.1f}  {c.lifecycles_per_s:>13.1f}  {ratio:>9.3f}"
+            f"  {b.transitions_per_s:>9.1f}  {c.transitions_per_s:>13.1f}  {cpu_b:>14.0f}"
+            f"  {cpu_c:>8.0f}  {cpu_b / cpu_c:>13.3f}  {others:>16}"
         )
     if len(ratios) > 1:
-        print(f"  median ratio cityloop/bare: {statistics.median(ratios):.3f}")
+        print(
+            f"  median ratio cityloop/bare: {statistics.median(ratios):.3f} lifecycles/s, "
+            f"{statistics.median(cpu_ratios):.3f} by stack CPU per lifecycle"
+        )
+    print(
+        "  (CPU ms/lc: bench process + temporal server + API process per lifecycle; the CPU "
+        "ratio is\n   the throughput ratio a CPU-bound host would give, unaffected by other "
+        "processes' load)"
+    )
     print(f"  total wall time: {total_wall:.1f} s")
 
 
@@ -1084,6 +1076,7 @@ def print_header(args: argparse.Namespace, stack: Stack) -> None:
         f"  host     : {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"temporalio {temporalio.__version__}, app log level {args.log_level}"
     )
+    print(f"  bytecode : {args.bytecode_note}")
     sys.stdout.flush()
 
 
@@ -1110,6 +1103,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--history-sample", type=int, default=20, help="histories to analyse per run")
     p.add_argument("--drain-timeout", type=float, default=180.0)
     p.add_argument("--log-level", default="WARNING", help="cityloop app/worker log level")
+    p.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="with PYTHONDONTWRITEBYTECODE set, let the workflow sandbox compile workflow "
+        "modules from source for every new workflow (default: cache .pyc in the temp dir)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, databases)")
     p.add_argument("--serve-api", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -1127,6 +1126,17 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter()
     tmp_dir = tempfile.mkdtemp(prefix="cityloop-bench-")
     tmp = Path(tmp_dir)
+    if sys.dont_write_bytecode and not args.no_bytecode_cache:
+        # The sandbox re-imports the workflow modules for every new workflow; without .pyc
+        # files that means compiling them from source each time (bench/lifecycle.py ~13 ms,
+        # workflows/case.py ~5 ms). Cache bytecode outside the repo, in the temp dir.
+        sys.pycache_prefix = str(tmp / "pycache")
+        sys.dont_write_bytecode = False
+        args.bytecode_note = f"PYTHONDONTWRITEBYTECODE overridden: .pyc cached in {tmp}/pycache"
+    elif sys.dont_write_bytecode:
+        args.bytecode_note = "no .pyc (PYTHONDONTWRITEBYTECODE): sandbox compiles per workflow"
+    else:
+        args.bytecode_note = "normal .pyc caching"
     db_url = args.database_url or f"sqlite:///{tmp / 'cityloop.db'}"
     db_note = args.database_url or f"fresh SQLite {tmp / 'cityloop.db'} (core.db: WAL, sync=NORMAL)"
     results: list[RunResult] = []
@@ -1134,7 +1144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server_pid = None
         if args.address:
-            cfg = DevStackConfig.load(repo_root() / "temporal-dev.yml")
+            cfg = DevStackConfig.load(ROOT / "temporal-dev.yml")
             address, namespace = args.address, args.namespace or cfg.namespace
             note = f"existing server {address}, namespace {namespace}"
         else:
