@@ -5,7 +5,7 @@ Dependencies arrive through the class; nothing happens at import time.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 from sqlmodel import Session, select
 from temporalio import activity
@@ -16,7 +16,7 @@ from core.models import Unit as UnitRow
 from core.org import as_unit, supervisors_of
 from workflows.contracts import (
     CaseEvent,
-    CaseState,
+    CaseSnapshot,
     RecordEventsInput,
     RouteInput,
     RouteResult,
@@ -37,10 +37,10 @@ class CaseActivities:
         # Should a concurrent attempt of this activity win the race, the unique (case, seq) key
         # fails this one and its retry finds the rows written.
         with session_scope(self._sessions) as session:
-            new = _insert_missing_events(session, inp.state, inp.events)
-            _upsert_case(session, inp.state)
+            new = _insert_missing_events(session, inp.case, inp.events)
+            _upsert_case(session, inp.case)
         activity.logger.info(
-            "case_projected", extra={"ticket": inp.state.ticket, "seq": inp.state.last_seq}
+            "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
         )
         return new
 
@@ -86,9 +86,9 @@ def _owner_unit(session: Session, category: Category | None, district_id: str) -
     return session.exec(query).first()
 
 
-def _insert_missing_events(session: Session, state: CaseState, events: list[CaseEvent]) -> int:
+def _insert_missing_events(session: Session, case: CaseSnapshot, events: list[CaseEvent]) -> int:
     """Insert the events not yet stored, and the inbox items the new ones address."""
-    case_id = state.case_id
+    case_id = case.id
     seqs = [e.seq for e in events]
     existing = set(
         session.exec(
@@ -104,8 +104,8 @@ def _insert_missing_events(session: Session, state: CaseState, events: list[Case
         InboxItem(
             unit_id=unit_id,
             case_id=case_id,
-            ticket=state.ticket,
-            title=state.title,
+            ticket=case.ticket,
+            title=case.title,
             seq=e.seq,
             kind=e.action,
             reason=e.reason,
@@ -134,52 +134,13 @@ def _event_row(case_id: str, e: CaseEvent) -> CaseEventRecord:
     )
 
 
-def _upsert_case(session: Session, s: CaseState) -> None:
-    row = session.get(CaseRecord, s.case_id)
-    if row is not None and row.last_seq >= s.last_seq:
+def _upsert_case(session: Session, snap: CaseSnapshot) -> None:
+    row = session.get(CaseRecord, snap.id)
+    if row is not None and row.last_seq >= snap.last_seq:
         return  # an older snapshot arriving late must not overwrite a newer one
-    values = case_values(s)
+    values = dataclasses.asdict(snap)
     if row is None:
         session.add(CaseRecord(**values))
     else:
         for key, value in values.items():
             setattr(row, key, value)
-
-
-def case_values(s: CaseState) -> dict[str, Any]:
-    """The read-model columns of a case snapshot."""
-    loc = s.location
-    return {
-        "id": s.case_id,
-        "ticket": s.ticket,
-        "external_id": s.external_id,
-        "case_type": s.case_type,
-        "channel": s.channel,
-        "title": s.title,
-        "description": s.description,
-        "category": s.category,
-        "category_name": s.category_name,
-        "priority": s.priority,
-        "status": s.status.value,
-        "location_unit_id": loc.unit_id,
-        "location_path": "/" + "/".join(loc.path) + "/",
-        "district_id": loc.district_id,
-        "street_id": loc.street_id,
-        "address": loc.address,
-        "assigned_unit_id": s.assigned_unit.id if s.assigned_unit else "",
-        "assigned_unit_name": s.assigned_unit.name if s.assigned_unit else "",
-        "stage": s.clock.stage,
-        "due_at": s.clock.due_at,
-        "overdue": s.clock.overdue,
-        "escalation_level": s.clock.escalation_level,
-        "return_count": s.return_count,
-        "rework_count": s.rework_count,
-        "extension_count": s.extension_count,
-        "rating": s.rating,
-        "reporter_name": s.reporter_name,
-        "reporter_phone": s.reporter_phone,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at or s.created_at,
-        "closed_at": s.closed_at,
-        "last_seq": s.last_seq,
-    }

@@ -104,7 +104,7 @@ async def bulk_extend(service: CaseService, expected: int) -> tuple[float, overr
     )
     started = time.perf_counter()
     bulk_id = await overrides.start(service, supervisor, req)
-    while not (progress := await overrides.progress(service, bulk_id)).done:
+    while not (progress := await overrides.progress(service, supervisor, bulk_id)).done:
         await asyncio.sleep(0.2)
     return time.perf_counter() - started, progress
 
@@ -156,7 +156,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
                 f"({args.cases / (opened + projected):.0f} cases/s end to end)"
             )
             report(f"{args.cases} open cases", server, worker)
-            preview = overrides.preview(service, BULK_FILTER)
+            supervisor = user(service.sessions, "supervisor1")
+            preview = overrides.preview(service, supervisor, BULK_FILTER)
             took, progress = await bulk_extend(service, preview.count)
             print(
                 f"  bulk extension over {progress.total} cases: {took:.1f}s end to end "

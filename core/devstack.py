@@ -326,6 +326,11 @@ class DevServer:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks read its memory)."""
+        return self._process.pid if self.running and self._process else None
+
+    @property
     def running(self) -> bool:
         """Whether the subprocess has been started and has not exited."""
         return self._process is not None and self._process.poll() is None

@@ -6,7 +6,9 @@ request is refused rather than applied to cases nobody looked at.
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from sqlmodel import func, select
@@ -18,7 +20,9 @@ from core.db import session_scope
 from core.models import CaseRecord, User
 from workflows.bulk import BulkOverrideWorkflow
 from workflows.contracts import Action, BulkOverrideInput, BulkProgress, Role
+from workflows.transitions import check_fields
 
+BULK_ID = re.compile(r"bulk-[0-9a-f]{12}")
 BULK_ACTIONS = frozenset({Action.EXTEND_DEADLINE, Action.REASSIGN, Action.CHANGE_PRIORITY})
 
 
@@ -34,8 +38,20 @@ class Preview(BaseModel):
     sample: list[str]  # a few tickets, to see what the filter catches
 
 
-def preview(cases: CaseService, filters: CaseFilter) -> Preview:
-    query = filters.model_copy(update={"open_only": True}).apply(select(CaseRecord))
+def _authorise(user: User) -> None:
+    if user.role != Role.SUPERVISOR:
+        raise CaseError(403, "bulk overrides are for supervisors")
+
+
+def _scoped(user: User, filters: CaseFilter) -> CaseFilter:
+    """Open cases within the supervisor's own area, whatever else the filter says."""
+    return filters.model_copy(update={"open_only": True, "area": user.unit_id})
+
+
+def preview(cases: CaseService, user: User, filters: CaseFilter) -> Preview:
+    """How many open cases of the supervisor's area the filter matches, and a few tickets."""
+    _authorise(user)
+    query = _scoped(user, filters).apply(select(CaseRecord))
     with session_scope(cases.sessions) as session:
         count = session.exec(select(func.count()).select_from(query.subquery())).one()
         sample = [c.ticket for c in session.exec(query.limit(5))]
@@ -44,25 +60,30 @@ def preview(cases: CaseService, filters: CaseFilter) -> Preview:
 
 async def start(cases: CaseService, user: User, req: BulkRequest) -> str:
     """Start the fan-out; return its id. Each case still validates the override itself."""
-    if user.role != Role.SUPERVISOR:
-        raise CaseError(403, "bulk overrides are for supervisors")
+    _authorise(user)
     if req.action not in BULK_ACTIONS:
         allowed = sorted(a.value for a in BULK_ACTIONS)
         raise CaseError(422, f"bulk action must be one of {allowed}", "action")
-    found = preview(cases, req.filters).count
+    command = cases.command(user, req.action, req.body)
+    rejection = check_fields(req.action, command, datetime.now(UTC))
+    if rejection is not None:  # refuse once here, not once per case
+        raise CaseError(422, rejection.reason, rejection.field)
+    found = preview(cases, user, req.filters).count
     if found != req.expected:
         raise CaseError(409, f"the filter now matches {found} open cases, not {req.expected}")
     bulk_id = f"bulk-{uuid.uuid4().hex[:12]}"
-    command = cases.command(user, req.action, req.body)
     command.bulk_id = bulk_id
-    inp = BulkOverrideInput(req.action.value, command, req.filters.model_dump())
+    inp = BulkOverrideInput(req.action.value, command, _scoped(user, req.filters).model_dump())
     await cases.client.start_workflow(
         BulkOverrideWorkflow.run, inp, id=bulk_id, task_queue=cases.settings.task_queue
     )
     return bulk_id
 
 
-async def progress(cases: CaseService, bulk_id: str) -> BulkProgress:
+async def progress(cases: CaseService, user: User, bulk_id: str) -> BulkProgress:
+    _authorise(user)
+    if not BULK_ID.fullmatch(bulk_id):
+        raise CaseError(404, f"no bulk override {bulk_id!r}")
     handle: WorkflowHandle[BulkOverrideWorkflow, BulkProgress] = cases.client.get_workflow_handle(
         bulk_id, result_type=BulkProgress
     )

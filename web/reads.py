@@ -80,6 +80,26 @@ def dispatch_units(sessions: SessionFactory, district_id: str) -> list[tuple[str
         return [(u.id, u.name) for u in rows]
 
 
+def districts_in(sessions: SessionFactory, area: str) -> list[tuple[str, str]]:
+    """The districts in `area` (the city's all, a district's itself)."""
+    with session_scope(sessions) as session:
+        rows = session.exec(
+            select(Unit)
+            .where(Unit.level == "district")
+            .where(col(Unit.path).contains(f"/{area}/", autoescape=True))
+            .order_by(Unit.path)
+        )
+        return [(u.id, u.name) for u in rows]
+
+
+def category_names(sessions: SessionFactory, keys: list[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    with session_scope(sessions) as session:
+        rows = session.exec(select(Category).where(col(Category.key).in_(keys)))
+        return {c.key: c.name for c in rows}
+
+
 def unit_names(sessions: SessionFactory, ids: list[str]) -> dict[str, str]:
     with session_scope(sessions) as session:
         rows = session.exec(select(Unit).where(col(Unit.id).in_(ids)))

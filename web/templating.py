@@ -16,8 +16,9 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from workflows.contracts import Action
-from workflows.transitions import STATUS_NAMES
+from workflows import registry
+from workflows.contracts import PRIORITIES, Action
+from workflows.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES
 from workflows.workcal import CST
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -38,13 +39,38 @@ ACTION_NAMES = {
     Action.SUBMIT_FEEDBACK: "反馈",
     Action.VERIFY: "核查",
     Action.CALLBACK: "回访",
+    Action.REASSIGN: "改派",
+    Action.CHANGE_CATEGORY: "变更类别",
+    Action.CHANGE_PRIORITY: "调整优先级",
+    Action.EXTEND_DEADLINE: "延长时限",
+    Action.DE_ESCALATE: "撤销升级",
+    Action.FORCE_CLOSE: "强制结案",
+    Action.VOID_INVALID: "无效工单",
+    Action.REOPEN: "重新打开",
 }
+# Supervisor overrides (督办): the case page groups them apart from the closed loop's steps.
+OVERRIDE_ACTIONS = frozenset(
+    {
+        Action.REASSIGN,
+        Action.CHANGE_CATEGORY,
+        Action.CHANGE_PRIORITY,
+        Action.EXTEND_DEADLINE,
+        Action.DE_ESCALATE,
+        Action.FORCE_CLOSE,
+        Action.VOID_INVALID,
+        Action.REOPEN,
+    }
+)
 # Events the workflow records on its own, besides the human actions.
 EVENT_NAMES = {
     **{a.value: name for a, name in ACTION_NAMES.items()},
     "receive": "受理",
     "overdue": "超期",
     "note": "备注",
+    "remind": "催办",
+    "escalate": "升级督办",
+    "escalation_report": "市级通报",
+    "park_review": "挂账复核",
 }
 ROLE_NAMES = {
     "operator": "话务员",
@@ -62,15 +88,30 @@ STAGE_NAMES = {
     "callback": "回访",
 }
 RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
-PRIORITY_NAMES = {"normal": "普通", "urgent": "紧急"}
+PRIORITY_NAMES = {"normal": "普通", "urgent": "紧急", "critical": "特急"}
 
 
-def china_time(value: datetime | None) -> str:
-    """A UTC instant as China time (UTC+8); SQLite hands back naive datetimes, which are UTC."""
+def china_time(value: datetime | str | None) -> str:
+    """A UTC instant as China time (UTC+8); SQLite hands back naive datetimes, which are UTC.
+
+    Event payloads keep instants as ISO strings, so those are accepted too.
+    """
+    if isinstance(value, str):
+        if not value:
+            return "—"
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
     if value is None:
         return "—"
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     return aware.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def ticket_of(case_id: str) -> str:
+    """The ticket in a case's workflow id (bulk outcomes name cases by workflow id)."""
+    return case_id.removeprefix(registry.CITY_EVENT.id_prefix)
 
 
 def is_past(value: datetime | None) -> bool:
@@ -90,6 +131,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["china_time"] = china_time
+    env.filters["ticket_of"] = ticket_of
     env.tests["past"] = is_past
     env.globals.update(
         STATUS_NAMES={s.value: n for s, n in STATUS_NAMES.items()},
@@ -99,6 +141,9 @@ def _environment() -> jinja2.Environment:
         RATING_NAMES=RATING_NAMES,
         PRIORITY_NAMES=PRIORITY_NAMES,
         ACTION_NAMES={a.value: n for a, n in ACTION_NAMES.items()},
+        OVERRIDE_ACTIONS=frozenset(a.value for a in OVERRIDE_ACTIONS),
+        PRIORITIES=PRIORITIES,
+        MAX_EXTENSION_HOURS=MAX_EXTENSION_HOURS,
     )
     return env
 

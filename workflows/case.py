@@ -67,11 +67,15 @@ class CaseWorkflow:
         self._set_policy(inp.policy)
         self._needs_routing = False
         self._intake_settled = False
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: datetime | None = None
+        self._attributes: dict[str, Any] = {}  # search attribute values last upserted
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
         self._supervised = workflow.patched(SUPERVISION_PATCH)
         self._set_policy(inp.policy)
+        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
         self._record("receive", inp.reporter, Status.RECEIVED, from_status="")
         if inp.auto_dispatch:
             self._transition("register", SYSTEM, Status.REGISTERED)
@@ -83,6 +87,9 @@ class CaseWorkflow:
                 await self._route()
                 continue
             await self._wait_for_change_or_deadline()
+        self._cancel_timer()
+        if self._supervised:
+            self._upsert_search_attributes()
         await workflow.wait_condition(lambda: not self._unwritten)
         writer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -363,10 +370,15 @@ class CaseWorkflow:
         )
         self._events.append(event)
         self._unwritten.append(event)
-        self._upsert_search_attributes()
+        if not self._supervised:
+            self._upsert_search_attributes()  # as recorded before supervision: every event
+        # Supervised cases upsert once per workflow task, in _wait_with_standing_timer.
 
     # ---- clocks: reminders, deadline, escalation ladder ----------------------------------
     async def _wait_for_change_or_deadline(self) -> None:
+        if self._supervised:
+            await self._wait_with_standing_timer()
+            return
         seq = self._state.last_seq
         alarm = self._next_alarm()
         timeout = None if alarm is None else max(alarm - workflow.now(), timedelta(seconds=0))
@@ -377,6 +389,40 @@ class CaseWorkflow:
         except TimeoutError:
             assert alarm is not None  # only a timeout can time out
             self._fire_alarm(alarm)
+
+    async def _wait_with_standing_timer(self) -> None:
+        """Wait for a change or the next alarm, keeping one timer while the alarm stays put.
+
+        Most actions leave the next alarm where it was; re-arming a timer for each would add
+        a start and a cancel to the history every time.
+        """
+        self._upsert_search_attributes()
+        alarm = self._next_alarm()
+        if alarm is not None and alarm <= workflow.now():
+            self._fire_alarm(alarm)
+            return
+        if alarm != self._timer_at:
+            self._cancel_timer()
+            if alarm is not None:
+                self._timer = asyncio.create_task(workflow.sleep(alarm - workflow.now()))
+                self._timer_at = alarm
+        seq, timer = self._state.last_seq, self._timer
+        await workflow.wait_condition(
+            lambda: (
+                self._state.last_seq != seq
+                or self._needs_routing
+                or (timer is not None and timer.done())
+            )
+        )
+        if timer is not None and timer.done():
+            self._timer, self._timer_at = None, None
+            if alarm is not None and self._next_alarm() == alarm:  # not moved meanwhile
+                self._fire_alarm(alarm)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, None
 
     def _next_alarm(self) -> datetime | None:
         if self._state.status is Status.PARKED and self._supervised:
@@ -463,13 +509,21 @@ class CaseWorkflow:
     # ---- activities ----------------------------------------------------------------------
     async def _route(self) -> None:
         self._needs_routing = False
-        result = await workflow.execute_activity_method(
+        route = RouteInput(
+            category=self._state.category,
+            category_kind=self._state.category_kind,
+            location=self._state.location,
+        )
+        # Routing is one quick read: as a local activity it runs within the workflow task,
+        # sparing intake a round trip through the server.
+        execute = (
+            workflow.execute_local_activity_method
+            if self._supervised
+            else workflow.execute_activity_method
+        )
+        result = await execute(
             CaseActivities.route_case,
-            RouteInput(
-                category=self._state.category,
-                category_kind=self._state.category_kind,
-                location=self._state.location,
-            ),
+            route,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=ROUTE_RETRY,
         )
@@ -488,7 +542,7 @@ class CaseWorkflow:
             batch = list(self._unwritten)
             await workflow.execute_activity_method(
                 CaseActivities.record_events,
-                RecordEventsInput(state=self._state, events=batch),
+                RecordEventsInput(case=self._state.snapshot(), events=batch),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PROJECTION_RETRY,
             )
@@ -509,11 +563,17 @@ class CaseWorkflow:
         ]
         if s.clock.due_at is not None:
             pairs.append(sa.DUE_AT.value_set(s.clock.due_at))
-        if self._supervised:
-            pairs.append(sa.CATEGORY.value_set(s.category))
-            pairs.append(sa.ESCALATED.value_set(s.clock.escalation_level > 0))
-            pairs.append(sa.ESCALATION_LEVEL.value_set(s.clock.escalation_level))
-        workflow.upsert_search_attributes(pairs)
+        if not self._supervised:
+            workflow.upsert_search_attributes(pairs)  # as recorded before supervision
+            return
+        pairs.append(sa.CATEGORY.value_set(s.category))
+        pairs.append(sa.ESCALATED.value_set(s.clock.escalation_level > 0))
+        pairs.append(sa.ESCALATION_LEVEL.value_set(s.clock.escalation_level))
+        # Each upsert is a visibility write on the server: send only what changed.
+        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
+        if changed:
+            self._attributes.update((p.key.name, p.value) for p in changed)
+            workflow.upsert_search_attributes(changed)
 
 
 def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:

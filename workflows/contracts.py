@@ -277,12 +277,87 @@ class CaseState:
     escalation_count: int = 0  # rungs climbed over the case's life
     review_at: datetime | None = None  # while parked
 
+    def snapshot(self) -> CaseSnapshot:
+        loc, unit = self.location, self.assigned_unit
+        return CaseSnapshot(
+            id=self.case_id,
+            ticket=self.ticket,
+            external_id=self.external_id,
+            case_type=self.case_type,
+            channel=self.channel,
+            title=self.title,
+            description=self.description,
+            category=self.category,
+            category_name=self.category_name,
+            priority=self.priority,
+            status=self.status.value,
+            location_unit_id=loc.unit_id,
+            location_path="/" + "/".join(loc.path) + "/",
+            district_id=loc.district_id,
+            street_id=loc.street_id,
+            address=loc.address,
+            assigned_unit_id=unit.id if unit else "",
+            assigned_unit_name=unit.name if unit else "",
+            stage=self.clock.stage,
+            due_at=self.clock.due_at,
+            overdue=self.clock.overdue,
+            escalation_level=self.clock.escalation_level,
+            return_count=self.return_count,
+            rework_count=self.rework_count,
+            extension_count=self.extension_count,
+            rating=self.rating,
+            reporter_name=self.reporter_name,
+            reporter_phone=self.reporter_phone,
+            created_at=self.created_at,
+            updated_at=self.updated_at or self.created_at,
+            closed_at=self.closed_at,
+            last_seq=self.last_seq,
+        )
+
+
+@dataclass
+class CaseSnapshot:
+    """The read-model row of a case: what the projection writes, and no more."""
+
+    id: str
+    ticket: str
+    external_id: str
+    case_type: str
+    channel: str
+    title: str
+    description: str
+    category: str
+    category_name: str
+    priority: str
+    status: str
+    location_unit_id: str
+    location_path: str
+    district_id: str
+    street_id: str
+    address: str
+    assigned_unit_id: str
+    assigned_unit_name: str
+    stage: str
+    due_at: datetime | None
+    overdue: bool
+    escalation_level: int
+    return_count: int
+    rework_count: int
+    extension_count: int
+    rating: str
+    reporter_name: str
+    reporter_phone: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    closed_at: datetime | None
+    last_seq: int
+
 
 @dataclass
 class RecordEventsInput:
-    """The projection write: the case's snapshot plus the events not yet written."""
+    """The projection write: the case's row plus the events not yet written."""
 
-    state: CaseState
+    case: CaseSnapshot
     events: list[CaseEvent]
 
 

@@ -131,6 +131,7 @@ def _decide_extension(
     if cmd.approve and state.clock.due_at is not None:
         clock.extend(state.clock, now, pending.hours * 60)
         state.extension_count += 1
+        state.escalated_to = None
     return {"approved": cmd.approve, "hours": pending.hours, "due_at": iso(state.clock.due_at)}
 
 

@@ -116,7 +116,7 @@ def check(state: CaseState, action: Action, cmd: Command, now: datetime) -> Reje
     return (
         _check_actor(state, action, rule, cmd)
         or _check_state(state, action, rule, now)
-        or _check_fields(action, rule, cmd)
+        or check_fields(action, cmd, now)
     )
 
 
@@ -153,7 +153,9 @@ def _check_state(state: CaseState, action: Action, rule: Rule, now: datetime) ->
     return None
 
 
-def _check_fields(action: Action, rule: Rule, cmd: Command) -> Rejection | None:
+def check_fields(action: Action, cmd: Command, now: datetime) -> Rejection | None:
+    """Whether `cmd` carries what `action` needs, whatever the case (bulk overrides ask first)."""
+    rule = RULES[action]
     for name in rule.needs:
         value = getattr(cmd, name)
         if not (value.strip() if isinstance(value, str) else value):
@@ -163,6 +165,8 @@ def _check_fields(action: Action, rule: Rule, cmd: Command) -> Rejection | None:
         return Rejection("invalid", f"hours must be between 1 and {MAX_EXTENSION_HOURS}", "hours")
     if action is Action.CHANGE_PRIORITY and cmd.priority not in PRIORITIES:
         return Rejection("invalid", f"priority must be one of {list(PRIORITIES)}", "priority")
+    if action is Action.PARK and cmd.review_at is not None and cmd.review_at <= now:
+        return Rejection("invalid", "the review date must lie ahead", "review_at")
     if action is Action.CHANGE_CATEGORY and cmd.policy is None:
         return Rejection("invalid", "the new category's policy is missing", "category")
     if action is Action.VERIFY and not cmd.passed and not cmd.reason.strip():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import ApiUser, Cases
@@ -90,6 +90,7 @@ async def get_case(ticket: str, _user: ApiUser, cases: Cases) -> CaseDetail:
 @router.post("/{ticket}/actions/{action}", response_model=CaseState)
 async def act(
     ticket: str, action: Action, body: ActionRequest, user: ApiUser, cases: Cases
-) -> CaseState:
+) -> Response:
     """Take one human action; the case's new state comes back."""
-    return await cases.act(user, ticket, action.value, body)
+    state_json = await cases.act_json(user, ticket, action.value, body)
+    return Response(state_json, media_type="application/json")

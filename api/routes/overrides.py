@@ -18,9 +18,9 @@ class Started(BaseModel):
 
 
 @router.post("/preview", response_model=overrides.Preview)
-def preview(filters: CaseFilter, _user: ApiUser, cases: Cases) -> overrides.Preview:
-    """How many open cases a filter matches, with a few of their tickets."""
-    return overrides.preview(cases, filters)
+def preview(filters: CaseFilter, user: ApiUser, cases: Cases) -> overrides.Preview:
+    """How many open cases of the supervisor's area a filter matches, with a few tickets."""
+    return overrides.preview(cases, user, filters)
 
 
 @router.post("", status_code=202, response_model=Started)
@@ -30,6 +30,6 @@ async def start(req: overrides.BulkRequest, user: ApiUser, cases: Cases) -> Star
 
 
 @router.get("/{bulk_id}", response_model=BulkProgress)
-async def progress(bulk_id: str, _user: ApiUser, cases: Cases) -> BulkProgress:
+async def progress(bulk_id: str, user: ApiUser, cases: Cases) -> BulkProgress:
     """How far a bulk override has come, and which cases refused it and why."""
-    return await overrides.progress(cases, bulk_id)
+    return await overrides.progress(cases, user, bulk_id)

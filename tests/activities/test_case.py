@@ -18,6 +18,7 @@ from tests.conftest import make_settings, projected, running_worker, user_named
 from workflows.contracts import (
     SYSTEM,
     CaseEvent,
+    CaseSnapshot,
     CaseState,
     Location,
     RecordEventsInput,
@@ -35,7 +36,7 @@ GRID = Location(
 )
 
 
-def snapshot(seq: int, status: Status) -> CaseState:
+def snapshot(seq: int, status: Status) -> CaseSnapshot:
     return CaseState(
         case_id="case-X1",
         ticket="X1",
@@ -53,7 +54,7 @@ def snapshot(seq: int, status: Status) -> CaseState:
         created_at=T0,
         updated_at=T0 + timedelta(minutes=seq),
         last_seq=seq,
-    )
+    ).snapshot()
 
 
 def event(seq: int, to: Status) -> CaseEvent:

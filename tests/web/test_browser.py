@@ -167,3 +167,50 @@ async def test_a_case_goes_from_intake_to_closed_in_the_browser(
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/case-closed.png", full_page=True)
         await browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(
+    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+) -> None:
+    expect.set_options(timeout=20_000)
+    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        await log_in(page, base, "operator1")
+        ticket = await record_case(page)
+        await log_out(page)
+
+        await log_in(page, base, "supervisor_gl")
+        await open_from_queue(page, ticket)
+        await page.get_by_test_id("override-reassign").locator("summary").click()
+        reassign = page.get_by_test_id("action-reassign")
+        await reassign.get_by_label("改派至").select_option("gl-dept-urban")
+        await reassign.get_by_label("原因").fill("属城管执法范围")
+        if SHOTS:
+            await page.screenshot(path=f"{SHOTS}/case-supervisor.png", full_page=True)
+        await reassign.get_by_role("button", name="改派").click()
+        await expect(page.get_by_test_id("assigned-unit")).to_have_text("鼓楼区城市管理局")
+        await expect(page.get_by_test_id("event").last).to_contain_text("改派")
+        await log_out(page)
+
+        await log_in(page, base, "handler_gl_urban")
+        badge = page.get_by_test_id("unread-count")
+        for _ in range(50):  # the inbox is written by the projection, asynchronously
+            if await badge.is_visible():
+                break
+            await asyncio.sleep(0.1)
+            await page.reload()
+        await expect(badge).to_have_text("1")
+        await page.get_by_test_id("nav-inbox").click()
+        row = page.get_by_test_id("inbox-item").filter(has_text=ticket)
+        await expect(row).to_contain_text("改派")
+        await expect(row).to_contain_text("属城管执法范围")
+        if SHOTS:
+            await page.screenshot(path=f"{SHOTS}/inbox.png", full_page=True)
+        await row.get_by_role("button", name="标为已读").click()
+        await expect(row).to_contain_text("已读")
+        await expect(badge).to_be_hidden()  # the count came back out of band
+        await browser.close()

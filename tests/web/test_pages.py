@@ -178,7 +178,7 @@ async def test_actions_return_the_case_block_or_redirect_without_javascript(web:
     assert accepted.status_code == 303 and accepted.headers["location"] == f"/cases/{ticket}"
 
     missing = await post(web.http, f"/cases/{ticket}/actions/add_progress", {"note": " "}, HX)
-    assert "needs a note" in missing.text and 'data-testid="action-error"' in missing.text
+    assert "说明：必填" in missing.text and 'data-testid="action-error"' in missing.text
 
     progress = await post(
         web.http, f"/cases/{ticket}/actions/add_progress", {"note": "已到场<b>清理</b>"}, HX

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.routes import auth, cases
+from web.routes import auth, cases, inbox, overrides
 from web.templating import STATIC_DIR, TEMPLATES_DIR
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
@@ -12,3 +12,5 @@ __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(cases.router)
+router.include_router(inbox.router)
+router.include_router(overrides.router)

@@ -12,7 +12,7 @@ from core.models import User
 from web import forms, reads
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment
-from web.views import case_context, layout_context, may_intake
+from web.views import case_context, error_page, layout_context, may_intake
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
@@ -29,7 +29,7 @@ def queue(request: Request, user: WebUser, cases: Cases) -> Response:
 def new_case(request: Request, user: WebUser, cases: Cases) -> Response:
     """The intake form."""
     if not may_intake(user):
-        return _error_page(request, cases, user, CaseError(403, "您的角色不能登记新工单"))
+        return error_page(request, cases, user, CaseError(403, "您的角色不能登记新工单"))
     return _intake_form(request, cases, user, values={"priority": "normal"}, errors={})
 
 
@@ -52,7 +52,7 @@ async def case_page(request: Request, ticket: str, user: WebUser, cases: Cases) 
     try:
         context = await case_context(cases, user, ticket)
     except CaseError as err:
-        return _error_page(request, cases, user, err)
+        return error_page(request, cases, user, err)
     context.update(layout_context(cases, user))
     return render(request, "cases/detail.html", context, block="case")
 
@@ -86,7 +86,7 @@ async def _case_with_error(
     try:
         context = await case_context(cases, user, ticket)
     except CaseError as missing:
-        return _error_page(request, cases, user, missing)
+        return error_page(request, cases, user, missing)
     status = err.status if isinstance(err, CaseError) else 422
     context.update(layout_context(cases, user))
     context.update(
@@ -116,8 +116,3 @@ def _intake_form(
         "summary": forms.error_summary(errors),
     }
     return render(request, "cases/new.html", context, block="intake", status=status)
-
-
-def _error_page(request: Request, cases: CaseService, user: User, err: CaseError) -> Response:
-    context = {**layout_context(cases, user), "status": err.status, "message": err.reason}
-    return render(request, "error.html", context, block="error", status=err.status)
