@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api.routes import cases as case_routes
@@ -39,7 +41,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
 
     app = FastAPI(title="cityloop", version="0.1.0", lifespan=lifespan)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax")
-    app.middleware("http")(_bind_request_id)
+    app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(CaseError, _case_error)  # type: ignore[arg-type]
     for routes in (case_routes, inbox_routes, override_routes):
         app.include_router(routes.router, prefix="/api/v1")
@@ -48,15 +50,30 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     return app
 
 
-async def _bind_request_id(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id)
-    response = await call_next(request)
-    response.headers["x-request-id"] = request_id
-    return response
+class RequestIdMiddleware:
+    """Bind a request id for the logs and echo it in `x-request-id`.
+
+    Plain ASGI rather than `@app.middleware("http")`, which wraps every response in a
+    streaming copy: this sits on every API call's path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex[:16]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("x-request-id", request_id)
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 async def _case_error(request: Request, exc: CaseError) -> Response:

@@ -143,6 +143,7 @@ class CaseService:
     def __init__(self, client: Client, sessions: SessionFactory, settings: Settings) -> None:
         self.client, self.sessions, self.settings = client, sessions, settings
         self._calendar = read_calendar_file(settings.calendar_file)
+        self._unit_names: dict[str, str] = {}
 
     # ---- intake ------------------------------------------------------------------------
     async def intake(self, user: User, req: IntakeRequest) -> CaseState:
@@ -358,15 +359,21 @@ class CaseService:
             return case, list(events)
 
     def actor(self, user: User) -> Actor:
-        with session_scope(self.sessions) as session:
-            unit = session.get(Unit, user.unit_id)
         return Actor(
             username=user.username,
             name=user.display_name,
             role=Role(user.role),
             unit_id=user.unit_id,
-            unit_name=unit.name if unit else "",
+            unit_name=self._unit_name(user.unit_id),
         )
+
+    def _unit_name(self, unit_id: str) -> str:
+        """Unit names, read once per process: every action names its actor's unit."""
+        if unit_id not in self._unit_names:
+            with session_scope(self.sessions) as session:
+                unit = session.get(Unit, unit_id)
+            self._unit_names[unit_id] = unit.name if unit else ""
+        return self._unit_names[unit_id]
 
     def _workflow_id(self, ticket: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", ticket):

@@ -19,7 +19,7 @@ from temporalio.common import (
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
@@ -52,6 +52,9 @@ PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
 ROUTE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+LOCAL_PROJECTION_RETRY = RetryPolicy(
+    maximum_attempts=2, initial_interval=timedelta(milliseconds=200)
+)
 
 
 @workflow.defn
@@ -67,6 +70,7 @@ class CaseWorkflow:
         self._set_policy(inp.policy)
         self._needs_routing = False
         self._intake_settled = False
+        self._projection_degraded = False
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
         self._attributes: dict[str, Any] = {}  # search attribute values last upserted
@@ -540,13 +544,37 @@ class CaseWorkflow:
         while True:
             await workflow.wait_condition(lambda: bool(self._unwritten))
             batch = list(self._unwritten)
-            await workflow.execute_activity_method(
-                CaseActivities.record_events,
-                RecordEventsInput(case=self._state.snapshot(), events=batch),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=PROJECTION_RETRY,
-            )
+            await self._project(RecordEventsInput(case=self._state.snapshot(), events=batch))
             del self._unwritten[: len(batch)]
+
+    async def _project(self, inp: RecordEventsInput) -> None:
+        """Write to the read model: in the workflow task while the database answers, else on
+        its own until it does.
+
+        A local activity saves each action a round trip through the server (an activity task
+        and a second workflow task). When it fails — the database is away — the write moves
+        to an ordinary activity that retries until the database is back, and the case goes on
+        meanwhile; the next write tries the fast way again.
+        """
+        if self._supervised and not self._projection_degraded:
+            try:
+                await workflow.execute_local_activity_method(
+                    CaseActivities.record_events,
+                    inp,
+                    start_to_close_timeout=timedelta(seconds=5),
+                    retry_policy=LOCAL_PROJECTION_RETRY,
+                )
+                return
+            except (ActivityError, ApplicationError):  # a local activity's failure comes bare
+                self._projection_degraded = True
+                workflow.logger.warning("projection_degraded", extra={"ticket": inp.case.ticket})
+        await workflow.execute_activity_method(
+            CaseActivities.record_events,
+            inp,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PROJECTION_RETRY,
+        )
+        self._projection_degraded = False
 
     def _warn_unknown_year(self, year: int) -> None:
         if year not in self._unknown_years:

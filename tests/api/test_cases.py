@@ -129,7 +129,10 @@ async def test_same_external_id_twice_is_one_case(
 
 
 async def test_openapi_lists_the_routes(http: httpx.AsyncClient) -> None:
-    spec = (await http.get("/openapi.json")).json()
+    response = await http.get("/openapi.json", headers={"x-request-id": "req-42"})
+    assert response.headers["x-request-id"] == "req-42"  # bound in the logs, echoed back
+    assert len((await http.get("/openapi.json")).headers["x-request-id"]) == 16
+    spec = response.json()
     assert {
         "/api/v1/cases",
         "/api/v1/cases/{ticket}",
