@@ -8,8 +8,7 @@ import dataclasses
 import socket
 from pathlib import Path
 
-from core.db import make_engine, migrate, session_factory, session_scope
-from core.demo import seed_demo
+from core.demo import prepare_demo_database as prepare_read_model  # noqa: F401  (re-export)
 from core.devstack import DevStackConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +33,6 @@ def embedded_config(tmp: Path) -> DevStackConfig:
     base = DevStackConfig.load(ROOT / "temporal-dev.yml")
     port, ui_port = free_ports(base.ip, 2)
     return dataclasses.replace(base, port=port, ui_port=ui_port, db_file=tmp / "temporal.db")
-
-
-def prepare_read_model(url: str) -> None:
-    migrate(url)
-    engine = make_engine(url)
-    with session_scope(session_factory(engine)) as session:
-        seed_demo(session)
-    engine.dispose()
 
 
 def rss_mib(pid: int | None) -> float:

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from core.config import ROOT, Settings, get_settings
 from core.db import make_engine, migrate, session_factory, session_scope
-from core.demo import seed_demo
+from core.demo import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig
 from core.logs import configure_logging, get_logger
 from core.models import User
@@ -87,13 +87,11 @@ def _print_urls(settings: Settings, config: DevStackConfig) -> None:
 
 
 def _prepare_database(settings: Settings, *, demo: bool) -> None:
-    migrate(settings.database_url)
-    if demo:
-        engine = make_engine(settings.database_url)
-        with session_scope(session_factory(engine)) as session:
-            counts = seed_demo(session)
-        engine.dispose()
-        log.info("demo_seeded", **counts)
+    if not demo:
+        migrate(settings.database_url)
+        return
+    counts = prepare_demo_database(settings.database_url)
+    log.info("demo_seeded", **counts)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from sqlmodel import Session, select
 
+from core.db import make_engine, migrate, session_factory, session_scope
 from core.models import Category, Unit, User
 from core.security import hash_password
 
@@ -315,3 +316,13 @@ def seed_demo(session: Session) -> dict[str, int]:
                 )
             )
     return {"units": len(units), "categories": len(CATEGORIES), "users": len(USERS)}
+
+
+def prepare_demo_database(url: str) -> dict[str, int]:
+    """Migrate the database at `url` to the newest schema and seed the demo data into it."""
+    migrate(url)
+    engine = make_engine(url)
+    with session_scope(session_factory(engine)) as session:
+        counts = seed_demo(session)
+    engine.dispose()
+    return counts

@@ -28,8 +28,8 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from core.config import Settings
-from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
-from core.demo import seed_demo
+from core.db import SessionFactory, make_engine, session_factory, session_scope
+from core.demo import prepare_demo_database
 from core.models import CaseRecord, User
 from core.security import mint_token
 from core.temporal import build_worker
@@ -100,7 +100,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, seeded database: SQLite, and PostgreSQL when it is reachable."""
     if request.param == "sqlite":
         url = _sqlite_url(tmp_path)
-        _prepare(url)
+        prepare_demo_database(url)
         yield url
         return
     if not POSTGRES:
@@ -110,24 +110,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    _prepare(url)
+    prepare_demo_database(url)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
-def _prepare(url: str) -> None:
-    migrate(url)
-    engine = make_engine(url)
-    with session_scope(session_factory(engine)) as session:
-        seed_demo(session)
-    engine.dispose()
-
-
 @pytest.fixture
 def sqlite_db(sqlite_url: str) -> str:
-    _prepare(sqlite_url)
+    prepare_demo_database(sqlite_url)
     return sqlite_url
 
 

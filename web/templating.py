@@ -18,7 +18,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from workflows import registry
 from workflows.contracts import PRIORITIES, Action
-from workflows.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES
+from workflows.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES, SUPERVISOR_OVERRIDES
 from workflows.workcal import CST
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -49,18 +49,7 @@ ACTION_NAMES = {
     Action.REOPEN: "重新打开",
 }
 # Supervisor overrides (督办): the case page groups them apart from the closed loop's steps.
-OVERRIDE_ACTIONS = frozenset(
-    {
-        Action.REASSIGN,
-        Action.CHANGE_CATEGORY,
-        Action.CHANGE_PRIORITY,
-        Action.EXTEND_DEADLINE,
-        Action.DE_ESCALATE,
-        Action.FORCE_CLOSE,
-        Action.VOID_INVALID,
-        Action.REOPEN,
-    }
-)
+OVERRIDE_ACTIONS = SUPERVISOR_OVERRIDES
 # Events the workflow records on its own, besides the human actions.
 EVENT_NAMES = {
     **{a.value: name for a, name in ACTION_NAMES.items()},

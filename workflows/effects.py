@@ -20,6 +20,7 @@ from workflows.contracts import (
     Status,
     Unit,
 )
+from workflows.transitions import SUPERVISOR_OVERRIDES
 
 STAGE_OF = {
     Status.RECEIVED: Stage.DISPATCH,
@@ -33,22 +34,8 @@ STAGE_OF = {
     Status.VERIFYING: Stage.VERIFY,
     Status.CLOSED: Stage.CALLBACK,
 }
-# Overrides land in the holding unit's inbox; these also in the new holder's.
-OVERRIDES = frozenset(
-    {
-        Action.REASSIGN,
-        Action.CHANGE_CATEGORY,
-        Action.CHANGE_PRIORITY,
-        Action.EXTEND_DEADLINE,
-        Action.DE_ESCALATE,
-        Action.FORCE_CLOSE,
-        Action.VOID_INVALID,
-        Action.REOPEN,
-        Action.PARK,
-        Action.UNPARK,
-        Action.DECIDE_EXTENSION,
-    }
-)
+# Overrides land in the holding unit's inbox (reassignments in the new holder's too).
+OVERRIDES = SUPERVISOR_OVERRIDES | {Action.PARK, Action.UNPARK, Action.DECIDE_EXTENSION}
 
 
 def assign(state: CaseState, unit: Unit, chain: list[Unit]) -> None:

@@ -27,6 +27,18 @@ UNCLOSED_STATES = OPEN_STATES - {Status.CLOSED}
 CLOCKED_STATES = UNCLOSED_STATES - {Status.PARKED, Status.RECEIVED}
 CENTRE_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
 SUPERVISOR = frozenset({Role.SUPERVISOR})
+SUPERVISOR_OVERRIDES = frozenset(
+    {
+        Action.REASSIGN,
+        Action.CHANGE_CATEGORY,
+        Action.CHANGE_PRIORITY,
+        Action.EXTEND_DEADLINE,
+        Action.DE_ESCALATE,
+        Action.FORCE_CLOSE,
+        Action.VOID_INVALID,
+        Action.REOPEN,
+    }
+)
 # 60 working days of the default 9-hour day: anything more is a typo, not a plan.
 MAX_EXTENSION_HOURS = 540
 
@@ -72,7 +84,7 @@ RULES: dict[Action, Rule] = {
     Action.CALLBACK: Rule(
         frozenset({Status.CLOSED}), frozenset({Role.OPERATOR}), "any", ("rating",)
     ),
-    # Supervisor overrides: always a reason, always within the supervisor's area.
+    # Supervisor overrides (SUPERVISOR_OVERRIDES): always a reason, always in the supervisor's area.
     Action.REASSIGN: Rule(
         UNCLOSED_STATES - {Status.RECEIVED}, SUPERVISOR, "area", ("reason", "unit_id")
     ),
@@ -176,38 +188,31 @@ def check_fields(action: Action, cmd: Command, now: datetime) -> Rejection | Non
     return None
 
 
+LEADS_TO = {
+    Action.REGISTER: Status.REGISTERED,
+    Action.VOID: Status.VOIDED,
+    Action.DISPATCH: Status.DISPATCHED,
+    Action.ACCEPT: Status.ACCEPTED,
+    Action.RETURN: Status.RETURNED,
+    Action.PROGRESS: Status.HANDLING,
+    Action.UNPARK: Status.HANDLING,
+    Action.PARK: Status.PARKED,
+    Action.SUBMIT_FEEDBACK: Status.VERIFYING,
+    Action.REASSIGN: Status.DISPATCHED,
+    Action.FORCE_CLOSE: Status.CLOSED,
+    Action.VOID_INVALID: Status.VOIDED,
+    Action.REOPEN: Status.REWORK,
+}
+
+
 def target(state: CaseState, action: Action, cmd: Command) -> Status:
     """The status a checked action leads to."""
-    match action:
-        case Action.REGISTER:
-            return Status.REGISTERED
-        case Action.VOID:
-            return Status.VOIDED
-        case Action.DISPATCH:
-            return Status.DISPATCHED
-        case Action.ACCEPT:
-            return Status.ACCEPTED
-        case Action.RETURN:
-            return Status.RETURNED
-        case Action.PROGRESS | Action.UNPARK:
-            return Status.HANDLING
-        case Action.PARK:
-            return Status.PARKED
-        case Action.SUBMIT_FEEDBACK:
-            return Status.VERIFYING
-        case Action.VERIFY:
-            return Status.CLOSED if cmd.passed else Status.REWORK
-        case Action.CALLBACK:
-            return _after_callback(state, cmd)
-        case Action.REASSIGN:
-            return Status.DISPATCHED
-        case Action.FORCE_CLOSE:
-            return Status.CLOSED
-        case Action.VOID_INVALID:
-            return Status.VOIDED
-        case Action.REOPEN:
-            return Status.REWORK
-    return state.status  # extensions, category, priority, de-escalation keep the status
+    if action is Action.VERIFY:
+        return Status.CLOSED if cmd.passed else Status.REWORK
+    if action is Action.CALLBACK:
+        return _after_callback(state, cmd)
+    # Extensions, category, priority and de-escalation keep the status.
+    return LEADS_TO.get(action, state.status)
 
 
 def _after_callback(state: CaseState, cmd: Command) -> Status:

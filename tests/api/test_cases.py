@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from core.db import SessionFactory
-from tests.conftest import api_client, make_settings, projected, running_worker, token_for
+from tests.conftest import projected, token_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -20,18 +18,6 @@ CASE = {
     "location_unit_id": "gl-nhl-c1-g2",
     "address": "湖南路12号",
 }
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def http(
-    dev_env, db_url: str, sessions: SessionFactory, task_queue: str
-) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    settings = make_settings(db_url, dev_env.client, task_queue)
-    async with (
-        running_worker(dev_env.client, task_queue, sessions),
-        api_client(settings, dev_env.client) as client,
-    ):
-        yield client
 
 
 async def test_intake_list_get_and_act(http: httpx.AsyncClient, sessions: SessionFactory) -> None:

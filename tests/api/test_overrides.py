@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlmodel import select
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseEventRecord, User
 from core.security import hash_password
-from tests.conftest import api_client, make_settings, projected, running_worker, token_for
+from tests.conftest import projected, token_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 GULOU = {"title": "暴露垃圾", "category": "exposed_garbage", "location_unit_id": "gl-nhl-c1-g1"}
 XUANWU = {"title": "暴露垃圾", "category": "exposed_garbage", "location_unit_id": "xw-xwm-c1-g1"}
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def http(
-    dev_env, db_url: str, sessions: SessionFactory, task_queue: str
-) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    settings = make_settings(db_url, dev_env.client, task_queue)
-    async with (
-        running_worker(dev_env.client, task_queue, sessions),
-        api_client(settings, dev_env.client) as client,
-    ):
-        yield client
 
 
 async def new_case(

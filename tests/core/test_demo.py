@@ -40,6 +40,11 @@ def test_tree_has_five_levels_and_departments(sessions: SessionFactory) -> None:
     assert grid.path == "/nj/gl/gl-nhl/gl-nhl-c1/gl-nhl-c1-g1/"
     assert all(u.is_demo for u in units)
     assert {u.role for u in users} == {
-        "operator", "dispatcher", "handler", "verifier", "supervisor", "admin"
+        "operator",
+        "dispatcher",
+        "handler",
+        "verifier",
+        "supervisor",
+        "admin",
     }
     assert all(by_id[u.unit_id] for u in users)
