@@ -246,6 +246,8 @@ class CaseService:
             day_end=self.settings.workday_end,
             extra_workdays=extra_work,
             extra_holidays=extra_off,
+            reminders=list(category.reminders or self.settings.reminders),
+            grace=dict(self.settings.escalation_grace),
         )
 
     def _mint_ticket(self, session: Session) -> str:

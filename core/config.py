@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     workday_start: str = "08:30"
     workday_end: str = "17:30"
     calendar_file: Path | None = None
+    # Supervision: reminders at these fractions of a stage's limit (a category may set its own),
+    # and the grace each supervising level gets before a late case climbs past it.
+    reminders: list[float] = [0.75, 0.9]
+    escalation_grace: dict[str, str] = {
+        "grid": "1h",
+        "community": "1h",
+        "street": "1h",
+        "dept": "4h",
+        "district": "4h",
+        "city": "1d",
+    }
 
     @property
     def is_production(self) -> bool:

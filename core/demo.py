@@ -286,6 +286,8 @@ def demo_categories() -> Iterator[Category]:
             limits=limits,
             owner_dept=owner,
             keywords=keywords,
+            # A missing manhole cover is dangerous: remind at half time already.
+            reminders=[0.5, 0.75] if key == "manhole_cover" else [],
             is_demo=True,
         )
 

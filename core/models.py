@@ -77,6 +77,8 @@ class Category(SQLModel, table=True):
     group_name: str = Field(max_length=50)  # 公用设施, 市容环境, … or the 12345 kind
     working_time: bool = True  # working calendar, or natural time
     limits: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Reminders (催办) at these fractions of each stage's limit; empty: the deployment default.
+    reminders: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     owner_dept: str = Field(default="", max_length=32)  # dept_type of the owner, if any
     keywords: str = Field(default="", max_length=400)
     is_demo: bool = False

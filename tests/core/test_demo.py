@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
 from sqlmodel import func, select
 
-from core.db import SessionFactory, session_scope
+from core.db import MIGRATIONS, SessionFactory, make_engine, migrate, session_scope
 from core.demo import seed_demo
 from core.models import Category, Unit, User
 
@@ -48,3 +52,25 @@ def test_tree_has_five_levels_and_departments(sessions: SessionFactory) -> None:
         "admin",
     }
     assert all(by_id[u.unit_id] for u in users)
+
+
+OLD_CATEGORY = (
+    "insert into category (key, name, kind, group_name, working_time, limits, owner_dept,"
+    " keywords, is_demo) values ('c', 'c', 'event', 'g', 1, '{}', '', '', 0)"
+)
+
+
+def test_migrations_upgrade_a_database_that_has_data(tmp_path: Path) -> None:
+    """0001 → head on a database holding rows: new NOT NULL columns get their defaults."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.upgrade(cfg, "0001")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(OLD_CATEGORY))
+    migrate(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("select reminders from category")).scalar() == "[]"
+    engine.dispose()

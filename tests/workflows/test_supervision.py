@@ -170,3 +170,20 @@ async def test_a_parked_case_is_reviewed_on_its_date(
     assert len(reviewed) == 1 and close(reviewed[0].at, review)
     assert reviewed[0].payload["notify"] == ["gl", "gl-nhl"]
     assert state.status == Status.PARKED and not named(events, "overdue")
+
+
+async def test_a_category_sets_its_own_reminders(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        handle = await start_case(service, "manhole_cover")  # 部件: 鼓楼区水务局 holds it
+        state = await until_dispatched(handle)
+    clock = state.clock
+    assert state.assigned_unit is not None and state.assigned_unit.id == "gl-dept-water"
+    assert clock.limit_minutes == 60  # 签收 within one working hour
+    start = clock.started_at
+    assert start is not None
+    assert clock.reminders_at == [
+        CAL.add_working_minutes(start, 30),  # at half time, not the default 75 %
+        CAL.add_working_minutes(start, 45),
+    ]
