@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 from sqlmodel import func, select
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from bench.stack import ROOT, embedded_config, prepare_read_model, rss_mib
 from core import overrides
@@ -124,6 +127,22 @@ def start_worker(settings: Settings, tmp: Path) -> subprocess.Popen[bytes]:
     )
 
 
+async def wait_for_worker(service: CaseService, timeout: float = 60) -> None:
+    """Until the worker process polls the task queue (its memory before then means nothing)."""
+    request = DescribeTaskQueueRequest(
+        namespace=service.client.namespace,
+        task_queue=TaskQueue(name=service.settings.task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        described = await service.client.workflow_service.describe_task_queue(request)
+        if described.pollers:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the worker never polled its task queue")
+
+
 def report(label: str, server: DevServer, worker: subprocess.Popen[bytes]) -> None:
     print(
         f"  memory {label:<28} worker {rss_mib(worker.pid):7.1f} MiB   "
@@ -146,6 +165,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
         try:
             client = await connect(settings)
             service = CaseService(client, session_factory(make_engine(db_url)), settings)
+            await wait_for_worker(service)
             report("idle", server, worker)
             opened = await open_cases(service, args.cases, args.bulk, args.concurrency)
             projected = await wait_projected(service, args.cases, timeout=3600)
