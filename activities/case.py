@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from core.db import SessionFactory, session_scope
-from core.models import CaseEventRecord, CaseRecord, Category, InboxItem
+from core.models import CaseEventRecord, CaseRecord, Category, InboxItem, WhistleRecord
 from core.models import Unit as UnitRow
 from core.org import as_unit, supervisors_of
 from workflows.contracts import (
@@ -37,8 +37,10 @@ class CaseActivities:
         # Should a concurrent attempt of this activity win the race, the unique (case, seq) key
         # fails this one and its retry finds the rows written.
         with session_scope(self._sessions) as session:
-            new = _insert_missing_events(session, inp.case, inp.events)
-            _upsert_case(session, inp.case)
+            case = inp.case
+            new = insert_missing_events(session, case.id, case.ticket, case.title, inp.events)
+            _upsert_case(session, case)
+            _record_whistle_ratings(session, inp.events)
         activity.logger.info(
             "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
         )
@@ -86,9 +88,13 @@ def _owner_unit(session: Session, category: Category | None, district_id: str) -
     return session.exec(query).first()
 
 
-def _insert_missing_events(session: Session, case: CaseSnapshot, events: list[CaseEvent]) -> int:
-    """Insert the events not yet stored, and the inbox items the new ones address."""
-    case_id = case.id
+def insert_missing_events(
+    session: Session, case_id: str, ticket: str, title: str, events: list[CaseEvent]
+) -> int:
+    """Insert the events not yet stored, and the inbox items the new ones address.
+
+    `case_id` is the workflow id: a case's, or a whistle's (its own timeline).
+    """
     seqs = [e.seq for e in events]
     existing = set(
         session.exec(
@@ -104,8 +110,8 @@ def _insert_missing_events(session: Session, case: CaseSnapshot, events: list[Ca
         InboxItem(
             unit_id=unit_id,
             case_id=case_id,
-            ticket=case.ticket,
-            title=case.title,
+            ticket=ticket,
+            title=title,
             seq=e.seq,
             kind=e.action,
             reason=e.reason,
@@ -144,3 +150,20 @@ def _upsert_case(session: Session, snap: CaseSnapshot) -> None:
     else:
         for key, value in values.items():
             setattr(row, key, value)
+
+
+def _record_whistle_ratings(session: Session, events: list[CaseEvent]) -> None:
+    """A case's `whistle_rate` events carry the whistle-blower's rating to the whistle's row.
+
+    Setting the same values again is harmless, so a retried batch repairs rather than
+    duplicates; a row the whistle has not projected yet is created and filled in by it later.
+    """
+    for e in events:
+        if e.action != "whistle_rate":
+            continue
+        whistle_id = str(e.payload.get("whistle_id", ""))
+        row = session.get(WhistleRecord, whistle_id) or WhistleRecord(id=whistle_id)
+        row.rating = int(e.payload.get("score", 0))
+        row.rating_note = str(e.payload.get("note", ""))
+        row.rated_at = e.at
+        session.add(row)

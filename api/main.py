@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api.routes import cases as case_routes
 from api.routes import inbox as inbox_routes
 from api.routes import overrides as override_routes
+from api.routes import whistles as whistle_routes
 from core.cases import CaseError, CaseService
 from core.config import Settings
 from core.db import make_engine, session_factory
@@ -43,7 +44,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax")
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(CaseError, _case_error)  # type: ignore[arg-type]
-    for routes in (case_routes, inbox_routes, override_routes):
+    for routes in (case_routes, inbox_routes, override_routes, whistle_routes):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -152,7 +152,7 @@ class CaseService:
         if actor.role not in INTAKE_ROLES:
             raise CaseError(403, f"role {actor.role} may not record new cases")
         case_type = registry.get(req.case_type)
-        if case_type is None:
+        if case_type is None or not case_type.startable:
             raise CaseError(422, f"unknown case type {req.case_type!r}", "case_type")
         with session_scope(self.sessions) as session:
             inp = self.case_input(session, actor, req)

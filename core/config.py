@@ -5,9 +5,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class WhistleKindSetting(BaseModel):
+    """One kind of whistle (吹哨报到): stage -> (limit, counted in working time)."""
+
+    label: str
+    needs_approval: bool = False
+    stages: dict[str, tuple[str, bool]]
 
 
 class Settings(BaseSettings):
@@ -39,6 +48,24 @@ class Settings(BaseSettings):
         "dept": "4h",
         "district": "4h",
         "city": "1d",
+    }
+
+    # 吹哨报到: each kind's label, whether a district leader approves it first, and the limits
+    # of its steps (sign, contact, report), each counted from the summons as [limit, working].
+    whistle_kinds: dict[str, WhistleKindSetting] = {
+        "work_push": WhistleKindSetting(
+            label="工作推进哨",
+            stages={"sign": ("1h", True), "contact": ("24h", False), "report": ("3d", True)},
+        ),
+        "hard_problem": WhistleKindSetting(
+            label="攻坚克难哨",
+            needs_approval=True,
+            stages={"sign": ("1h", True), "contact": ("24h", False), "report": ("5d", True)},
+        ),
+        "emergency": WhistleKindSetting(
+            label="应急哨",
+            stages={"sign": ("10m", False), "contact": ("20m", False), "report": ("30m", False)},
+        ),
     }
 
     @property

@@ -220,6 +220,8 @@ USERS: list[tuple[str, str, str, str]] = [
     ("handler_hq", "华侨路街道处置员", "handler", "gl-hq"),
     ("handler_gl_water", "鼓楼区水务局处置员", "handler", "gl-dept-water"),
     ("handler_gl_urban", "鼓楼区城管局处置员", "handler", "gl-dept-urban"),
+    ("handler_gl_police", "鼓楼公安分局处置员", "handler", "gl-dept-police"),
+    ("handler_gl_construction", "鼓楼区建设局处置员", "handler", "gl-dept-construction"),
     ("verifier_gl", "鼓楼区核查员", "verifier", "gl"),
     ("supervisor1", "市督办员", "supervisor", "nj"),
     ("supervisor_gl", "鼓楼区督办员", "supervisor", "gl"),

@@ -163,6 +163,45 @@ class InboxItem(SQLModel, table=True):
     read_by: str = Field(default="", max_length=64)
 
 
+class WhistleRecord(SQLModel, table=True):
+    """One summoned department's whistle (吹哨报到), as its workflow last wrote it; the rating
+    comes from the case's `whistle_rate` event."""
+
+    __tablename__ = "whistles"
+
+    id: str = Field(primary_key=True, max_length=160)  # the whistle's workflow id
+    case_id: str = Field(default="", max_length=120, index=True)
+    ticket: str = Field(default="", max_length=80, index=True)
+    title: str = Field(default="", max_length=200)
+    round: int = 0
+    kind: str = Field(default="", max_length=32)
+    dept_id: str = Field(default="", max_length=64, index=True)
+    dept_name: str = Field(default="", max_length=100)
+    blower_unit_id: str = Field(default="", max_length=64, index=True)
+    blower_unit_name: str = Field(default="", max_length=100)
+    district_id: str = Field(default="", max_length=64)
+    street_id: str = Field(default="", max_length=64, index=True)
+    need: str = Field(default="")
+    step: str = Field(default="", max_length=16, index=True)
+    summoned_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    sign_due: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    contact_due: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    report_due: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    signed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    contacted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    reported_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    signed_in_time: bool | None = None
+    reported_in_time: bool | None = None
+    overdue: bool = False
+    escalation_level: int = 0
+    rating: int = 0  # 1-5; 0 = not rated
+    rating_note: str = Field(default="")
+    rated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    closed_reason: str = Field(default="")
+    last_seq: int = 0
+
+
 class TicketCounter(SQLModel, table=True):
     """Per-day serial for human-readable ticket numbers (流水号)."""
 

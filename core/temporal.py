@@ -10,6 +10,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.bulk import BulkActivities
 from activities.case import CaseActivities
+from activities.whistle import WhistleActivities
 from core.config import Settings
 from core.db import SessionFactory
 from workflows import registry
@@ -38,12 +39,19 @@ def build_worker(
     Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool.
     """
     acts = CaseActivities(sessions)
+    whistles = WhistleActivities(sessions)
     bulk = BulkActivities(client, sessions)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[*registry.workflow_classes(), BulkOverrideWorkflow],
-        activities=[acts.record_events, acts.route_case, bulk.select_cases, bulk.apply_override],
+        activities=[
+            acts.record_events,
+            acts.route_case,
+            whistles.record_whistle,
+            bulk.select_cases,
+            bulk.apply_override,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,
         max_concurrent_activities=max_threads,

@@ -1,8 +1,4 @@
-"""Read-model lookups the pages need: a user's queue, and the options of the forms.
-
-`CaseService.list_cases` filters by single columns; a queue also needs "open cases anywhere
-under my unit", which is a path-prefix filter, so the queue query lives here.
-"""
+"""Read-model lookups the pages need: a user's queue, and the options of the forms."""
 
 from __future__ import annotations
 
@@ -10,28 +6,25 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
+from core.cases import CaseFilter, CaseService
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord, Category, Unit, User
-from workflows.contracts import TERMINAL, Role
+from workflows.contracts import Role
 
 AREA_LEVELS = ("street", "community", "grid")
 QUEUE_SIZE = 200
 
 
-def queue_for(sessions: SessionFactory, user: User) -> list[CaseRecord]:
+def queue_for(cases: CaseService, user: User) -> list[CaseRecord]:
     """Open cases for `user`, soonest deadline first.
 
     Handlers work what is assigned to their unit; centre roles watch their whole area.
     """
-    query = select(CaseRecord).where(col(CaseRecord.status).not_in([s.value for s in TERMINAL]))
     if user.role == Role.HANDLER:
-        query = query.where(CaseRecord.assigned_unit_id == user.unit_id)
+        filters = CaseFilter(open_only=True, unit=user.unit_id)
     else:
-        area = col(CaseRecord.location_path).contains(f"/{user.unit_id}/", autoescape=True)
-        query = query.where(area)
-    order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)
-    with session_scope(sessions) as session:
-        return list(session.exec(query.order_by(*order).limit(QUEUE_SIZE)))
+        filters = CaseFilter(open_only=True, area=user.unit_id)
+    return cases.list_cases(filters, size=QUEUE_SIZE).items
 
 
 @dataclass

@@ -276,6 +276,8 @@ class CaseState:
     escalated_to: Unit | None = None
     escalation_count: int = 0  # rungs climbed over the case's life
     review_at: datetime | None = None  # while parked
+    whistles: list[WhistleRound] = field(default_factory=list)  # 吹哨报到 rounds, oldest first
+    co_handlers: list[Unit] = field(default_factory=list)  # 协办: departments that reported
 
     def snapshot(self) -> CaseSnapshot:
         loc, unit = self.location, self.assigned_unit
@@ -410,3 +412,243 @@ class BulkProgress:
     refused: int = 0
     done: bool = False
     refusals: list[Outcome] = field(default_factory=list)
+
+
+# ---- 吹哨报到: the whistle branch (child workflows) ----------------------------------------
+class WhistleKind(StrEnum):
+    """Demo kinds; a deployment configures the kinds it uses (core.config.Settings)."""
+
+    WORK_PUSH = "work_push"  # 工作推进哨
+    HARD_PROBLEM = "hard_problem"  # 攻坚克难哨: a district leader approves first
+    EMERGENCY = "emergency"  # 应急哨
+
+
+class WhistleStep(StrEnum):
+    """Where one summoned department stands."""
+
+    PENDING = "pending"  # the round waits for approval; not summoned yet
+    SUMMONED = "summoned"  # 待签收
+    SIGNED = "signed"  # 已签收
+    CONTACTED = "contacted"  # 已联系
+    REPORTED = "reported"  # 已报到
+    CLOSED = "closed"  # the whistle-blower closed the round early
+    CANCELLED = "cancelled"  # the case closed or was voided
+
+
+WHISTLE_STAGES = ("sign", "contact", "report")  # each a deadline counted from the summons
+
+
+@dataclass
+class WhistleStage:
+    limit: str  # compact duration: "1h", "24h", "3d"
+    working: bool = True  # working time on the calendar, or natural time
+
+
+@dataclass
+class WhistleSpec:
+    """One kind of whistle: its deadlines, resolved from settings and sent with the command."""
+
+    kind: str
+    label: str = ""
+    stages: dict[str, WhistleStage] = field(default_factory=dict)  # WHISTLE_STAGES -> limit
+    needs_approval: bool = False
+
+
+@dataclass
+class WhistleMember:
+    """One summoned department's live progress, as the parent case sees it."""
+
+    whistle_id: str
+    unit: Unit
+    chain: list[Unit] = field(default_factory=list)  # its ladder: the department, then up
+    step: str = WhistleStep.PENDING.value
+    sign_due: datetime | None = None
+    report_due: datetime | None = None
+    signed_at: datetime | None = None
+    contacted_at: datetime | None = None
+    reported_at: datetime | None = None
+    signed_in_time: bool | None = None
+    reported_in_time: bool | None = None
+    escalation_level: int = 0
+    note: str = ""  # the latest contact or report note
+    rating: int = 0  # 1-5 from the whistle-blower; 0 = not rated
+    rating_note: str = ""
+
+
+@dataclass
+class WhistleRound:
+    """One whistle: a kind, what is needed, and the departments it summons."""
+
+    round: int
+    kind: str
+    kind_label: str
+    need: str
+    blower: Actor
+    blower_unit: Unit
+    spec: WhistleSpec
+    members: list[WhistleMember] = field(default_factory=list)
+    status: str = "open"  # pending_approval | open | done | closed | cancelled
+    blown_at: datetime | None = None
+    summoned_at: datetime | None = None
+    approved_by: str = ""
+    closed_at: datetime | None = None
+    closed_reason: str = ""
+
+
+@dataclass
+class BlowWhistle:
+    """The blow_whistle update: departments resolved by the API, with their ladders."""
+
+    actor: Actor
+    kind: str = ""
+    spec: WhistleSpec | None = None
+    departments: list[Unit] = field(default_factory=list)
+    chains: dict[str, list[Unit]] = field(default_factory=dict)  # dept id -> supervisors_of
+    need: str = ""
+
+
+@dataclass
+class ApproveWhistle:
+    actor: Actor
+    note: str = ""
+
+
+@dataclass
+class CloseWhistle:
+    actor: Actor
+    reason: str = ""
+
+
+@dataclass
+class RateWhistle:
+    actor: Actor
+    unit_id: str = ""
+    score: int = 0
+    note: str = ""
+    round: int = 0  # 0: the latest round that summoned unit_id
+
+
+@dataclass
+class WhistleInput:
+    """Everything one summoned department's whistle workflow starts from."""
+
+    case_id: str
+    ticket: str
+    title: str
+    round: int
+    kind: str
+    kind_label: str
+    need: str
+    department: Unit
+    chain: list[Unit]  # the department's head (the unit itself) first, then its governments
+    blower: Actor
+    blower_unit: Unit
+    spec: WhistleSpec
+    policy: CasePolicy  # calendar, reminders and grace; its limits are not used
+    summoned_at: datetime
+    district_id: str = ""
+    street_id: str = ""
+
+
+@dataclass
+class WhistleAction:
+    """The sign, contact and report updates of a department (one shape for the three)."""
+
+    actor: Actor
+    note: str = ""
+    arrived: bool = False  # report: on site
+    plan_date: str = ""  # report: ISO date the plan will be done by
+
+
+@dataclass
+class WhistleState:
+    """The live state of one summoned department's whistle."""
+
+    whistle_id: str
+    case_id: str
+    ticket: str
+    title: str
+    round: int
+    kind: str
+    kind_label: str
+    need: str
+    department: Unit
+    blower_unit: Unit
+    summoned_at: datetime
+    step: str = WhistleStep.SUMMONED.value
+    dues: dict[str, datetime] = field(default_factory=dict)  # WHISTLE_STAGES -> deadline
+    clock: Clock = field(default_factory=Clock)  # the current step's clock
+    signed_at: datetime | None = None
+    contacted_at: datetime | None = None
+    reported_at: datetime | None = None
+    contact_note: str = ""
+    report_note: str = ""
+    arrived: bool = False
+    plan_date: str = ""
+    escalated_to: Unit | None = None
+    closed_reason: str = ""
+    district_id: str = ""
+    street_id: str = ""
+    last_seq: int = 0
+
+    def in_time(self, stage: str, at: datetime | None) -> bool | None:
+        due = self.dues.get(stage)
+        return None if at is None or due is None else at <= due
+
+
+@dataclass
+class WhistleProgress:
+    """The signal a whistle sends its case at each step and rung."""
+
+    whistle_id: str
+    round: int
+    unit_id: str
+    event: str  # sign | contact | report | overdue | escalate
+    at: datetime
+    step: str
+    actor: Actor | None = None
+    note: str = ""
+    signed_in_time: bool | None = None
+    reported_in_time: bool | None = None
+    escalation_level: int = 0
+
+
+@dataclass
+class WhistleSnapshot:
+    """The `whistles` read-model row, as the whistle workflow writes it (ratings come from
+    the case's `whistle_rate` events)."""
+
+    id: str
+    case_id: str
+    ticket: str
+    title: str
+    round: int
+    kind: str
+    dept_id: str
+    dept_name: str
+    blower_unit_id: str
+    blower_unit_name: str
+    district_id: str
+    street_id: str
+    need: str
+    step: str
+    summoned_at: datetime
+    sign_due: datetime | None
+    contact_due: datetime | None
+    report_due: datetime | None
+    due_at: datetime | None
+    signed_at: datetime | None
+    contacted_at: datetime | None
+    reported_at: datetime | None
+    signed_in_time: bool | None
+    reported_in_time: bool | None
+    overdue: bool
+    escalation_level: int
+    closed_reason: str
+    last_seq: int
+
+
+@dataclass
+class RecordWhistleInput:
+    whistle: WhistleSnapshot
+    events: list[CaseEvent]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflows.case import CaseWorkflow
+from workflows.whistle import WhistleWorkflow
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class CaseType:
     label: str  # shown in the UI
     workflow: type  # a @workflow.defn class whose run takes a CaseInput
     id_prefix: str = "case-"  # workflow id = prefix + ticket
+    startable: bool = True  # False: started by another workflow only (intake refuses it)
 
     def workflow_id(self, ticket: str) -> str:
         return f"{self.id_prefix}{ticket}"
@@ -46,3 +48,13 @@ def workflow_classes() -> list[type]:
 
 
 CITY_EVENT = register(CaseType(name="city_event", label="城市事件", workflow=CaseWorkflow))
+# 吹哨报到: one child workflow per summoned department, started by its case (blow_whistle).
+WHISTLE = register(
+    CaseType(
+        name="whistle",
+        label="吹哨报到",
+        workflow=WhistleWorkflow,
+        id_prefix="whistle-",
+        startable=False,
+    )
+)

@@ -20,7 +20,7 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 @router.get("/")
 def queue(request: Request, user: WebUser, cases: Cases) -> Response:
     """The user's queue of open cases, soonest deadline first."""
-    rows = reads.queue_for(cases.sessions, user)
+    rows = reads.queue_for(cases, user)
     context = {**layout_context(cases, user), "rows": rows}
     return render(request, "cases/queue.html", context, block="queue")
 
