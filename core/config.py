@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflows.contracts import CasePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,15 +42,8 @@ class Settings(BaseSettings):
     calendar_file: Path | None = None
     # Supervision: reminders at these fractions of a stage's limit (a category may set its own),
     # and the grace each supervising level gets before a late case climbs past it.
-    reminders: list[float] = [0.75, 0.9]
-    escalation_grace: dict[str, str] = {
-        "grid": "1h",
-        "community": "1h",
-        "street": "1h",
-        "dept": "4h",
-        "district": "4h",
-        "city": "1d",
-    }
+    reminders: list[float] = Field(default_factory=lambda: CasePolicy().reminders)
+    escalation_grace: dict[str, str] = Field(default_factory=lambda: CasePolicy().grace)
 
     # 吹哨报到: each kind's label, whether a district leader approves it first, and the limits
     # of its steps (sign, contact, report), each counted from the summons as [limit, working].

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         WhistleRound,
         WhistleStep,
     )
+    from workflows.timers import StandingTimer
     from workflows.whistle import WhistleWorkflow
     from workflows.whistle import start_search_attributes as whistle_attributes
     from workflows.whistle_rules import FINISHED, WhistleClock
@@ -84,8 +85,7 @@ class CaseWorkflow:
         self._needs_routing = False
         self._intake_settled = False
         self._projection_degraded = False
-        self._timer: asyncio.Task[None] | None = None
-        self._timer_at: datetime | None = None
+        self._timer = StandingTimer()
         self._attributes: dict[str, Any] = {}  # search attribute values last upserted
         self._whistle_lock = asyncio.Lock()
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}  # open whistles
@@ -107,7 +107,7 @@ class CaseWorkflow:
                 await self._route()
                 continue
             await self._wait_for_change_or_deadline()
-        self._cancel_timer()
+        self._timer.cancel()
         if self._supervised:
             self._upsert_search_attributes()
         if self._children:  # cancelled whistles record their end before the case ends
@@ -619,38 +619,20 @@ class CaseWorkflow:
             self._fire_alarm(alarm)
 
     async def _wait_with_standing_timer(self) -> None:
-        """Wait for a change or the next alarm, keeping one timer while the alarm stays put.
-
-        Most actions leave the next alarm where it was; re-arming a timer for each would add
-        a start and a cancel to the history every time.
-        """
+        """Wait for a change or the next alarm (see workflows/timers.py)."""
         self._upsert_search_attributes()
         alarm = self._next_alarm()
         if alarm is not None and alarm <= workflow.now():
             self._fire_alarm(alarm)
             return
-        if alarm != self._timer_at:
-            self._cancel_timer()
-            if alarm is not None:
-                self._timer = asyncio.create_task(workflow.sleep(alarm - workflow.now()))
-                self._timer_at = alarm
-        seq, timer = self._state.last_seq, self._timer
+        self._timer.arm(alarm)
+        seq = self._state.last_seq
         await workflow.wait_condition(
-            lambda: (
-                self._state.last_seq != seq
-                or self._needs_routing
-                or (timer is not None and timer.done())
-            )
+            lambda: self._state.last_seq != seq or self._needs_routing or self._timer.fired
         )
-        if timer is not None and timer.done():
-            self._timer, self._timer_at = None, None
-            if alarm is not None and self._next_alarm() == alarm:  # not moved meanwhile
-                self._fire_alarm(alarm)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer, self._timer_at = None, None
+        # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
+        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
+            self._fire_alarm(alarm)
 
     def _next_alarm(self) -> datetime | None:
         if self._state.status is Status.PARKED and self._supervised:

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         WhistleState,
         WhistleStep,
     )
+    from workflows.timers import StandingTimer
     from workflows.whistle_rules import FINISHED, NEXT_STAGE, STEP_OF, WhistleClock
     from workflows.workcal import WorkCalendar
 
@@ -67,8 +68,7 @@ class WhistleWorkflow:
         self._events: list[CaseEvent] = []
         self._unwritten: list[CaseEvent] = []
         self._unsent: list[WhistleProgress] = []
-        self._timer: asyncio.Task[None] | None = None
-        self._timer_at: datetime | None = None
+        self._timer = StandingTimer()
         self._attributes: dict[str, Any] = {}
 
     @workflow.run
@@ -89,7 +89,7 @@ class WhistleWorkflow:
 
     def _cancelled(self) -> None:
         """The case closed or was voided: record why, and stop every clock."""
-        self._cancel_timer()
+        self._timer.cancel()
         s = self._state
         before, s.step, s.clock = s.step, WhistleStep.CANCELLED.value, Clock()
         s.closed_reason = workflow.cancellation_reason() or "案件已结束，吹哨撤销"
@@ -102,7 +102,7 @@ class WhistleWorkflow:
         After a cancellation this still runs: Temporal cancels only the run task, once, so
         the activities scheduled here are not cancelled with it.
         """
-        self._cancel_timer()
+        self._timer.cancel()
         self._upsert_search_attributes()
         await workflow.wait_condition(lambda: not self._unwritten and not self._unsent)
         writer.cancel()
@@ -147,7 +147,7 @@ class WhistleWorkflow:
         s = self._state
         if s.step in FINISHED:
             return
-        self._cancel_timer()
+        self._timer.cancel()
         before, s.step, s.clock, s.closed_reason = s.step, WhistleStep.CLOSED.value, Clock(), reason
         notify = {"notify": [s.department.id]}
         self._record("close", SYSTEM, reason=reason, payload=notify, from_step=before)
@@ -230,24 +230,12 @@ class WhistleWorkflow:
         if alarm is not None and alarm <= workflow.now():
             self._fire_alarm(alarm)
             return
-        if alarm != self._timer_at:
-            self._cancel_timer()
-            if alarm is not None:
-                self._timer = asyncio.create_task(workflow.sleep(alarm - workflow.now()))
-                self._timer_at = alarm
-        seq, timer = self._state.last_seq, self._timer
-        await workflow.wait_condition(
-            lambda: self._state.last_seq != seq or (timer is not None and timer.done())
-        )
-        if timer is not None and timer.done():
-            self._timer, self._timer_at = None, None
-            if alarm is not None and self._next_alarm() == alarm:
-                self._fire_alarm(alarm)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer, self._timer_at = None, None
+        self._timer.arm(alarm)
+        seq = self._state.last_seq
+        await workflow.wait_condition(lambda: self._state.last_seq != seq or self._timer.fired)
+        # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
+        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
+            self._fire_alarm(alarm)
 
     def _next_alarm(self) -> datetime | None:
         clock = self._state.clock
