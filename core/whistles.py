@@ -32,6 +32,7 @@ from workflows.contracts import (
     CaseState,
     CloseWhistle,
     RateWhistle,
+    Role,
     WhistleAction,
     WhistleSpec,
     WhistleStage,
@@ -262,8 +263,11 @@ async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
     return True
 
 
-async def detail(cases: CaseService, whistle_id: str) -> WhistleDetail:
-    """The live whistle (its workflow) and its timeline (the audit trail)."""
+async def detail(cases: CaseService, user: User, whistle_id: str) -> WhistleDetail:
+    """The live whistle (its workflow) and its timeline (the audit trail).
+
+    For the summoned department, and for the whistle-blower's unit and the units above it.
+    """
     handle = cases.client.get_workflow_handle(_checked(whistle_id))
     try:
         state = await handle.query("get_whistle", result_type=WhistleState)
@@ -275,6 +279,8 @@ async def detail(cases: CaseService, whistle_id: str) -> WhistleDetail:
         .order_by(col(CaseEventRecord.seq))
     )
     with session_scope(cases.sessions) as session:
+        if user.unit_id != state.department.id:
+            _authorise_unit(session, user, state.blower_unit.id)
         return WhistleDetail(whistle=state, timeline=list(session.exec(query)))
 
 
@@ -299,8 +305,10 @@ def list_whistles(
     """A department's queue (whistles summoning it) and a street's board (whistles it blew),
     soonest deadline first."""
     unit_id = unit or user.unit_id
+    # A street's board includes the whistles of its communities.
+    blown_below = select(Unit.id).where(col(Unit.path).contains(f"/{unit_id}/", autoescape=True))
     query = select(WhistleRecord).where(
-        (col(WhistleRecord.dept_id) == unit_id) | (col(WhistleRecord.blower_unit_id) == unit_id)
+        (col(WhistleRecord.dept_id) == unit_id) | col(WhistleRecord.blower_unit_id).in_(blown_below)
     )
     if open_only:
         query = query.where(col(WhistleRecord.step).in_([s.value for s in OPEN_STEPS]))
@@ -332,12 +340,25 @@ def _out(row: WhistleRecord, settings: Settings) -> WhistleOut:
     )
 
 
+STATS_ROLES = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
+
+
 def stats(
-    sessions: SessionFactory, *, district: str = "", now: datetime | None = None
+    sessions: SessionFactory, user: User, *, district: str = "", now: datetime | None = None
 ) -> WhistleStats:
-    """吹哨率 per street; 及时签收率, 报到及时率 and the average rating per department."""
+    """吹哨率 per street; 及时签收率, 报到及时率 and the average rating per department.
+
+    For supervisors, dispatchers and admins; a district's own staff see their district only.
+    """
+    if user.role not in STATS_ROLES:
+        raise CaseError(403, f"role {user.role} may not see whistle statistics")
     now = now or datetime.now(UTC)
     with session_scope(sessions) as session:
+        me = session.get(Unit, user.unit_id)
+        if not district and me is not None and me.level != "city":
+            district = user.unit_id  # below the city: one's own district
+        if district:
+            _authorise_unit(session, user, district)
         query = select(WhistleRecord).where(col(WhistleRecord.dept_id) != "")
         if district:
             query = query.where(WhistleRecord.district_id == district)

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from core.cases import ActionRequest, CaseError, CaseFilter, IntakeRequest
 from core.overrides import BulkRequest
+from core.whistles import ApproveRequest, BlowRequest, CloseRequest, RateRequest, StepRequest
 from workflows.workcal import CST
 
 INTAKE_FIELDS = (
@@ -43,6 +44,12 @@ FIELD_LABELS = {
     "review_at": "复核时间",
     "action": "督办操作",
     "expected": "预览件数",
+    "kind": "吹哨类型",
+    "departments": "召集部门",
+    "need": "需求说明",
+    "score": "评分",
+    "plan_date": "计划完成日期",
+    "round": "吹哨轮次",
 }
 _MESSAGES = {
     "missing": "必填",
@@ -67,6 +74,44 @@ _REFUSALS = (
     (re.compile(r"unit \S+ does not cover this case's area"), "工单不在您的辖区内"),
     (re.compile(r"cannot \w+ a case in status \w+"), "工单当前状态不允许此操作"),
     (re.compile(r"the current stage has no deadline to extend"), "当前环节没有可延长的时限"),
+    # 吹哨报到 (workflows.whistle_rules and core.whistles)
+    (re.compile(r"summon at least one department"), "请至少选择一个部门"),
+    (re.compile(r"a whistle needs a description of what is needed"), "必填"),
+    (re.compile(r"unknown whistle kind .*"), "请从列表中选择"),
+    (re.compile(r"unknown department .*"), "没有这个部门"),
+    (re.compile(r"department summoned twice: .*"), "同一部门不能重复召集"),
+    (re.compile(r"the whistle-blower cannot summon its own unit"), "不能召集本单位"),
+    (re.compile(r"not a department: .*"), "只能召集职能部门"),
+    (re.compile(r"a whistle needs a case in handling, not \w+"), "工单处置中才能吹哨"),
+    (re.compile(r"a whistle of this case is still open"), "本工单已有未结束的吹哨"),
+    (
+        re.compile(r"a whistle of this case is open: .*"),
+        "吹哨尚未结束：请等待部门报到，或提前结束吹哨",
+    ),
+    (re.compile(r"blowing a whistle requires role .*"), "您的角色不能吹哨"),
+    (
+        re.compile(r"only the street or community holding .*"),
+        "只有承办工单的街道、社区或市中心可以吹哨",
+    ),
+    (re.compile(r"a whistle is approved by a supervisor .*"), "须由工单所在区的督办员审批"),
+    (re.compile(r"no whistle of this case waits for approval"), "没有待审批的吹哨"),
+    (re.compile(r"no whistle of this case is open"), "没有进行中的吹哨"),
+    (re.compile(r"only .* may close its whistle"), "只有吹哨单位可以提前结束吹哨"),
+    (re.compile(r"closing a whistle early needs a reason"), "必填"),
+    (re.compile(r"score must be between 1 and 5"), "须在 1 到 5 分之间"),
+    (re.compile(r"no whistle summoned .*"), "该部门未被召集"),
+    (re.compile(r"only the whistle-blower rates .*"), "只有吹哨单位可以评价"),
+    (re.compile(r"rate a department once it has reported .*"), "部门报到或吹哨结束后才能评价"),
+    (re.compile(r"the department was never summoned"), "该部门未被召集"),
+    (re.compile(r"this department's response is rated already"), "已评价过该部门"),
+    (re.compile(r"this whistle summons \S+, not unit \S+"), "该吹哨召集的不是您的单位"),
+    (re.compile(r"cannot \w+ a whistle that is \w+"), "当前环节不允许此操作"),
+    (
+        re.compile(r"report that you arrived, or a plan with a date"),
+        "请勾选已到场，或填写计划完成日期",
+    ),
+    (re.compile(r"plan_date must be an ISO date.*"), "日期格式不正确"),
+    (re.compile(r"whistle \S+ is (over|finished) and takes no more .*"), "吹哨已结束，不能再操作"),
     (
         re.compile(r"the filter now matches (\d+) open cases, not (\d+)"),
         r"筛选结果已从 \2 件变为 \1 件，请核对后重新确认",
@@ -120,6 +165,45 @@ def china_local(value: str) -> datetime | str:
     except ValueError:
         return value
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=CST)
+
+
+def blow_request(form: FormData) -> BlowRequest:
+    """The 吹哨 form: a kind, the ticked departments and what they must do."""
+    departments = [d.strip() for d in form.getlist("departments") if isinstance(d, str)]
+    return BlowRequest.model_validate(
+        {
+            "kind": text(form, "kind"),
+            "departments": [d for d in departments if d],
+            "need": text(form, "need"),
+        }
+    )
+
+
+def approve_request(form: FormData) -> ApproveRequest:
+    return ApproveRequest.model_validate({"note": text(form, "note")})
+
+
+def close_request(form: FormData) -> CloseRequest:
+    return CloseRequest.model_validate({"reason": text(form, "reason")})
+
+
+def rate_request(form: FormData) -> RateRequest:
+    data = {"unit_id": text(form, "unit_id"), "note": text(form, "note")}
+    # An unpicked score is "missing" (0 is refused by the case as out of range).
+    return RateRequest.model_validate(
+        {**data, "score": text(form, "score") or "0", "round": text(form, "round") or "0"}
+    )
+
+
+def step_request(form: FormData) -> StepRequest:
+    """签收, 联系 or 报到: a note, and for 报到 the 已到场 box or a plan date."""
+    return StepRequest.model_validate(
+        {
+            "note": text(form, "note"),
+            "arrived": text(form, "arrived") == "true",
+            "plan_date": text(form, "plan_date"),
+        }
+    )
 
 
 def case_filter(form: FormData, area: str) -> CaseFilter:

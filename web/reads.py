@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
+from core import whistles
 from core.cases import CaseFilter, CaseService
 from core.db import SessionFactory, session_scope
-from core.models import CaseRecord, Category, Unit, User
+from core.models import CaseRecord, Category, Unit, User, WhistleRecord
 from workflows.contracts import Role
 
 AREA_LEVELS = ("street", "community", "grid")
@@ -97,3 +98,32 @@ def unit_names(sessions: SessionFactory, ids: list[str]) -> dict[str, str]:
     with session_scope(sessions) as session:
         rows = session.exec(select(Unit).where(col(Unit.id).in_(ids)))
         return {u.id: u.name for u in rows}
+
+
+def district_departments(sessions: SessionFactory, district_id: str) -> list[tuple[str, str]]:
+    """The departments of the case's district: whom a whistle may summon."""
+    if not district_id:
+        return []
+    with session_scope(sessions) as session:
+        rows = session.exec(
+            select(Unit)
+            .where(Unit.level == "dept", Unit.parent_id == district_id)
+            .order_by(Unit.path)
+        )
+        return [(u.id, u.name) for u in rows]
+
+
+def open_whistle_count(sessions: SessionFactory, unit_id: str) -> int:
+    """The nav's count: open whistles summoning the unit or blown by it (what /whistles lists)."""
+    open_steps = [s.value for s in whistles.OPEN_STEPS]
+    with session_scope(sessions) as session:
+        query = (
+            select(func.count())
+            .select_from(WhistleRecord)
+            .where(
+                (col(WhistleRecord.dept_id) == unit_id)
+                | (col(WhistleRecord.blower_unit_id) == unit_id)
+            )
+            .where(col(WhistleRecord.step).in_(open_steps))
+        )
+        return int(session.exec(query).one())

@@ -16,6 +16,7 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from core import whistles
 from workflows import registry
 from workflows.contracts import PRIORITIES, Action
 from workflows.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES, SUPERVISOR_OVERRIDES
@@ -60,7 +61,17 @@ EVENT_NAMES = {
     "escalate": "升级督办",
     "escalation_report": "市级通报",
     "park_review": "挂账复核",
+    **whistles.EVENT_NAMES,
 }
+# 吹哨报到: a round's status on the case, and one department's step (core.whistles' labels).
+ROUND_STATUS_NAMES = {
+    "pending_approval": "待审批",
+    "open": "进行中",
+    "done": "已完成",
+    "closed": "已关闭",
+    "cancelled": "已撤销",
+}
+WHISTLE_STEP_NAMES = {s.value: name for s, name in whistles.STEP_LABELS.items()}
 ROLE_NAMES = {
     "operator": "话务员",
     "dispatcher": "派遣员",
@@ -75,6 +86,21 @@ STAGE_NAMES = {
     "handle": "处置",
     "verify": "核查",
     "callback": "回访",
+    # a whistle's steps (their reminders and overdue events name them)
+    "sign": "签收",
+    "contact": "联系",
+    "report": "报到",
+}
+# What an event's reason is, where it is not a reason.
+REASON_LABELS = {
+    "whistle_blow": "需求说明",
+    "summon": "需求说明",
+    "whistle_approve": "审批意见",
+    "whistle_rate": "评价",
+    "whistle_contact": "说明",
+    "whistle_report": "说明",
+    "contact": "说明",
+    "report": "说明",
 }
 RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
 PRIORITY_NAMES = {"normal": "普通", "urgent": "紧急", "critical": "特急"}
@@ -96,6 +122,11 @@ def china_time(value: datetime | str | None) -> str:
         return "—"
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     return aware.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def percent(value: float | None) -> str:
+    """A ratio as a percentage with one decimal; "—" when there was nothing to count."""
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def ticket_of(case_id: str) -> str:
@@ -121,6 +152,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["china_time"] = china_time
     env.filters["ticket_of"] = ticket_of
+    env.filters["percent"] = percent
     env.tests["past"] = is_past
     env.globals.update(
         STATUS_NAMES={s.value: n for s, n in STATUS_NAMES.items()},
@@ -133,6 +165,9 @@ def _environment() -> jinja2.Environment:
         OVERRIDE_ACTIONS=frozenset(a.value for a in OVERRIDE_ACTIONS),
         PRIORITIES=PRIORITIES,
         MAX_EXTENSION_HOURS=MAX_EXTENSION_HOURS,
+        ROUND_STATUS_NAMES=ROUND_STATUS_NAMES,
+        REASON_LABELS=REASON_LABELS,
+        WHISTLE_STEP_NAMES=WHISTLE_STEP_NAMES,
     )
     return env
 

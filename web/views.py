@@ -11,9 +11,16 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import inbox
 from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService
 from core.models import User
-from web import forms, reads
+from web import forms, reads, whistle_views
 from web.templating import render, ticket_of
-from workflows.contracts import TERMINAL, BulkProgress, CaseEvent, CaseState, Role, Status
+from workflows.contracts import (
+    TERMINAL,
+    BulkProgress,
+    CaseEvent,
+    CaseState,
+    Role,
+    Status,
+)
 
 
 async def timeline(cases: CaseService, state: CaseState) -> list[CaseEvent]:
@@ -54,6 +61,7 @@ async def case_context(
         "failed_action": "",
         "action_error": "",
         "values": {},
+        **whistle_views.case_panel(cases, user, state),
     }
 
 
@@ -62,7 +70,7 @@ def _units_named(state: CaseState, events: list[CaseEvent]) -> list[str]:
     ids = [state.escalated_to.id] if state.escalated_to else []
     for e in events:
         ids += [str(e.payload[k]) for k in ("unit", "from_unit") if e.payload.get(k)]
-        ids += [str(u) for u in e.payload.get("notify", [])]
+        ids += [str(u) for k in ("notify", "units") for u in e.payload.get(k, [])]
     return ids
 
 
@@ -79,6 +87,7 @@ def layout_context(cases: CaseService, user: User) -> dict[str, Any]:
         "can_intake": actor.role in INTAKE_ROLES,
         "is_supervisor": actor.role is Role.SUPERVISOR,
         "unread": inbox.unread_count(cases.sessions, user.unit_id),
+        "open_whistles": reads.open_whistle_count(cases.sessions, user.unit_id),
     }
 
 

@@ -129,7 +129,9 @@ class CaseWorkflow:
     @workflow.query
     def get_allowed_actions(self, actor: Actor) -> list[str]:
         cmd = Command(actor=actor)
-        return [a.value for a in transitions.allowed_actions(self._state, cmd, workflow.now())]
+        allowed = transitions.allowed_actions(self._state, cmd, workflow.now())
+        # While a whistle round is open the case takes no feedback.
+        return [a.value for a in allowed if whistle_rules.check_case_action(self._state, a) is None]
 
     # ---- updates: one per human action ----------------------------------------------------
     @workflow.update

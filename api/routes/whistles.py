@@ -72,16 +72,16 @@ def list_whistles(
 
 
 @router.get("/whistles/{whistle_id}", response_model=WhistleDetailOut)
-async def get_whistle(whistle_id: str, _user: ApiUser, cases: Cases) -> WhistleDetailOut:
+async def get_whistle(whistle_id: str, user: ApiUser, cases: Cases) -> WhistleDetailOut:
     """The live whistle (its workflow) and its timeline."""
-    found = await whistles.detail(cases, whistle_id)
+    found = await whistles.detail(cases, user, whistle_id)
     timeline = [EventOut.model_validate(e, from_attributes=True) for e in found.timeline]
     return WhistleDetailOut(whistle=found.whistle, timeline=timeline)
 
 
 @router.get("/stats/whistles", response_model=whistles.WhistleStats)
 def whistle_stats(
-    request: Request, _user: ApiUser, district: str = "", at: datetime | None = None
+    request: Request, user: ApiUser, district: str = "", at: datetime | None = None
 ) -> whistles.WhistleStats:
     """吹哨率 per street; 及时签收率, 报到及时率 and average rating per department."""
-    return whistles.stats(request.app.state.sessions, district=district, now=at)
+    return whistles.stats(request.app.state.sessions, user, district=district, now=at)

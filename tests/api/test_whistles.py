@@ -108,6 +108,19 @@ async def test_the_full_branch_with_three_departments(
     ).json()
     assert {b["dept_id"] for b in board if b["ticket"] == ticket} == set(DEPTS)
 
+    # A whistle is for its department and the whistle-blower's side of the tree, no one else.
+    police = members["gl-dept-police"]["whistle_id"]
+    foreign = await http.get(
+        f"/api/v1/whistles/{police}", headers=token_for(sessions, "handler_hq")
+    )
+    assert foreign.status_code == 403
+    blower = await http.get(
+        f"/api/v1/whistles/{police}", headers=token_for(sessions, "handler_nhl")
+    )
+    assert blower.status_code == 200
+    stats = await http.get("/api/v1/stats/whistles", headers=token_for(sessions, "handler_nhl"))
+    assert stats.status_code == 403
+
     # The search attributes find each whistle from Temporal too.
     client: Client = dev_env.client
     query = "CaseType='whistle' AND AssignedUnit='gl-dept-police' AND CaseStatus='summoned'"

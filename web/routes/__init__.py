@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.routes import auth, cases, inbox, overrides
+from web.routes import auth, cases, inbox, overrides, whistles
 from web.templating import STATIC_DIR, TEMPLATES_DIR
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
@@ -14,3 +14,4 @@ router.include_router(auth.router)
 router.include_router(cases.router)
 router.include_router(inbox.router)
 router.include_router(overrides.router)
+router.include_router(whistles.router)
