@@ -2,9 +2,12 @@
 
 Everything here is plain data, serialised by Temporal's default JSON converter. New fields
 always get defaults so that recorded histories keep replaying.
-"""
 
-from __future__ import annotations
+Unlike the rest of the code base this module does not use `from __future__ import
+annotations`: Temporal's converter calls `typing.get_type_hints` on every dataclass it decodes,
+and with string annotations evaluating them was the largest single CPU cost of the worker and
+the API (profiled with yappi). Classes are therefore defined before they are used.
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -237,6 +240,75 @@ class PendingExtension:
 
 
 @dataclass
+class WhistleStage:
+    limit: str  # compact duration: "1h", "24h", "3d"
+    working: bool = True  # working time on the calendar, or natural time
+
+
+@dataclass
+class WhistleSpec:
+    """One kind of whistle: its deadlines, resolved from settings and sent with the command."""
+
+    kind: str
+    label: str = ""
+    stages: dict[str, WhistleStage] = field(default_factory=dict)  # WHISTLE_STAGES -> limit
+    needs_approval: bool = False
+
+
+class WhistleStep(StrEnum):
+    """Where one summoned department stands."""
+
+    PENDING = "pending"  # the round waits for approval; not summoned yet
+    SUMMONED = "summoned"  # 待签收
+    SIGNED = "signed"  # 已签收
+    CONTACTED = "contacted"  # 已联系
+    REPORTED = "reported"  # 已报到
+    CLOSED = "closed"  # the whistle-blower closed the round early
+    CANCELLED = "cancelled"  # the case closed or was voided
+
+
+@dataclass
+class WhistleMember:
+    """One summoned department's live progress, as the parent case sees it."""
+
+    whistle_id: str
+    unit: Unit
+    chain: list[Unit] = field(default_factory=list)  # its ladder: the department, then up
+    step: str = WhistleStep.PENDING.value
+    sign_due: datetime | None = None
+    report_due: datetime | None = None
+    signed_at: datetime | None = None
+    contacted_at: datetime | None = None
+    reported_at: datetime | None = None
+    signed_in_time: bool | None = None
+    reported_in_time: bool | None = None
+    escalation_level: int = 0
+    note: str = ""  # the latest contact or report note
+    rating: int = 0  # 1-5 from the whistle-blower; 0 = not rated
+    rating_note: str = ""
+
+
+@dataclass
+class WhistleRound:
+    """One whistle: a kind, what is needed, and the departments it summons."""
+
+    round: int
+    kind: str
+    kind_label: str
+    need: str
+    blower: Actor
+    blower_unit: Unit
+    spec: WhistleSpec
+    members: list[WhistleMember] = field(default_factory=list)
+    status: str = "open"  # pending_approval | open | done | closed | cancelled
+    blown_at: datetime | None = None
+    summoned_at: datetime | None = None
+    approved_by: str = ""
+    closed_at: datetime | None = None
+    closed_reason: str = ""
+
+
+@dataclass
 class CaseState:
     """The live state of one case: what queries and updates return, and the projection writes."""
 
@@ -279,7 +351,7 @@ class CaseState:
     whistles: list[WhistleRound] = field(default_factory=list)  # 吹哨报到 rounds, oldest first
     co_handlers: list[Unit] = field(default_factory=list)  # 协办: departments that reported
 
-    def snapshot(self) -> CaseSnapshot:
+    def snapshot(self) -> "CaseSnapshot":
         loc, unit = self.location, self.assigned_unit
         return CaseSnapshot(
             id=self.case_id,
@@ -423,76 +495,7 @@ class WhistleKind(StrEnum):
     EMERGENCY = "emergency"  # 应急哨
 
 
-class WhistleStep(StrEnum):
-    """Where one summoned department stands."""
-
-    PENDING = "pending"  # the round waits for approval; not summoned yet
-    SUMMONED = "summoned"  # 待签收
-    SIGNED = "signed"  # 已签收
-    CONTACTED = "contacted"  # 已联系
-    REPORTED = "reported"  # 已报到
-    CLOSED = "closed"  # the whistle-blower closed the round early
-    CANCELLED = "cancelled"  # the case closed or was voided
-
-
 WHISTLE_STAGES = ("sign", "contact", "report")  # each a deadline counted from the summons
-
-
-@dataclass
-class WhistleStage:
-    limit: str  # compact duration: "1h", "24h", "3d"
-    working: bool = True  # working time on the calendar, or natural time
-
-
-@dataclass
-class WhistleSpec:
-    """One kind of whistle: its deadlines, resolved from settings and sent with the command."""
-
-    kind: str
-    label: str = ""
-    stages: dict[str, WhistleStage] = field(default_factory=dict)  # WHISTLE_STAGES -> limit
-    needs_approval: bool = False
-
-
-@dataclass
-class WhistleMember:
-    """One summoned department's live progress, as the parent case sees it."""
-
-    whistle_id: str
-    unit: Unit
-    chain: list[Unit] = field(default_factory=list)  # its ladder: the department, then up
-    step: str = WhistleStep.PENDING.value
-    sign_due: datetime | None = None
-    report_due: datetime | None = None
-    signed_at: datetime | None = None
-    contacted_at: datetime | None = None
-    reported_at: datetime | None = None
-    signed_in_time: bool | None = None
-    reported_in_time: bool | None = None
-    escalation_level: int = 0
-    note: str = ""  # the latest contact or report note
-    rating: int = 0  # 1-5 from the whistle-blower; 0 = not rated
-    rating_note: str = ""
-
-
-@dataclass
-class WhistleRound:
-    """One whistle: a kind, what is needed, and the departments it summons."""
-
-    round: int
-    kind: str
-    kind_label: str
-    need: str
-    blower: Actor
-    blower_unit: Unit
-    spec: WhistleSpec
-    members: list[WhistleMember] = field(default_factory=list)
-    status: str = "open"  # pending_approval | open | done | closed | cancelled
-    blown_at: datetime | None = None
-    summoned_at: datetime | None = None
-    approved_by: str = ""
-    closed_at: datetime | None = None
-    closed_reason: str = ""
 
 
 @dataclass
