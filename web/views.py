@@ -12,7 +12,7 @@ from core import inbox
 from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService
 from core.models import User
 from web import forms, reads, whistle_views
-from web.templating import render, ticket_of
+from web.templating import redirect, render, ticket_of, wants_fragment
 from workflows.contracts import (
     TERMINAL,
     BulkProgress,
@@ -146,3 +146,14 @@ def error_page(request: Request, cases: CaseService, user: User, err: CaseError)
     """A refusal as a page of its own (or its block, for htmx)."""
     context = {**layout_context(cases, user), "status": err.status, "message": err.reason}
     return render(request, "error.html", context, block="error", status=err.status)
+
+
+async def case_after_action(
+    request: Request, cases: CaseService, user: User, ticket: str, state: CaseState
+) -> Response:
+    """After an action: htmx gets the case block back, a plain form post a 303 to the case."""
+    if not wants_fragment(request):
+        return redirect(request, f"/cases/{ticket}")
+    context = await case_context(cases, user, ticket, state=state)
+    context.update(layout_context(cases, user))
+    return render(request, "cases/detail.html", context, block="case")

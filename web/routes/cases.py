@@ -11,8 +11,8 @@ from core.cases import CaseError, CaseService
 from core.models import User
 from web import forms, reads
 from web.deps import Cases, WebUser, check_csrf
-from web.templating import error_status, redirect, render, wants_fragment
-from web.views import case_context, error_page, layout_context, may_intake
+from web.templating import error_status, redirect, render
+from web.views import case_after_action, case_context, error_page, layout_context, may_intake
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
@@ -66,11 +66,7 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
     except (ValidationError, CaseError) as err:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
         return await _case_with_error(request, cases, user, ticket, action, err, values)
-    if not wants_fragment(request):
-        return redirect(request, f"/cases/{ticket}")
-    context = await case_context(cases, user, ticket, state=state)
-    context.update(layout_context(cases, user))
-    return render(request, "cases/detail.html", context, block="case")
+    return await case_after_action(request, cases, user, ticket, state)
 
 
 async def _case_with_error(

@@ -16,7 +16,7 @@ from core.models import User
 from web import forms
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment
-from web.views import case_context, error_page, layout_context
+from web.views import case_after_action, case_context, error_page, layout_context
 from web.whistle_views import STATS_ROLES, queue_context, stats_context, whistle_context
 from workflows.contracts import CaseState, Role
 
@@ -57,11 +57,7 @@ async def _case_form(
         state = await call(cases, user, ticket, read(form))
     except (ValidationError, CaseError) as err:
         return await _case_with_error(request, cases, user, ticket, name, err, form)
-    if not wants_fragment(request):
-        return redirect(request, f"/cases/{ticket}")
-    context = await case_context(cases, user, ticket, state=state)
-    context.update(layout_context(cases, user))
-    return render(request, "cases/detail.html", context, block="case")
+    return await case_after_action(request, cases, user, ticket, state)
 
 
 async def _case_with_error(
