@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases import ActionRequest, CaseService, IntakeRequest
-from core.db import make_engine, migrate, session_factory, session_scope
-from core.demo import seed_demo
+from core.db import make_engine, session_factory, session_scope
+from core.demo import prepare_demo_database
 from core.models import User
 from tests.conftest import BIN, make_settings, running_worker
 from workflows import attributes
@@ -40,21 +42,28 @@ STEPS = [
 ]
 
 
-async def record(name: str) -> Path:
+@asynccontextmanager
+async def recording_stack() -> AsyncIterator[CaseService]:
+    """A dev server, a seeded SQLite read model and a worker, for as long as a recording takes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"), search_attributes=attributes.ALL
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/record.db"
-        migrate(url)
-        sessions = session_factory(make_engine(url))
-        with session_scope(sessions) as session:
-            seed_demo(session)
-        service = CaseService(env.client, sessions, make_settings(url, env.client, "record"))
-        async with running_worker(env.client, "record", sessions):
-            state = await _walk(service)
-            history = await env.client.get_workflow_handle(state.case_id).fetch_history()
-    await env.shutdown()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/record.db"
+            prepare_demo_database(url)
+            sessions = session_factory(make_engine(url))
+            settings = make_settings(url, env.client, "record")
+            async with running_worker(env.client, "record", sessions):
+                yield CaseService(env.client, sessions, settings)
+    finally:
+        await env.shutdown()
+
+
+async def record(name: str) -> Path:
+    async with recording_stack() as service:
+        state = await _walk(service)
+        history = await service.client.get_workflow_handle(state.case_id).fetch_history()
     path = HERE / f"{name}.json"
     path.write_text(history.to_json(), encoding="utf-8")
     return path

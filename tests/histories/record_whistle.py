@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core import whistles
 from core.cases import ActionRequest, CaseService, IntakeRequest
-from core.db import make_engine, migrate, session_factory, session_scope
-from core.demo import seed_demo
+from core.db import session_scope
 from core.models import User
-from tests.conftest import BIN, make_settings, running_worker
-from workflows import attributes
+from tests.histories.record import recording_stack
 from workflows.contracts import CaseState
 
 HERE = Path(__file__).parent
@@ -37,23 +33,12 @@ HANDLERS = {
 
 
 async def record(name: str) -> list[Path]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"), search_attributes=attributes.ALL
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/record.db"
-        migrate(url)
-        sessions = session_factory(make_engine(url))
-        with session_scope(sessions) as session:
-            seed_demo(session)
-        service = CaseService(env.client, sessions, make_settings(url, env.client, "record"))
-        async with running_worker(env.client, "record", sessions):
-            ids = await _walk(service)
-            histories = {
-                suffix: await env.client.get_workflow_handle(wid).fetch_history()
-                for suffix, wid in ids.items()
-            }
-    await env.shutdown()
+    async with recording_stack() as service:
+        ids = await _walk(service)
+        histories = {
+            suffix: await service.client.get_workflow_handle(wid).fetch_history()
+            for suffix, wid in ids.items()
+        }
     paths = []
     for suffix, history in histories.items():
         path = HERE / f"{name}_{suffix}.json"
