@@ -61,6 +61,25 @@ async def serving(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) ->
     engine.dispose()
 
 
+@asynccontextmanager
+async def browsing(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str
+) -> AsyncIterator[tuple[Page, str]]:
+    """The served stack and a Chromium page on it; yields the page and the base URL."""
+    expect.set_options(timeout=20_000)  # intake waits for routing on a shared dev server
+    async with serving(dev_env, db_url, task_queue) as base, async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield (
+                await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900}),
+                base,
+            )
+        finally:
+            await browser.close()
+
+
 async def log_in(page: Page, base: str, username: str) -> None:
     await page.goto(f"{base}/")
     await expect(page.get_by_role("heading", name="登录")).to_be_visible()
@@ -127,13 +146,7 @@ async def handle_case(page: Page) -> None:
 async def test_a_case_goes_from_intake_to_closed_in_the_browser(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:
-    expect.set_options(timeout=20_000)  # intake waits for routing on a shared dev server
-    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
-
+    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
         await log_in(page, base, "operator1")
         ticket = await record_case(page)
         await log_out(page)
@@ -166,19 +179,13 @@ async def test_a_case_goes_from_intake_to_closed_in_the_browser(
         await expect(events.nth(6)).to_contain_text("核查结果：通过")
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/case-closed.png", full_page=True)
-        await browser.close()
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
 async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:
-    expect.set_options(timeout=20_000)
-    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
         await log_in(page, base, "operator1")
         ticket = await record_case(page)
         await log_out(page)
@@ -213,4 +220,3 @@ async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(
         await row.get_by_role("button", name="标为已读").click()
         await expect(row).to_contain_text("已读")
         await expect(badge).to_be_hidden()  # the count came back out of band
-        await browser.close()

@@ -10,19 +10,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from tests.web.support import HX, Web, login, new_case, post, web_stack
 from tests.web.test_browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     SHOTS,
+    browsing,
     log_in,
     log_out,
     open_from_queue,
     record_case,
-    serving,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -252,12 +251,7 @@ async def test_the_queue_board_stats_and_access(web: Web) -> None:
 async def test_a_whistle_in_the_browser(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:
-    expect.set_options(timeout=20_000)
-    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
         await log_in(page, base, "operator1")
         ticket = await record_case(page)
         await log_out(page)
@@ -295,7 +289,6 @@ async def test_a_whistle_in_the_browser(
         await _reload_until(page, water.get_by_text("已签收，待联系"))
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/case-whistle.png", full_page=True)
-        await browser.close()
 
 
 async def _reload_until(page: Page, locator: Locator) -> None:
