@@ -79,9 +79,10 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client, WorkflowHandle
     from temporalio.worker import Worker
 
-    from bench.stack import ROOT, embedded_config, free_ports, prepare_read_model
+    from bench.stack import ROOT, embedded_config, free_ports
     from core.config import Settings
     from core.db import make_engine, session_factory, session_scope
+    from core.demo import prepare_demo_database
     from core.devstack import DevServer, DevStackConfig
     from core.models import CaseRecord, User
     from core.security import mint_token
@@ -1158,7 +1159,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"embedded dev server {address} ns {namespace} (UI port {cfg.ui_port}), "
                 f"db {cfg.db_file} [{pragmas}], {len(cfg.search_attributes)} search attributes"
             )
-        prepare_read_model(db_url)
+        prepare_demo_database(db_url)
         stack = Stack(
             address=address,
             namespace=namespace,

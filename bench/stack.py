@@ -1,5 +1,5 @@
-"""What the benchmarks share: an embedded Temporal server on fresh ports, a seeded read model,
-and memory readings from /proc.
+"""What the benchmarks share: an embedded Temporal server on fresh ports, and memory readings
+from /proc. (The read model is prepared by core.demo.prepare_demo_database.)
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import dataclasses
 import socket
 from pathlib import Path
 
-from core.demo import prepare_demo_database as prepare_read_model  # noqa: F401  (re-export)
 from core.devstack import DevStackConfig
 
 ROOT = Path(__file__).resolve().parent.parent

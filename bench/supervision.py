@@ -27,11 +27,12 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-from bench.stack import ROOT, embedded_config, prepare_read_model, rss_mib
+from bench.stack import ROOT, embedded_config, rss_mib
 from core import overrides
 from core.cases import ActionRequest, CaseFilter, CaseService, IntakeRequest
 from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
+from core.demo import prepare_demo_database
 from core.devstack import DevServer
 from core.models import CaseRecord, User
 from core.temporal import connect
@@ -153,7 +154,7 @@ def report(label: str, server: DevServer, worker: subprocess.Popen[bytes]) -> No
 async def run(args: argparse.Namespace, tmp: Path) -> None:
     config = embedded_config(tmp)
     db_url = f"sqlite:///{tmp / 'cityloop.db'}"
-    prepare_read_model(db_url)
+    prepare_demo_database(db_url)
     settings = Settings(
         database_url=db_url,
         temporal_address=config.address,
