@@ -11,17 +11,30 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from core.db import SessionFactory, session_scope
-from core.models import CaseEventRecord, CaseRecord, Category, InboxItem, WhistleRecord
+from core.directory import release_for_case
+from core.models import (
+    CaseAttachment,
+    CaseEventRecord,
+    CaseRecord,
+    Category,
+    InboxItem,
+    LinkedReportRecord,
+    WhistleRecord,
+)
 from core.models import Unit as UnitRow
 from core.org import as_unit, supervisors_of
 from workflows.contracts import (
     CaseEvent,
     CaseSnapshot,
+    LinkedReport,
     RecordEventsInput,
     RouteInput,
     RouteResult,
     Unit,
 )
+
+# Allocated teams and equipment are released when the case leaves these (handling) states.
+HANDLING = frozenset({"ACCEPTED", "HANDLING", "REWORK", "PARKED"})
 
 
 class CaseActivities:
@@ -41,6 +54,10 @@ class CaseActivities:
             new = insert_missing_events(session, case.id, case.ticket, case.title, inp.events)
             _upsert_case(session, case)
             _record_whistle_ratings(session, inp.events)
+            _record_attachments(session, case.id, inp.events)
+            _upsert_linked_reports(session, case, inp.reports)
+            if case.status not in HANDLING:
+                release_for_case(session, case.id, case.status, case.updated_at)
         activity.logger.info(
             "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
         )
@@ -166,4 +183,46 @@ def _record_whistle_ratings(session: Session, events: list[CaseEvent]) -> None:
         row.rating = int(e.payload.get("score", 0))
         row.rating_note = str(e.payload.get("note", ""))
         row.rated_at = e.at
+        session.add(row)
+
+
+def _record_attachments(session: Session, case_id: str, events: list[CaseEvent]) -> None:
+    """Link the files an event brought (intake photos, evidence, progress photos)."""
+    known = set(
+        session.exec(select(CaseAttachment.sha256).where(CaseAttachment.case_id == case_id))
+    )
+    for e in events:
+        for sha in [*e.payload.get("attachments", []), *e.payload.get("evidence", [])]:
+            if sha in known:
+                continue
+            known.add(sha)
+            session.add(
+                CaseAttachment(
+                    case_id=case_id, sha256=sha, seq=e.seq, added_by=e.actor.username, added_at=e.at
+                )
+            )
+
+
+def _upsert_linked_reports(
+    session: Session, case: CaseSnapshot, reports: list[LinkedReport]
+) -> None:
+    for linked in reports:
+        r = linked.report
+        row = session.get(LinkedReportRecord, r.ticket) or LinkedReportRecord(
+            ticket=r.ticket,
+            case_id=case.id,
+            case_ticket=case.ticket,
+            channel=r.channel,
+            title=r.title,
+            linked_at=linked.linked_at,
+        )
+        row.description, row.address = r.description, r.location.address
+        row.reporter_name, row.reporter_phone = r.reporter_name, r.reporter_phone
+        row.taken_by, row.tracking_token = r.reporter.username, r.tracking_token
+        row.lat, row.lon, row.linked_by = r.location.lat, r.location.lon, linked.linked_by.username
+        row.split_at, row.split_by, row.split_reason = (
+            linked.split_at,
+            linked.split_by,
+            linked.split_reason,
+        )
         session.add(row)

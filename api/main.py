@@ -15,7 +15,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
+from api import open311
+from api.routes import alerts as alert_routes
+from api.routes import attachments as attachment_routes
 from api.routes import cases as case_routes
+from api.routes import directory as directory_routes
 from api.routes import inbox as inbox_routes
 from api.routes import overrides as override_routes
 from api.routes import whistles as whistle_routes
@@ -44,8 +48,17 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax")
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(CaseError, _case_error)  # type: ignore[arg-type]
-    for routes in (case_routes, inbox_routes, override_routes, whistle_routes):
+    for routes in (
+        case_routes,
+        inbox_routes,
+        override_routes,
+        whistle_routes,
+        alert_routes,
+        attachment_routes,
+        directory_routes,
+    ):
         app.include_router(routes.router, prefix="/api/v1")
+    app.include_router(open311.router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

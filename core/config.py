@@ -63,6 +63,18 @@ class Settings(BaseSettings):
         ),
     }
 
+    # Intake (issue 5). Boundaries of the area units, as GeoJSON features with a `unit_id`
+    # property; the default is the synthetic demo layout of the demo org tree.
+    boundaries_file: Path = ROOT / "core" / "data" / "demo-boundaries.geojson"
+    # Attachments: stored under this directory by content hash, within these limits.
+    attachment_dir: Path = ROOT / "var" / "attachments"
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_video_bytes: int = 50 * 1024 * 1024
+    # Sensor alarms of one device and type within this window join the case already open.
+    alarm_window_minutes: int = 30
+    # Automatic channels merge into a duplicate only when it lies this close (same category).
+    certain_duplicate_m: float = 5.0
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from sqlmodel import Session, select
 
+from core import directory
 from core.db import make_engine, migrate, session_factory, session_scope
 from core.models import Category, Unit, User
 from core.security import hash_password
@@ -226,7 +227,12 @@ USERS: list[tuple[str, str, str, str]] = [
     ("supervisor1", "市督办员", "supervisor", "nj"),
     ("supervisor_gl", "鼓楼区督办员", "supervisor", "gl"),
     ("admin", "系统管理员", "admin", "nj"),
+    ("grid_nhl", "宁海路第一社区网格员", "grid_worker", "gl-nhl-c1-g1"),
 ]
+
+# Duplicate radius (metres) where the default 100 m does not fit: a manhole is one spot,
+# noise carries.
+DEDUP_RADIUS_M = {"manhole_cover": 50, "construction_noise": 300, "waterlogging": 200}
 
 
 def demo_units() -> Iterator[Unit]:
@@ -290,6 +296,7 @@ def demo_categories() -> Iterator[Category]:
             keywords=keywords,
             # A missing manhole cover is dangerous: remind at half time already.
             reminders=[0.5, 0.75] if key == "manhole_cover" else [],
+            dedup_radius_m=DEDUP_RADIUS_M.get(key, 100),
             is_demo=True,
         )
 
@@ -319,7 +326,9 @@ def seed_demo(session: Session) -> dict[str, int]:
                     is_demo=True,
                 )
             )
-    return {"units": len(units), "categories": len(CATEGORIES), "users": len(USERS)}
+    session.flush()  # the directory refers to units
+    teams = directory.seed_demo_directory(session)
+    return {"units": len(units), "categories": len(CATEGORIES), "users": len(USERS), "teams": teams}
 
 
 def prepare_demo_database(url: str) -> dict[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -81,6 +81,10 @@ class Category(SQLModel, table=True):
     reminders: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     owner_dept: str = Field(default="", max_length=32)  # dept_type of the owner, if any
     keywords: str = Field(default="", max_length=400)
+    # Duplicate candidates (减少重复派单): open cases of this category within this radius,
+    # received within this many hours.
+    dedup_radius_m: int = 100
+    dedup_window_hours: int = 72
     is_demo: bool = False
 
 
@@ -88,6 +92,8 @@ class CaseRecord(SQLModel, table=True):
     """The current snapshot of one case, as last written by the workflow."""
 
     __tablename__ = "cases"
+    # Duplicate candidates are looked up by category and a latitude band.
+    __table_args__ = (Index("ix_cases_category_lat", "category", "lat"),)
 
     id: str = Field(primary_key=True, max_length=120)  # the workflow id
     ticket: str = Field(max_length=80, unique=True, index=True)
@@ -121,6 +127,14 @@ class CaseRecord(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_seq: int = 0
+    lat: float | None = None
+    lon: float | None = None
+    request_kind: str = Field(default="", max_length=8)
+    taken_by: str = Field(default="", max_length=64)  # who recorded it: sees the reporter unmasked
+    report_count: int = 1  # this report plus the linked (merged) ones
+    signal_count: int = 0  # sensor alarms that joined it
+    direct_answer: bool = False  # a 咨询 answered on the spot (直接答复), closed without dispatch
+    tracking_token: str = Field(default="", max_length=64, index=True)
 
 
 class CaseEventRecord(SQLModel, table=True):
@@ -200,6 +214,170 @@ class WhistleRecord(SQLModel, table=True):
     rated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     closed_reason: str = Field(default="")
     last_seq: int = 0
+
+
+class LinkedReportRecord(SQLModel, table=True):
+    """A report merged into an existing case (关联工单): its own ticket resolves to the case.
+
+    Holds the reporter's personal information, shown masked like a case's.
+    """
+
+    __tablename__ = "linked_reports"
+
+    ticket: str = Field(primary_key=True, max_length=80)  # the report's own ticket
+    case_id: str = Field(max_length=120, index=True)
+    case_ticket: str = Field(max_length=80, index=True)
+    channel: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    description: str = Field(default="")
+    reporter_name: str = Field(default="", max_length=100)
+    reporter_phone: str = Field(default="", max_length=32)
+    taken_by: str = Field(default="", max_length=64)
+    tracking_token: str = Field(default="", max_length=64, index=True)
+    lat: float | None = None
+    lon: float | None = None
+    address: str = Field(default="", max_length=300)
+    linked_by: str = Field(default="", max_length=64)
+    linked_at: datetime = Field(sa_column=_ts(nullable=False))
+    split_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    split_by: str = Field(default="", max_length=64)
+    split_reason: str = Field(default="")
+
+
+class Attachment(SQLModel, table=True):
+    """A stored file, named by its content hash: the same photo uploaded twice is kept once."""
+
+    __tablename__ = "attachments"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    content_type: str = Field(max_length=64)
+    kind: str = Field(max_length=8)  # image | video
+    size: int
+    filename: str = Field(default="", max_length=200)  # as uploaded, for display only
+    has_thumbnail: bool = False
+    uploaded_by: str = Field(default="", max_length=64)
+    uploaded_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class CaseAttachment(SQLModel, table=True):
+    """Which attachments a case holds, from the events that brought them (idempotent)."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (UniqueConstraint("case_id", "sha256", name="uq_case_attachment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=120, index=True)
+    sha256: str = Field(max_length=64, index=True)
+    seq: int  # the event that attached it
+    added_by: str = Field(default="", max_length=64)
+    added_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class Device(SQLModel, table=True):
+    """A sensor that may post alarms (IoT), with the token it authenticates with."""
+
+    __tablename__ = "devices"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=128, unique=True, index=True)
+    # alarm type -> category key, e.g. {"water_level": "waterlogging"}
+    alarm_categories: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    lat: float
+    lon: float
+    address: str = Field(default="", max_length=300)
+    active: bool = True
+    is_demo: bool = False
+
+
+class AlarmStream(SQLModel, table=True):
+    """The case one device's alarms of one type currently join (传感器告警归并)."""
+
+    __tablename__ = "alarm_streams"
+
+    device_id: str = Field(primary_key=True, max_length=64)
+    alarm_type: str = Field(primary_key=True, max_length=32)
+    generation: int = 0  # bumped when a new case opens for the stream
+    ticket: str = Field(default="", max_length=80)
+    last_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    count: int = 0
+
+
+class Open311Key(SQLModel, table=True):
+    """An Open311 client's api_key (stored hashed) and the system user it reports as."""
+
+    __tablename__ = "open311_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    key_hash: str = Field(max_length=128, unique=True, index=True)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    active: bool = True
+
+
+class Team(SQLModel, table=True):
+    """A handling team of a unit (处置力量)."""
+
+    __tablename__ = "teams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: str = Field(foreign_key="unit.id", index=True)
+    name: str = Field(max_length=100)
+    specialty: str = Field(default="", max_length=100)
+    leader: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=32)
+    active: bool = True
+    is_demo: bool = False
+
+
+class Person(SQLModel, table=True):
+    """A person of a unit, in a team or not."""
+
+    __tablename__ = "people"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: str = Field(foreign_key="unit.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="teams.id", index=True)
+    name: str = Field(max_length=100)
+    role: str = Field(default="", max_length=50)
+    phone: str = Field(default="", max_length=32)
+    active: bool = True
+    is_demo: bool = False
+
+
+class Equipment(SQLModel, table=True):
+    """A piece of equipment (装备): a vehicle by plate, a pump by serial."""
+
+    __tablename__ = "equipment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: str = Field(foreign_key="unit.id", index=True)
+    type: str = Field(max_length=50)
+    name: str = Field(max_length=100)
+    serial: str = Field(max_length=64, unique=True)  # plate or serial number
+    status: str = Field(default="available", max_length=16)  # available allocated repair
+    note: str = Field(default="")
+    is_demo: bool = False
+
+
+class Allocation(SQLModel, table=True):
+    """A team or a piece of equipment allocated to a case, until released."""
+
+    __tablename__ = "allocations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=120, index=True)
+    ticket: str = Field(max_length=80)
+    team_id: int | None = Field(default=None, foreign_key="teams.id", index=True)
+    equipment_id: int | None = Field(default=None, foreign_key="equipment.id", index=True)
+    allocated_by: str = Field(max_length=64)
+    allocated_at: datetime = Field(sa_column=_ts(nullable=False))
+    reason: str = Field(default="")
+    released_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    released_by: str = Field(default="", max_length=64)
+    release_reason: str = Field(default="")
 
 
 class TicketCounter(SQLModel, table=True):

@@ -79,6 +79,9 @@ ROLE_NAMES = {
     "verifier": "核查员",
     "supervisor": "督办员",
     "admin": "管理员",
+    "grid_worker": "网格员",
+    "public": "市民",
+    "device": "感知设备",
 }
 STAGE_NAMES = {
     "dispatch": "立案派遣",

@@ -25,13 +25,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from workflows import attributes as sa
-    from workflows import effects, supervision, transitions, whistle_rules
+    from workflows import effects, reports, supervision, transitions, whistle_rules
     from workflows.clock import StageClock
     from workflows.contracts import (
         SYSTEM,
         TERMINAL,
         Action,
         Actor,
+        AlarmSignal,
         ApproveWhistle,
         BlowWhistle,
         CaseEvent,
@@ -40,9 +41,14 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CloseWhistle,
         Command,
+        LinkedReport,
+        LinkReport,
         RateWhistle,
         RecordEventsInput,
+        ResourceNote,
+        Role,
         RouteInput,
+        SplitReport,
         Stage,
         Status,
         Unit,
@@ -79,6 +85,7 @@ class CaseWorkflow:
         self._state = _initial_state(inp, workflow.info().workflow_id, workflow.now())
         self._events: list[CaseEvent] = []
         self._unwritten: list[CaseEvent] = []
+        self._changed_reports: list[LinkedReport] = []  # linked or split, not yet projected
         self._unknown_years: set[int] = set()
         self._supervised = False  # decided in run(): histories from before it replay unchanged
         self._set_policy(inp.policy)
@@ -96,8 +103,11 @@ class CaseWorkflow:
         self._supervised = workflow.patched(SUPERVISION_PATCH)
         self._set_policy(inp.policy)
         self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
-        self._record("receive", inp.reporter, Status.RECEIVED, from_status="")
-        if inp.auto_dispatch:
+        received = {"attachments": list(inp.attachments)} if inp.attachments else None
+        self._record("receive", inp.reporter, Status.RECEIVED, from_status="", payload=received)
+        if inp.direct_answer:
+            self._answer_directly(inp)
+        elif inp.auto_dispatch:
             self._transition("register", SYSTEM, Status.REGISTERED)
             await self._route()
         self._intake_settled = True
@@ -518,11 +528,92 @@ class CaseWorkflow:
             if handle is not None:
                 handle.cancel(reason)  # the child records it; the case waits for that
 
+    # ---- what joins a case after intake: linked reports, alarms, resources ----------------
+    @workflow.update
+    def link_report(self, cmd: LinkReport) -> CaseState:
+        """Merge a duplicate report (减少重复派单): counted, its reporter kept, no new dispatch."""
+        linked = reports.link(self._state, cmd, workflow.now())
+        if linked is None:
+            return self._state  # merged already: a retry
+        self._changed_reports.append(linked)
+        report = cmd.report
+        payload: dict[str, Any] = {
+            "report": report.ticket,
+            "channel": report.channel,
+            "auto": cmd.auto,
+            "count": self._state.report_count,
+            "notify": self._holder(),
+        }
+        if report.attachments:
+            payload["attachments"] = list(report.attachments)
+        self._record(
+            "link_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
+        )
+        return self._state
+
+    @link_report.validator
+    def validate_link_report(self, cmd: LinkReport) -> None:
+        self._refuse(reports.check_link(self._state, cmd))
+
+    @workflow.update
+    def split_report(self, cmd: SplitReport) -> CaseState:
+        """A wrongly merged report leaves; the caller starts it as its own case, same ticket."""
+        linked = reports.split(self._state, cmd, workflow.now())
+        self._changed_reports.append(linked)
+        payload = {"report": cmd.ticket, "count": self._state.report_count}
+        self._record(
+            "split_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
+        )
+        return self._state
+
+    @split_report.validator
+    def validate_split_report(self, cmd: SplitReport) -> None:
+        self._refuse(reports.check_split(self._state, cmd))
+
+    @workflow.update
+    async def record_alarm(self, alarm: AlarmSignal) -> CaseState:
+        """A sensor alarm: the first opens the case (update-with-start), the rest join it."""
+        await workflow.wait_condition(lambda: self._intake_settled)
+        reports.add_alarm(self._state, alarm)
+        device = Actor(f"device:{alarm.device_id}", alarm.device_id, Role.DEVICE, "")
+        payload = {
+            "device": alarm.device_id,
+            "type": alarm.alarm_type,
+            "value": alarm.value,
+            "measured_at": effects.iso(alarm.at),
+            "count": self._state.signal_count,
+        }
+        self._record("signal", device, self._state.status, payload=payload)
+        return self._state
+
+    @record_alarm.validator
+    def validate_record_alarm(self, alarm: AlarmSignal) -> None:
+        self._refuse(reports.check_alarm(self._state, alarm))
+
+    @workflow.signal
+    def record_resource(self, note: ResourceNote) -> None:
+        """A team or equipment allocated or released (the directory holds the allocation)."""
+        payload = {"resource": note.resource[:200]}
+        action = "release" if note.action == "release" else "allocate"
+        self._record(action, note.actor, self._state.status, reason=note.reason, payload=payload)
+
     # ---- signals: machine inputs ---------------------------------------------------------
     @workflow.signal
     def add_note(self, note: str) -> None:
         """A machine or citizen note (sensor ping, citizen follow-up): recorded, no transition."""
         self._record("note", SYSTEM, self._state.status, payload={"note": note[:2000]})
+
+    def _holder(self) -> list[str]:
+        unit = self._state.assigned_unit
+        return [unit.id] if unit else []
+
+    def _answer_directly(self, inp: CaseInput) -> None:
+        """直接答复: a 咨询 the operator answered on the spot closes without dispatch."""
+        self._state.direct_answer = inp.direct_answer
+        self._state.result = inp.direct_answer
+        self._state.closed_at = workflow.now()
+        payload = {"answer": inp.direct_answer[:5000]}
+        self._transition("direct_answer", inp.reporter, Status.ARCHIVED, payload=payload)
 
     # ---- the mechanics -------------------------------------------------------------------
     def _validate(self, action: Action, cmd: Command) -> None:
@@ -751,9 +842,11 @@ class CaseWorkflow:
     async def _projection_loop(self) -> None:
         while True:
             await workflow.wait_condition(lambda: bool(self._unwritten))
-            batch = list(self._unwritten)
-            await self._project(RecordEventsInput(case=self._state.snapshot(), events=batch))
+            batch, changed = list(self._unwritten), list(self._changed_reports)
+            snapshot = self._state.snapshot()
+            await self._project(RecordEventsInput(case=snapshot, events=batch, reports=changed))
             del self._unwritten[: len(batch)]
+            del self._changed_reports[: len(changed)]
 
     async def _project(self, inp: RecordEventsInput) -> None:
         """Write to the read model: in the workflow task while the database answers, else on
@@ -830,6 +923,9 @@ def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:
         reporter_name=inp.reporter_name,
         reporter_phone=inp.reporter_phone,
         request_kind=inp.request_kind,
+        taken_by=inp.reporter.username,
+        tracking_token=inp.tracking_token,
+        attachments=list(inp.attachments),
     )
 
 

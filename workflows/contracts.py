@@ -69,6 +69,9 @@ class Role(StrEnum):
     VERIFIER = "verifier"  # 核查员
     SUPERVISOR = "supervisor"  # 督办
     ADMIN = "admin"
+    GRID_WORKER = "grid_worker"  # 网格员: patrol reports
+    PUBLIC = "public"  # a citizen through the public form or Open311 (no account)
+    DEVICE = "device"  # a sensor posting alarms
 
 
 class Stage(StrEnum):
@@ -176,6 +179,61 @@ class CaseInput:
     request_kind: str = ""  # 咨询/求助/投诉/举报/建议 for 12345 requests
     auto_dispatch: bool = True
     received_at: datetime | None = None
+    direct_answer: str = ""  # a 咨询 answered on the spot: recorded and closed, no dispatch
+    attachments: list[str] = field(default_factory=list)  # sha256 of stored files
+    tracking_token: str = ""  # the citizen's tracking link and Open311 token
+
+
+@dataclass
+class AlarmSignal:
+    """One sensor alarm; alarms of one device and type join one open case."""
+
+    device_id: str
+    alarm_type: str
+    value: float
+    at: datetime  # when the device measured it
+
+
+@dataclass
+class LinkedReport:
+    """A report merged into this case (关联工单): kept whole so it can be split back out."""
+
+    report: CaseInput  # as it would have started on its own; its ticket stays its own
+    linked_by: Actor
+    linked_at: datetime
+    auto: bool = False  # merged by an automatic channel, not by a person
+    split_at: datetime | None = None
+    split_by: str = ""
+    split_reason: str = ""
+
+
+@dataclass
+class LinkReport:
+    """The link_report update: merge a new report into this open case."""
+
+    actor: Actor
+    report: CaseInput
+    auto: bool = False
+    reason: str = ""
+
+
+@dataclass
+class SplitReport:
+    """The split_report update: a wrongly merged report leaves to become its own case."""
+
+    actor: Actor
+    ticket: str = ""
+    reason: str = ""
+
+
+@dataclass
+class ResourceNote:
+    """A team or equipment allocated to or released from the case (directory, 处置力量)."""
+
+    actor: Actor
+    action: str  # allocate | release
+    resource: str  # what, as people read it: "抢修一队", "苏A12345 抽水车"
+    reason: str = ""
 
 
 @dataclass
@@ -350,6 +408,14 @@ class CaseState:
     review_at: datetime | None = None  # while parked
     whistles: list[WhistleRound] = field(default_factory=list)  # 吹哨报到 rounds, oldest first
     co_handlers: list[Unit] = field(default_factory=list)  # 协办: departments that reported
+    taken_by: str = ""  # who recorded the case: the one user besides supervisors who sees PII
+    tracking_token: str = ""
+    attachments: list[str] = field(default_factory=list)  # sha256, in the order they came
+    report_count: int = 1  # this report plus the linked ones not split back out
+    linked_reports: list[LinkedReport] = field(default_factory=list)
+    signal_count: int = 0  # sensor alarms received (the first included)
+    last_signal: AlarmSignal | None = None
+    direct_answer: str = ""
 
     def snapshot(self) -> "CaseSnapshot":
         loc, unit = self.location, self.assigned_unit
@@ -386,6 +452,14 @@ class CaseState:
             updated_at=self.updated_at or self.created_at,
             closed_at=self.closed_at,
             last_seq=self.last_seq,
+            lat=loc.lat,
+            lon=loc.lon,
+            request_kind=self.request_kind,
+            taken_by=self.taken_by,
+            report_count=self.report_count,
+            signal_count=self.signal_count,
+            direct_answer=bool(self.direct_answer),
+            tracking_token=self.tracking_token,
         )
 
 
@@ -425,6 +499,14 @@ class CaseSnapshot:
     updated_at: datetime | None
     closed_at: datetime | None
     last_seq: int
+    lat: float | None = None
+    lon: float | None = None
+    request_kind: str = ""
+    taken_by: str = ""
+    report_count: int = 1
+    signal_count: int = 0
+    direct_answer: bool = False
+    tracking_token: str = ""
 
 
 @dataclass
@@ -433,6 +515,7 @@ class RecordEventsInput:
 
     case: CaseSnapshot
     events: list[CaseEvent]
+    reports: list[LinkedReport] = field(default_factory=list)  # linked or split in this batch
 
 
 @dataclass

@@ -56,6 +56,8 @@ def apply(
     handler = _HANDLERS.get(action)
     if handler is not None:
         payload.update(handler(state, cmd, to, now, clock))
+    if cmd.evidence and "evidence" not in payload:
+        payload["attachments"] = list(cmd.evidence)  # photos with a progress note
     if cmd.bulk_id:
         payload["bulk_id"] = cmd.bulk_id
     if action in OVERRIDES:

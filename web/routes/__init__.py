@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.routes import auth, cases, inbox, overrides, whistles
+from web.routes import attachments, auth, cases, directory, inbox, overrides, public, whistles
 from web.templating import STATIC_DIR, TEMPLATES_DIR
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
@@ -15,3 +15,6 @@ router.include_router(cases.router)
 router.include_router(inbox.router)
 router.include_router(overrides.router)
 router.include_router(whistles.router)
+router.include_router(directory.router)
+router.include_router(attachments.router)
+router.include_router(public.router)
