@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.cases import CaseService
 from core.db import session_scope
+from core.intake import IntakeService
 from core.models import User
 from core.security import user_for_token
 
@@ -17,6 +18,10 @@ _bearer = HTTPBearer(auto_error=False)
 
 def get_cases(request: Request) -> CaseService:
     return request.app.state.cases
+
+
+def get_intake(request: Request) -> IntakeService:
+    return request.app.state.intake
 
 
 def get_api_user(
@@ -33,4 +38,5 @@ def get_api_user(
 
 
 Cases = Annotated[CaseService, Depends(get_cases)]
+Intake = Annotated[IntakeService, Depends(get_intake)]
 ApiUser = Annotated[User, Depends(get_api_user)]

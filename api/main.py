@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers, MutableHeaders
@@ -22,10 +23,12 @@ from api.routes import cases as case_routes
 from api.routes import directory as directory_routes
 from api.routes import inbox as inbox_routes
 from api.routes import overrides as override_routes
+from api.routes import reports as report_routes
 from api.routes import whistles as whistle_routes
 from core.cases import CaseError, CaseService
 from core.config import Settings
 from core.db import make_engine, session_factory
+from core.intake import IntakeService
 from core.temporal import connect
 from web.routes import STATIC_DIR
 from web.routes import router as web_router
@@ -40,6 +43,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         app.state.sessions = session_factory(engine)
         temporal = client or await connect(settings)
         app.state.cases = CaseService(temporal, app.state.sessions, settings)
+        app.state.intake = IntakeService(app.state.cases)
         app.state.settings = settings
         yield
         engine.dispose()
@@ -54,6 +58,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         override_routes,
         whistle_routes,
         alert_routes,
+        report_routes,
         attachment_routes,
         directory_routes,
     ):
@@ -92,4 +97,5 @@ class RequestIdMiddleware:
 
 async def _case_error(request: Request, exc: CaseError) -> Response:
     """JSON for everyone; web routes catch CaseError themselves to show it inline."""
-    return JSONResponse({"detail": exc.reason, "field": exc.field}, status_code=exc.status)
+    body = {"detail": exc.reason, "field": exc.field, **exc.extra}
+    return JSONResponse(jsonable_encoder(body), status_code=exc.status)

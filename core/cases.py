@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
 from pydantic import BaseModel, Field
@@ -27,8 +28,18 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.config import Settings
 from core.db import SessionFactory, session_scope
+from core.geo import boundaries
 from core.logs import get_logger
-from core.models import CaseEventRecord, CaseRecord, Category, TicketCounter, Unit, User
+from core.models import (
+    CaseAttachment,
+    CaseEventRecord,
+    CaseRecord,
+    Category,
+    LinkedReportRecord,
+    TicketCounter,
+    Unit,
+    User,
+)
 from core.org import supervisors_of
 from workflows import registry
 from workflows.case import start_search_attributes
@@ -54,9 +65,12 @@ INTAKE_WAIT = 15.0  # seconds the intake call waits for routing before answering
 class CaseError(Exception):
     """A refusal the caller can act on: HTTP status, reason and the field to blame."""
 
-    def __init__(self, status: int, reason: str, field: str = "") -> None:
+    def __init__(
+        self, status: int, reason: str, field: str = "", extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(reason)
         self.status, self.reason, self.field = status, reason, field
+        self.extra = extra or {}  # more for the caller: duplicate candidates, say
 
 
 class IntakeRequest(BaseModel):
@@ -66,19 +80,34 @@ class IntakeRequest(BaseModel):
     description: str = Field(default="", max_length=5000)
     category: str = Field(min_length=1, max_length=64)
     location_unit_id: str = Field(
-        min_length=1, max_length=64, description="area unit (grid…district)"
+        default="",
+        max_length=64,
+        description="area unit (grid…district); a map point (lat, lon) is resolved instead",
     )
     address: str = Field(default="", max_length=300)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     priority: Literal["normal", "urgent"] = "normal"
     case_type: str = "city_event"
-    channel: Literal["hotline", "patrol", "sensor", "citizen", "web"] = "hotline"
+    channel: Literal["hotline", "patrol", "sensor", "citizen", "open311", "web"] = "hotline"
     external_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,40}$")
     request_kind: Literal["", "咨询", "求助", "投诉", "举报", "建议"] = ""
     reporter_name: str = Field(default="", max_length=100)
     reporter_phone: str = Field(default="", pattern=r"^[0-9+\- ]{0,20}$")
     auto_dispatch: bool = True
+    direct_answer: str = Field(
+        default="", max_length=5000, description="a 咨询 answered on the spot: closes the case"
+    )
+    attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        default_factory=list, max_length=10, description="sha256 of uploaded files"
+    )
+    merge_into: str = Field(
+        default="", pattern=r"^[A-Za-z0-9_.-]{0,80}$", description="ticket this report duplicates"
+    )
+    duplicates: Literal["ask", "new", "auto"] = Field(
+        default="ask",
+        description="ask: 409 with candidates; new: never merge; auto: merge a certain one",
+    )
 
 
 class ActionRequest(BaseModel):
@@ -132,6 +161,16 @@ class CaseFilter(BaseModel):
 
 
 @dataclass
+class Reporter:
+    ticket: str
+    channel: str
+    taken_by: str
+    name: str
+    phone: str
+    split: bool = False
+
+
+@dataclass
 class CasePage:
     items: list[CaseRecord]
     total: int
@@ -151,11 +190,19 @@ class CaseService:
         actor = self.actor(user)
         if actor.role not in INTAKE_ROLES:
             raise CaseError(403, f"role {actor.role} may not record new cases")
-        case_type = registry.get(req.case_type)
-        if case_type is None or not case_type.startable:
-            raise CaseError(422, f"unknown case type {req.case_type!r}", "case_type")
         with session_scope(self.sessions) as session:
             inp = self.case_input(session, actor, req)
+        return await self.start(inp)
+
+    async def start(self, inp: CaseInput, *, reuse: bool = False) -> CaseState:
+        """Start the case `inp` describes and return it once routed.
+
+        `reuse`: a case already running under this ticket is the one meant (a retry), as it
+        always is for an external id.
+        """
+        case_type = registry.get(inp.case_type)
+        if case_type is None or not case_type.startable:
+            raise CaseError(422, f"unknown case type {inp.case_type!r}", "case_type")
         op = WithStartWorkflowOperation(
             case_type.workflow.run,  # type: ignore[attr-defined]
             inp,
@@ -164,7 +211,7 @@ class CaseService:
             # A repeated external id finds its case; a minted ticket must never meet another case.
             id_conflict_policy=(
                 WorkflowIDConflictPolicy.USE_EXISTING
-                if req.external_id
+                if reuse or inp.external_id
                 else WorkflowIDConflictPolicy.FAIL
             ),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -172,9 +219,11 @@ class CaseService:
         )
         structlog.contextvars.bind_contextvars(ticket=inp.ticket)
         log.info("case_intake", category=inp.category, channel=inp.channel)
-        return await self._confirm(op, inp.ticket)
+        return await self._confirm(op, inp.ticket, reuse=reuse or bool(inp.external_id))
 
-    async def _confirm(self, op: WithStartWorkflowOperation, ticket: str) -> CaseState:
+    async def _confirm(
+        self, op: WithStartWorkflowOperation, ticket: str, *, reuse: bool
+    ) -> CaseState:
         try:
             return await asyncio.wait_for(
                 self.client.execute_update_with_start_workflow(
@@ -183,19 +232,34 @@ class CaseService:
                 INTAKE_WAIT,
             )
         except WorkflowAlreadyStartedError:
-            if not ticket.startswith("EX-"):
+            if not reuse:
                 raise CaseError(409, f"ticket {ticket} is taken by another case") from None
             return await self.live_state(ticket)  # the external id's case, finished already
         except TimeoutError:
             return await self.live_state(ticket)  # routing is slow: answer with what it is now
 
-    def case_input(self, session: Session, actor: Actor, req: IntakeRequest) -> CaseInput:
-        """The workflow input for `req`: category policy, resolved location, ticket."""
+    def case_input(
+        self,
+        session: Session,
+        actor: Actor,
+        req: IntakeRequest,
+        *,
+        ticket: str = "",
+        triage_outside: bool = False,
+    ) -> CaseInput:
+        """The workflow input for `req`: category policy, resolved location, ticket.
+
+        `triage_outside`: a point outside the city goes to the city centre for manual triage
+        (a channel that cannot be asked again, a sensor) instead of being refused.
+        """
         category = session.get(Category, req.category)
         if category is None:
             raise CaseError(422, f"unknown category {req.category!r}", "category")
-        location = self._location(session, req)
-        ticket = f"EX-{req.external_id}" if req.external_id else self._mint_ticket(session)
+        if req.direct_answer.strip() and req.request_kind != "咨询":
+            raise CaseError(422, "only a 咨询 can be answered directly", "direct_answer")
+        location = self._location(session, req, triage_outside=triage_outside)
+        if not ticket:
+            ticket = f"EX-{req.external_id}" if req.external_id else self._mint_ticket(session)
         return CaseInput(
             ticket=ticket,
             case_type=req.case_type,
@@ -215,10 +279,13 @@ class CaseService:
             request_kind=req.request_kind,
             auto_dispatch=req.auto_dispatch,
             received_at=datetime.now(UTC),
+            direct_answer=req.direct_answer.strip(),
+            attachments=list(dict.fromkeys(req.attachments)),
+            tracking_token=secrets.token_urlsafe(16),
         )
 
-    def _location(self, session: Session, req: IntakeRequest) -> Location:
-        unit = session.get(Unit, req.location_unit_id)
+    def _location(self, session: Session, req: IntakeRequest, *, triage_outside: bool) -> Location:
+        unit = session.get(Unit, self._area_unit_id(session, req, triage_outside))
         if unit is None or unit.level == "dept":
             raise CaseError(422, f"unknown area unit {req.location_unit_id!r}", "location_unit_id")
         ids = [p for p in unit.path.split("/") if p]
@@ -236,6 +303,28 @@ class CaseService:
             lat=req.lat,
             lon=req.lon,
         )
+
+    def _area_unit_id(self, session: Session, req: IntakeRequest, triage_outside: bool) -> str:
+        """The area unit of the report: its map point's, else the unit it names."""
+        if (req.lat is None) != (req.lon is None):
+            raise CaseError(
+                422, "a map point needs both lat and lon", "lon" if req.lon is None else "lat"
+            )
+        if req.lat is None or req.lon is None:
+            if not req.location_unit_id:
+                raise CaseError(
+                    422, "a location is needed: a map point (lat, lon) or an area unit", "location"
+                )
+            return req.location_unit_id
+        unit_id = boundaries(self.settings.boundaries_file).resolve(req.lat, req.lon)
+        if unit_id is not None:
+            return unit_id
+        if not triage_outside:
+            raise CaseError(422, "the point lies outside the city's boundaries", "lat")
+        city = session.exec(select(Unit).where(Unit.level == "city")).first()
+        if city is None:
+            raise CaseError(503, "the org tree has no city unit")
+        return city.id  # the city centre triages it by hand
 
     def _policy(self, category: Category) -> CasePolicy:
         extra_work, extra_off = self._calendar
@@ -297,9 +386,9 @@ class CaseService:
         try:
             result = await handle.execute_update(act.value, cmd, result_type=result_type)
         except WorkflowUpdateFailedError as err:
-            raise _refusal(err) from None
+            raise refusal(err) from None
         except RPCError as err:
-            raise _rpc_error(err, ticket) from None
+            raise rpc_error(err, ticket) from None
         log.info("case_action", action=act.value, user=user.username)
         return result
 
@@ -327,7 +416,7 @@ class CaseService:
         try:
             return await handle.query("get_state", result_type=CaseState)
         except RPCError as err:
-            raise _rpc_error(err, ticket) from None
+            raise rpc_error(err, ticket) from None
 
     async def allowed_actions(self, user: User, ticket: str) -> list[str]:
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
@@ -336,7 +425,7 @@ class CaseService:
                 "get_allowed_actions", self.actor(user), result_type=list[str]
             )
         except RPCError as err:
-            raise _rpc_error(err, ticket) from None
+            raise rpc_error(err, ticket) from None
 
     # ---- reads from the SQL read model -------------------------------------------------
     def list_cases(self, filters: CaseFilter, *, page: int = 1, size: int = 50) -> CasePage:
@@ -360,6 +449,41 @@ class CaseService:
             )
             return case, list(events)
 
+    def reporters(self, case: CaseRecord) -> list[Reporter]:
+        """The case's reporter and those of its linked reports, first come first (unmasked:
+        the caller masks them, core.privacy)."""
+        own = Reporter(
+            case.ticket, case.channel, case.taken_by, case.reporter_name, case.reporter_phone
+        )
+        with session_scope(self.sessions) as session:
+            rows = session.exec(
+                select(LinkedReportRecord)
+                .where(LinkedReportRecord.case_id == case.id)
+                .order_by(col(LinkedReportRecord.linked_at))
+            )
+            linked = [
+                Reporter(
+                    r.ticket,
+                    r.channel,
+                    r.taken_by,
+                    r.reporter_name,
+                    r.reporter_phone,
+                    split=r.split_at is not None,
+                )
+                for r in rows
+            ]
+        return [own, *linked]
+
+    def attachments(self, case_id: str) -> list[str]:
+        """The files a case holds (sha256), in the order they came."""
+        with session_scope(self.sessions) as session:
+            query = (
+                select(CaseAttachment.sha256)
+                .where(CaseAttachment.case_id == case_id)
+                .order_by(col(CaseAttachment.seq), col(CaseAttachment.id))
+            )
+            return list(session.exec(query))
+
     def actor(self, user: User) -> Actor:
         return Actor(
             username=user.username,
@@ -378,12 +502,12 @@ class CaseService:
         return self._unit_names[unit_id]
 
     def _workflow_id(self, ticket: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", ticket):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", ticket):
             raise CaseError(404, f"no case with ticket {ticket!r}")
         return registry.CITY_EVENT.workflow_id(ticket)
 
 
-def _refusal(err: WorkflowUpdateFailedError) -> CaseError:
+def refusal(err: WorkflowUpdateFailedError) -> CaseError:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type in HTTP_OF_KIND:
         field = str(cause.details[0]) if cause.details else ""
@@ -391,7 +515,7 @@ def _refusal(err: WorkflowUpdateFailedError) -> CaseError:
     return CaseError(500, f"action failed: {cause}")
 
 
-def _rpc_error(err: RPCError, ticket: str) -> CaseError:
+def rpc_error(err: RPCError, ticket: str) -> CaseError:
     if err.status == RPCStatusCode.NOT_FOUND:
         return CaseError(404, f"no case with ticket {ticket!r}")
     if err.status == RPCStatusCode.FAILED_PRECONDITION:

@@ -11,6 +11,8 @@ import sys
 
 import structlog
 
+from core.privacy import redact_phones
+
 _configured = False
 
 
@@ -27,6 +29,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
         _drop_color_message,
+        redact_phones,  # personal information never reaches a log line
     ]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)

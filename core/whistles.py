@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.cases import CaseError, CaseService, _refusal, _rpc_error
+from core.cases import CaseError, CaseService, refusal, rpc_error
 from core.config import Settings, WhistleKindSetting
 from core.db import SessionFactory, session_scope
 from core.logs import get_logger
@@ -226,9 +226,9 @@ async def _case_update(
     try:
         state: CaseState = await handle.execute_update(name, cmd, result_type=CaseState)
     except WorkflowUpdateFailedError as err:
-        raise _refusal(err) from None
+        raise refusal(err) from None
     except RPCError as err:
-        raise _rpc_error(err, ticket) from None
+        raise rpc_error(err, ticket) from None
     log.info("whistle_action", action=name, user=user.username)
     return state
 
@@ -245,7 +245,7 @@ async def act(
     try:
         state: WhistleState = await handle.execute_update(stage, cmd, result_type=WhistleState)
     except WorkflowUpdateFailedError as err:
-        raise _refusal(err) from None
+        raise refusal(err) from None
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND and await _exists(handle):
             raise CaseError(409, f"whistle {whistle_id} is over and takes no more steps") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from workflows import attributes as sa
-    from workflows import effects, reports, supervision, transitions, whistle_rules
+    from workflows import effects, privacy, reports, supervision, transitions, whistle_rules
     from workflows.clock import StageClock
     from workflows.contracts import (
         SYSTEM,
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CaseEvent,
         CaseInput,
         CasePolicy,
+        CaseSnapshot,
         CaseState,
         CloseWhistle,
         Command,
@@ -86,6 +88,8 @@ class CaseWorkflow:
         self._events: list[CaseEvent] = []
         self._unwritten: list[CaseEvent] = []
         self._changed_reports: list[LinkedReport] = []  # linked or split, not yet projected
+        # Reporters' personal information, raw: the state holds masked copies (privacy.py).
+        self._raw_reports: dict[str, CaseInput] = {inp.ticket: inp}
         self._unknown_years: set[int] = set()
         self._supervised = False  # decided in run(): histories from before it replay unchanged
         self._set_policy(inp.policy)
@@ -535,6 +539,8 @@ class CaseWorkflow:
         linked = reports.link(self._state, cmd, workflow.now())
         if linked is None:
             return self._state  # merged already: a retry
+        self._raw_reports[cmd.report.ticket] = cmd.report
+        linked.report = privacy.masked(cmd.report)
         self._changed_reports.append(linked)
         report = cmd.report
         payload: dict[str, Any] = {
@@ -843,10 +849,23 @@ class CaseWorkflow:
         while True:
             await workflow.wait_condition(lambda: bool(self._unwritten))
             batch, changed = list(self._unwritten), list(self._changed_reports)
-            snapshot = self._state.snapshot()
-            await self._project(RecordEventsInput(case=snapshot, events=batch, reports=changed))
+            await self._project(
+                RecordEventsInput(
+                    case=self._snapshot(), events=batch, reports=[self._raw(r) for r in changed]
+                )
+            )
             del self._unwritten[: len(batch)]
             del self._changed_reports[: len(changed)]
+
+    def _snapshot(self) -> CaseSnapshot:
+        """The read-model row, with the reporter's personal information unmasked."""
+        snap, raw = self._state.snapshot(), self._inp
+        snap.reporter_name, snap.reporter_phone = raw.reporter_name, raw.reporter_phone
+        return snap
+
+    def _raw(self, linked: LinkedReport) -> LinkedReport:
+        raw = self._raw_reports.get(linked.report.ticket, linked.report)
+        return dataclasses.replace(linked, report=raw)
 
     async def _project(self, inp: RecordEventsInput) -> None:
         """Write to the read model: in the workflow task while the database answers, else on
@@ -920,8 +939,8 @@ def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:
         channel=inp.channel,
         external_id=inp.external_id,
         created_at=inp.received_at or now,
-        reporter_name=inp.reporter_name,
-        reporter_phone=inp.reporter_phone,
+        reporter_name=privacy.mask_name(inp.reporter_name),
+        reporter_phone=privacy.mask_phone(inp.reporter_phone),
         request_kind=inp.request_kind,
         taken_by=inp.reporter.username,
         tracking_token=inp.tracking_token,

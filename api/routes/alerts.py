@@ -1,7 +1,53 @@
-"""JSON API: alerts (being built)."""
+"""JSON API for sensors: `POST /alerts`, authenticated by the device's own token."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from api.deps import get_intake
+from core.db import session_scope
+from core.devices import device_for_token
+from core.intake import AlarmIn, IntakeService
+from core.models import Device
+
+router = APIRouter(tags=["sensors"])
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_device(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Device:
+    if creds is None:
+        raise HTTPException(401, "missing device token", headers={"WWW-Authenticate": "Bearer"})
+    with session_scope(request.app.state.sessions) as session:
+        device = device_for_token(session, creds.credentials)
+    if device is None:
+        raise HTTPException(401, "invalid device token", headers={"WWW-Authenticate": "Bearer"})
+    return device
+
+
+class AlarmOut(BaseModel):
+    ticket: str
+    signal_count: int
+    new_case: bool
+    status: str
+
+
+@router.post("/alerts", response_model=AlarmOut, status_code=200)
+async def post_alert(
+    body: AlarmIn,
+    device: Annotated[Device, Depends(get_device)],
+    intake: Annotated[IntakeService, Depends(get_intake)],
+    response: Response,
+) -> AlarmOut:
+    """One alarm. Alarms of one device and type within the window join one open case as
+    signals (201 when this alarm opened the case, 200 when it joined)."""
+    if body.device_id != device.id:
+        raise HTTPException(403, f"the token belongs to device {device.id}, not {body.device_id}")
+    result = await intake.receive_alarm(device, body)
+    response.status_code = 201 if result.new_case else 200
+    return AlarmOut(**result.__dict__)

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.deps import ApiUser, Cases
+from api.deps import ApiUser, Cases, Intake
+from core import privacy
 from core.cases import ActionRequest, CaseFilter, IntakeRequest
 from workflows.contracts import Action, CaseState
 
@@ -53,15 +54,32 @@ class EventOut(BaseModel):
     payload: dict[str, object]
 
 
+class ReporterOut(BaseModel):
+    """A reporter, whole for the operator who took the report and supervisors, else masked."""
+
+    ticket: str  # the case's, or a linked report's own
+    channel: str
+    name: str
+    phone: str
+    masked: bool
+    split: bool = False
+
+
 class CaseDetail(BaseModel):
     case: CaseState
     timeline: list[EventOut]
+    reporters: list[ReporterOut]
+    attachments: list[str]
 
 
 @router.post("", status_code=201, response_model=CaseState)
-async def create_case(body: IntakeRequest, user: ApiUser, cases: Cases) -> CaseState:
-    """Record a new case; the same external_id again returns the same case."""
-    return await cases.intake(user, body)
+async def create_case(
+    body: IntakeRequest, user: ApiUser, cases: Cases, intake: Intake
+) -> CaseState:
+    """Record a new case; the same external_id again returns the same case. A report that
+    joins an open case (see POST /reports) answers with that case."""
+    result = await intake.submit(cases.actor(user), body)
+    return result.case
 
 
 @router.get("", response_model=CaseList)
@@ -79,12 +97,23 @@ def list_cases(
 
 
 @router.get("/{ticket}", response_model=CaseDetail)
-async def get_case(ticket: str, _user: ApiUser, cases: Cases) -> CaseDetail:
+async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
     """The live case state (from its workflow) and its timeline (from the audit trail)."""
     state = await cases.live_state(ticket)
-    _, events = cases.get_case(ticket)
+    record, events = cases.get_case(ticket)
     timeline = [EventOut.model_validate(e, from_attributes=True) for e in events]
-    return CaseDetail(case=state, timeline=timeline)
+    people = [
+        ReporterOut(
+            ticket=r.ticket,
+            channel=r.channel,
+            split=r.split,
+            **privacy.reporter(user, r.taken_by, r.name, r.phone),
+        )
+        for r in cases.reporters(record)
+    ]
+    return CaseDetail(
+        case=state, timeline=timeline, reporters=people, attachments=cases.attachments(record.id)
+    )
 
 
 @router.post("/{ticket}/actions/{action}", response_model=CaseState)

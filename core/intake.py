@@ -1,0 +1,377 @@
+"""Intake from every channel: hotline, patrol, citizen, Open311 and sensors.
+
+Every report gets its own ticket. It either opens a case or, as a duplicate of an open case
+(减少重复派单), becomes a linked report of that case: counted, its reporter kept to be told
+the result, nothing dispatched twice. A person decides on duplicates (the operator sees the
+candidates); channels that cannot be asked merge only when one candidate is certain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from core import attachments, dedup
+from core.cases import (
+    INTAKE_ROLES,
+    INTAKE_WAIT,
+    CaseError,
+    CaseService,
+    IntakeRequest,
+    refusal,
+    rpc_error,
+)
+from core.db import session_scope
+from core.logs import get_logger
+from core.models import AlarmStream, CaseRecord, Category, Device, LinkedReportRecord
+from workflows import registry, reports
+from workflows.case import start_search_attributes
+from workflows.contracts import (
+    Actor,
+    AlarmSignal,
+    CaseInput,
+    CaseState,
+    LinkReport,
+    Role,
+    SplitReport,
+)
+
+log = get_logger(__name__)
+CHANNEL_ROLES: dict[str, frozenset[Role]] = {
+    "hotline": INTAKE_ROLES,
+    "web": INTAKE_ROLES,
+    "patrol": INTAKE_ROLES | {Role.GRID_WORKER},
+    "citizen": frozenset({Role.PUBLIC}),
+    "open311": frozenset({Role.PUBLIC}),
+    "sensor": frozenset({Role.DEVICE}),
+}
+PUBLIC = Actor(username="public", name="市民", role=Role.PUBLIC, unit_id="")
+MAX_CLOCK_SKEW = timedelta(minutes=5)  # an alarm "from the future" beyond this is refused
+
+
+@dataclass
+class IntakeResult:
+    """What a reporter gets back: their own ticket, and the case it opened or joined."""
+
+    ticket: str
+    case: CaseState
+    merged: bool
+    tracking_token: str
+
+
+class AlarmIn(BaseModel):
+    """One sensor alarm as a device posts it."""
+
+    device_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    alarm_type: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    value: float
+    at: datetime | None = Field(default=None, description="when measured; default: received")
+
+
+@dataclass
+class AlarmResult:
+    ticket: str
+    signal_count: int
+    new_case: bool
+    status: str
+
+
+class IntakeService:
+    def __init__(self, cases: CaseService) -> None:
+        self.cases = cases
+        self.settings, self.sessions, self.client = cases.settings, cases.sessions, cases.client
+
+    # ---- reports from people and systems -------------------------------------------------
+    async def submit(self, actor: Actor, req: IntakeRequest) -> IntakeResult:
+        """Open a case for `req`, or link it to the open case it duplicates."""
+        if actor.role not in CHANNEL_ROLES.get(req.channel, frozenset()):
+            raise CaseError(403, f"role {actor.role} may not report through {req.channel}")
+        with session_scope(self.sessions) as session:
+            known = _known_report(session, req.external_id)
+        if known is not None:  # a retried submission of an external id
+            report, case = known
+            return IntakeResult(report, await self.cases.live_state(case), report != case, "")
+        with session_scope(self.sessions) as session:
+            inp = self.cases.case_input(session, actor, req)
+            _check_attachments(session, req.attachments)
+            target = self._merge_target(session, req, inp)
+        log.info("report_received", channel=req.channel, category=req.category, merge=target)
+        if target:
+            merged = await self._link(actor, target, inp, auto=req.merge_into == "")
+            if merged is not None:
+                return IntakeResult(inp.ticket, merged, True, inp.tracking_token)
+        state = await self.cases.start(inp)
+        return IntakeResult(inp.ticket, state, False, inp.tracking_token)
+
+    def duplicates(
+        self, category: str, lat: float, lon: float, now: datetime | None = None
+    ) -> list[dedup.Candidate]:
+        with session_scope(self.sessions) as session:
+            cat = session.get(Category, category)
+            if cat is None:
+                raise CaseError(422, f"unknown category {category!r}", "category")
+            return dedup.candidates(session, cat, lat, lon, now or datetime.now(UTC))
+
+    def _merge_target(self, session: Session, req: IntakeRequest, inp: CaseInput) -> str:
+        """The ticket to link the report to, or "" for a case of its own."""
+        if req.merge_into:
+            return req.merge_into
+        loc = inp.location
+        if req.duplicates == "new" or inp.direct_answer or loc.lat is None or loc.lon is None:
+            return ""
+        category = session.get(Category, inp.category)
+        assert category is not None  # case_input checked it
+        found = dedup.candidates(session, category, loc.lat, loc.lon, datetime.now(UTC))
+        if req.duplicates == "ask" and found:
+            raise CaseError(
+                409,
+                f"{len(found)} open case(s) of this category nearby may be the same event",
+                "merge_into",
+                {"candidates": [dataclasses.asdict(c) for c in found]},
+            )
+        certain = [c for c in found if c.distance_m <= self.settings.certain_duplicate_m]
+        return certain[0].ticket if len(certain) == 1 else ""
+
+    async def _link(
+        self, actor: Actor, ticket: str, inp: CaseInput, *, auto: bool
+    ) -> CaseState | None:
+        """Link the report; None when an automatic merge found the case no longer open."""
+        cmd = LinkReport(actor=actor, report=inp, auto=auto)
+        handle = self.client.get_workflow_handle(registry.CITY_EVENT.workflow_id(ticket))
+        try:
+            state: CaseState = await handle.execute_update(
+                "link_report", cmd, id=f"link-{inp.ticket}", result_type=CaseState
+            )
+            return state
+        except (WorkflowUpdateFailedError, RPCError) as err:
+            if not auto:
+                raise _case_error(err, ticket) from None
+            log.info("merge_fell_through", target=ticket, reason=str(err))
+            return None
+
+    async def split(
+        self, actor: Actor, case_ticket: str, report_ticket: str, reason: str
+    ) -> CaseState:
+        """Split a wrongly merged report back out: it becomes a case under its own ticket."""
+        state = await self.cases.live_state(case_ticket)
+        linked = reports.find(state, report_ticket)
+        if linked is None:
+            raise CaseError(422, f"no report {report_ticket!r} is linked to this case", "ticket")
+        if linked.split_at is None:
+            cmd = SplitReport(actor=actor, ticket=report_ticket, reason=reason)
+            handle = self.client.get_workflow_handle(registry.CITY_EVENT.workflow_id(case_ticket))
+            try:
+                await handle.execute_update("split_report", cmd, result_type=CaseState)
+            except (WorkflowUpdateFailedError, RPCError) as err:
+                raise _case_error(err, case_ticket) from None
+        # The state holds the reporter masked; the read model has them whole.
+        with session_scope(self.sessions) as session:
+            row = session.get(LinkedReportRecord, report_ticket)
+        report = linked.report
+        if row is not None:
+            report = dataclasses.replace(
+                report, reporter_name=row.reporter_name, reporter_phone=row.reporter_phone
+            )
+        # Started under the report's own ticket: a retried split finds the case it started.
+        return await self.cases.start(report, reuse=True)
+
+    # ---- sensors -------------------------------------------------------------------------
+    async def receive_alarm(self, device: Device, alarm: AlarmIn) -> AlarmResult:
+        """Join the alarm to its stream's open case, or open one (update-with-start)."""
+        category = device.alarm_categories.get(alarm.alarm_type)
+        if category is None:
+            raise CaseError(
+                422, f"device {device.id} has no alarm type {alarm.alarm_type!r}", "alarm_type"
+            )
+        now = datetime.now(UTC)
+        at = alarm.at or now
+        if at.tzinfo is None:
+            raise CaseError(422, "at needs a timezone", "at")
+        if at > now + MAX_CLOCK_SKEW:
+            raise CaseError(422, "at lies in the future", "at")
+        signal = AlarmSignal(device.id, alarm.alarm_type, alarm.value, at)
+        stale = ""
+        for _ in range(3):
+            ticket = self._stream_ticket(device, alarm.alarm_type, category, at, stale=stale)
+            try:
+                state = await self._alarm_update(device, category, ticket, signal)
+            except _CaseClosed:
+                stale = ticket  # the stream's case has closed: the next alarm opens another
+                continue
+            self._touch_stream(device.id, alarm.alarm_type, ticket, at)
+            return AlarmResult(
+                ticket, state.signal_count, state.signal_count == 1, state.status.value
+            )
+        raise CaseError(503, "could not settle the alarm's case; try again")
+
+    def _stream_ticket(
+        self, device: Device, alarm_type: str, category: str, at: datetime, *, stale: str
+    ) -> str:
+        """The ticket the alarm joins: the stream's while it is fresh, else a new one.
+
+        Concurrent alarms agree without a lock: a new ticket is set by compare-and-set on the
+        stream's generation, and everyone then sends to the same workflow id.
+        """
+        window = timedelta(minutes=self.settings.alarm_window_minutes)
+        with session_scope(self.sessions) as session:
+            row = _stream(session, device.id, alarm_type)
+            fresh = row.ticket and row.ticket != stale and row.last_at is not None
+            if fresh and row.last_at is not None and at - row.last_at <= window:
+                return row.ticket
+            ticket = self._certain_duplicate(session, device, category) or (
+                f"SN-{device.id}-{alarm_type}-{row.generation + 1}"
+            )
+            moved = session.execute(
+                update(AlarmStream)
+                .where(
+                    col(AlarmStream.device_id) == device.id,
+                    col(AlarmStream.alarm_type) == alarm_type,
+                    col(AlarmStream.generation) == row.generation,
+                )
+                .values(generation=row.generation + 1, ticket=ticket, last_at=at)
+            )
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                return ticket
+        with session_scope(self.sessions) as session:  # another alarm moved it first
+            return _stream(session, device.id, alarm_type).ticket
+
+    def _certain_duplicate(self, session: Session, device: Device, category: str) -> str:
+        """An open case of the category at the device's very spot (another report of it)."""
+        cat = session.get(Category, category)
+        if cat is None:
+            return ""
+        near = dedup.candidates(session, cat, device.lat, device.lon, datetime.now(UTC))
+        certain = [c for c in near if c.distance_m <= self.settings.certain_duplicate_m]
+        return certain[0].ticket if len(certain) == 1 else ""
+
+    async def _alarm_update(
+        self, device: Device, category: str, ticket: str, signal: AlarmSignal
+    ) -> CaseState:
+        with session_scope(self.sessions) as session:
+            inp = self.cases.case_input(
+                session,
+                _device_actor(device),
+                _alarm_request(device, category, signal),
+                ticket=ticket,
+                triage_outside=True,
+            )
+        op = WithStartWorkflowOperation(
+            registry.CITY_EVENT.workflow.run,  # type: ignore[attr-defined]
+            inp,
+            id=registry.CITY_EVENT.workflow_id(ticket),
+            task_queue=self.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=start_search_attributes(inp),
+        )
+        try:
+            state: CaseState = await self.client.execute_update_with_start_workflow(
+                "record_alarm",
+                signal,
+                start_workflow_operation=op,
+                result_type=CaseState,
+                rpc_timeout=timedelta(seconds=INTAKE_WAIT),
+            )
+            return state
+        except WorkflowAlreadyStartedError:
+            raise _CaseClosed() from None  # finished and archived
+        except WorkflowUpdateFailedError as err:
+            if _kind(err) == "conflict":
+                raise _CaseClosed() from None
+            raise _case_error(err, ticket) from None
+
+    def _touch_stream(self, device_id: str, alarm_type: str, ticket: str, at: datetime) -> None:
+        with session_scope(self.sessions) as session:
+            row = session.get(AlarmStream, (device_id, alarm_type))
+            if row is not None and row.ticket == ticket:
+                row.count += 1
+                if row.last_at is None or at > row.last_at:
+                    row.last_at = at
+                session.add(row)
+
+
+class _CaseClosed(Exception):
+    """The stream's case takes no more alarms."""
+
+
+def _stream(session: Session, device_id: str, alarm_type: str) -> AlarmStream:
+    row = session.get(AlarmStream, (device_id, alarm_type))
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(AlarmStream(device_id=device_id, alarm_type=alarm_type))
+    except IntegrityError:
+        pass  # another alarm created it first
+    row = session.get(AlarmStream, (device_id, alarm_type))
+    assert row is not None
+    return row
+
+
+def _device_actor(device: Device) -> Actor:
+    return Actor(username=f"device:{device.id}", name=device.name, role=Role.DEVICE, unit_id="")
+
+
+def _alarm_request(device: Device, category: str, signal: AlarmSignal) -> IntakeRequest:
+    return IntakeRequest(
+        title=f"{device.name}告警",
+        description=f"设备 {device.id} 报警：{signal.alarm_type} = {signal.value:g}",
+        category=category,
+        lat=device.lat,
+        lon=device.lon,
+        address=device.address,
+        channel="sensor",
+    )
+
+
+def _known_report(session: Session, external_id: str) -> tuple[str, str] | None:
+    """(report ticket, case ticket) of an external id seen before, if any."""
+    if not external_id:
+        return None
+    ticket = f"EX-{external_id}"
+    linked = session.get(LinkedReportRecord, ticket)
+    if linked is not None and linked.split_at is None:
+        return ticket, linked.case_ticket
+    if session.exec(select(CaseRecord.ticket).where(CaseRecord.ticket == ticket)).first():
+        return ticket, ticket
+    return None
+
+
+def _check_attachments(session: Session, shas: list[str]) -> None:
+    missing = attachments.missing(session, shas)
+    if missing:
+        raise CaseError(422, f"unknown attachment {missing[0]}: upload it first", "attachments")
+
+
+def _kind(err: WorkflowUpdateFailedError) -> str:
+    cause: Any = err.cause
+    return str(getattr(cause, "type", "") or "")
+
+
+def _case_error(err: WorkflowUpdateFailedError | RPCError, ticket: str) -> CaseError:
+    if isinstance(err, WorkflowUpdateFailedError):
+        return refusal(err)
+    return rpc_error(err, ticket)
+
+
+def suggest_categories(session: Session, text: str, limit: int = 3) -> list[tuple[Category, int]]:
+    """Categories whose keywords occur in `text`, most hits first; the operator confirms."""
+    scored = []
+    for category in session.exec(select(Category)):
+        words = [w.strip() for w in category.keywords.split(",") if w.strip()]
+        hits = sum(text.count(w) for w in words)
+        if hits:
+            scored.append((category, hits))
+    scored.sort(key=lambda pair: (-pair[1], pair[0].key))
+    return scored[:limit]
