@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.routes import attachments, auth, cases, directory, inbox, overrides, public, whistles
+from web.routes import (
+    attachments,
+    auth,
+    cases,
+    directory,
+    inbox,
+    overrides,
+    patrol,
+    public,
+    whistles,
+)
 from web.templating import STATIC_DIR, TEMPLATES_DIR
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
@@ -18,3 +28,4 @@ router.include_router(whistles.router)
 router.include_router(directory.router)
 router.include_router(attachments.router)
 router.include_router(public.router)
+router.include_router(patrol.router)
