@@ -63,11 +63,15 @@ def demo_feature_collection() -> dict[str, Any]:
 
 def dumps(collection: dict[str, Any]) -> str:
     """Serialises a FeatureCollection compactly with one feature per line, for readable diffs."""
-    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in collection["features"]]
+    lines = [
+        json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in collection["features"]
+    ]
     return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
 
 
-def _layout(unit: Unit, rect: Rect, children: dict[str | None, list[Unit]]) -> Iterator[tuple[Unit, Rect]]:
+def _layout(
+    unit: Unit, rect: Rect, children: dict[str | None, list[Unit]]
+) -> Iterator[tuple[Unit, Rect]]:
     yield unit, rect
     kids = children.get(unit.id, [])
     for kid, kid_rect in zip(kids, _split(unit.level, rect, len(kids)), strict=True):

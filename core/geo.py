@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +86,8 @@ class Boundaries:
         so it must not depend on file order or on the tree's internal layout.
         """
         point = Point(lon, lat)
-        candidates = self._tree.query(point)  # bounding boxes only; exact test below
-        if len(candidates) == 0:
-            return None
-        covering = [int(i) for i in candidates if self._geometries[i].covers(point)]
+        candidates = self._tree.query(point).tolist()  # bounding boxes only; exact test below
+        covering = [i for i in candidates if self._geometries[i].covers(point)]
         if not covering:
             return None
         return min(self._rank[i] for i in covering)[1]
@@ -117,7 +115,7 @@ def boundaries(path: str | Path) -> Boundaries:
     return _load_cached(Path(path))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_cached(path: Path) -> Boundaries:
     return Boundaries.load(path)
 
