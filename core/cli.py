@@ -143,5 +143,32 @@ def token(username: str) -> None:
         typer.echo(mint_token(session, user))
 
 
+@app.command("device-token")
+def device_token(device_id: str) -> None:
+    """Mint a new token for sensor DEVICE_ID (its old one stops working) and print it."""
+    from core.devices import mint_device_token
+    from core.models import Device
+
+    settings = _setup()
+    engine = make_engine(settings.database_url)
+    with session_scope(session_factory(engine)) as session:
+        device = session.get(Device, device_id)
+        if device is None:
+            typer.echo(f"no device {device_id!r}", err=True)
+            raise typer.Exit(2)
+        typer.echo(mint_device_token(session, device))
+
+
+@app.command("open311-key")
+def open311_key(name: str) -> None:
+    """Mint an Open311 api_key for the client NAME and print it."""
+    from core.open311 import mint_open311_key
+
+    settings = _setup()
+    engine = make_engine(settings.database_url)
+    with session_scope(session_factory(engine)) as session:
+        typer.echo(mint_open311_key(session, name))
+
+
 if __name__ == "__main__":
     app()

@@ -7,12 +7,16 @@ user keeps the password it has.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlmodel import Session, select
 
 from core import directory
+from core.config import get_settings
 from core.db import make_engine, migrate, session_factory, session_scope
-from core.models import Category, Unit, User
+from core.devices import unusable_token_hash
+from core.geo import boundaries
+from core.models import Category, Device, Unit, User
 from core.security import hash_password
 
 DEMO_PASSWORD = "demo1234"
@@ -235,6 +239,44 @@ USERS: list[tuple[str, str, str, str]] = [
 DEDUP_RADIUS_M = {"manhole_cover": 50, "construction_noise": 300, "waterlogging": 200}
 
 
+# Sensors: (id, name, alarm type -> category, grid they stand in, address). Their tokens are
+# minted with `cityloop device-token ID`.
+DEVICES: list[tuple[str, str, dict[str, str], str, str]] = [
+    (
+        "wl-gl-nhl-01",
+        "宁海路积水监测点",
+        {"water_level": "waterlogging"},
+        "gl-nhl-c1-g2",
+        "宁海路与汉口路交叉口",
+    ),
+    (
+        "mh-gl-hq-01",
+        "华侨路智能井盖",
+        {"cover_tilt": "manhole_cover", "cover_open": "manhole_cover"},
+        "gl-hq-c1-g1",
+        "华侨路 56 号门前",
+    ),
+]
+
+
+def demo_devices(boundaries_file: Path) -> Iterator[Device]:
+    areas = boundaries(boundaries_file)
+    for device_id, name, alarms, grid, address in DEVICES:
+        point = areas.representative_point(grid)
+        if point is None:
+            continue  # a deployment's own boundaries without the demo grids
+        yield Device(
+            id=device_id,
+            name=name,
+            token_hash=unusable_token_hash(),
+            alarm_categories=alarms,
+            lat=point[0],
+            lon=point[1],
+            address=address,
+            is_demo=True,
+        )
+
+
 def demo_units() -> Iterator[Unit]:
     city_id, city_name = CITY
     yield Unit(id=city_id, name=city_name, level="city", path=f"/{city_id}/", is_demo=True)
@@ -326,6 +368,9 @@ def seed_demo(session: Session) -> dict[str, int]:
                     is_demo=True,
                 )
             )
+    for device in demo_devices(get_settings().boundaries_file):
+        if session.get(Device, device.id) is None:  # a minted token survives re-seeding
+            session.add(device)
     session.flush()  # the directory refers to units
     teams = directory.seed_demo_directory(session)
     return {"units": len(units), "categories": len(CATEGORIES), "users": len(USERS), "teams": teams}

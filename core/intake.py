@@ -230,7 +230,7 @@ class IntakeService:
             if fresh and row.last_at is not None and at - row.last_at <= window:
                 return row.ticket
             ticket = self._certain_duplicate(session, device, category) or (
-                f"SN-{device.id}-{alarm_type}-{row.generation + 1}"
+                f"{self.settings.ticket_prefix}-SN-{device.id}-{alarm_type}-{row.generation + 1}"
             )
             moved = session.execute(
                 update(AlarmStream)
