@@ -8,7 +8,9 @@ candidates); channels that cannot be asked merge only when one candidate is cert
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core import attachments, dedup
 from core.cases import (
@@ -91,6 +93,7 @@ class IntakeService:
     def __init__(self, cases: CaseService) -> None:
         self.cases = cases
         self.settings, self.sessions, self.client = cases.settings, cases.sessions, cases.client
+        self._stream_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # ---- reports from people and systems -------------------------------------------------
     async def submit(self, actor: Actor, req: IntakeRequest) -> IntakeResult:
@@ -201,15 +204,23 @@ class IntakeService:
         if at > now + MAX_CLOCK_SKEW:
             raise CaseError(422, "at lies in the future", "at")
         signal = AlarmSignal(device.id, alarm.alarm_type, alarm.value, at)
-        stale = ""
+        # One alarm of a stream at a time per process: Temporal bounds the updates in flight
+        # per workflow (10 by default), and a storm would otherwise be refused.
+        async with self._stream_locks[(device.id, alarm.alarm_type)]:
+            return await self._settle_alarm(device, category, signal)
+
+    async def _settle_alarm(
+        self, device: Device, category: str, signal: AlarmSignal
+    ) -> AlarmResult:
+        stale, at = "", signal.at
         for _ in range(3):
-            ticket = self._stream_ticket(device, alarm.alarm_type, category, at, stale=stale)
+            ticket = self._stream_ticket(device, signal.alarm_type, category, at, stale=stale)
             try:
                 state = await self._alarm_update(device, category, ticket, signal)
             except _CaseClosed:
                 stale = ticket  # the stream's case has closed: the next alarm opens another
                 continue
-            self._touch_stream(device.id, alarm.alarm_type, ticket, at)
+            self._touch_stream(device.id, signal.alarm_type, ticket, at)
             return AlarmResult(
                 ticket, state.signal_count, state.signal_count == 1, state.status.value
             )
@@ -276,20 +287,33 @@ class IntakeService:
             search_attributes=start_search_attributes(inp),
         )
         try:
-            state: CaseState = await self.client.execute_update_with_start_workflow(
-                "record_alarm",
-                signal,
-                start_workflow_operation=op,
-                result_type=CaseState,
-                rpc_timeout=timedelta(seconds=INTAKE_WAIT),
-            )
-            return state
+            return await self._send_alarm(op, signal)
         except WorkflowAlreadyStartedError:
             raise _CaseClosed() from None  # finished and archived
         except WorkflowUpdateFailedError as err:
             if _kind(err) == "conflict":
                 raise _CaseClosed() from None
             raise _case_error(err, ticket) from None
+        except RPCError as err:
+            raise _case_error(err, ticket) from None
+
+    async def _send_alarm(self, op: WithStartWorkflowOperation, signal: AlarmSignal) -> CaseState:
+        """Send, backing off while the case has too many updates in flight (other processes)."""
+        for attempt in range(6):
+            try:
+                state: CaseState = await self.client.execute_update_with_start_workflow(
+                    "record_alarm",
+                    signal,
+                    start_workflow_operation=op,
+                    result_type=CaseState,
+                    rpc_timeout=timedelta(seconds=INTAKE_WAIT),
+                )
+                return state
+            except RPCError as err:
+                if err.status != RPCStatusCode.RESOURCE_EXHAUSTED or attempt == 5:
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def _touch_stream(self, device_id: str, alarm_type: str, ticket: str, at: datetime) -> None:
         with session_scope(self.sessions) as session:

@@ -1,0 +1,118 @@
+"""Sensor alarms (`POST /api/v1/alerts`): device tokens, one case per alarm stream, storms."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from core.db import SessionFactory, session_scope
+from core.devices import mint_device_token
+from core.models import Device
+from tests.conftest import token_for
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+WATER = "wl-gl-nhl-01"  # a demo device: water_level → waterlogging
+
+
+def device_headers(sessions: SessionFactory, device_id: str = WATER) -> dict[str, str]:
+    with session_scope(sessions) as session:
+        device = session.get(Device, device_id)
+        assert device is not None
+        return {"Authorization": f"Bearer {mint_device_token(session, device)}"}
+
+
+def alarm(value: float = 0.32, **extra: object) -> dict[str, object]:
+    return {"device_id": WATER, "alarm_type": "water_level", "value": value, **extra}
+
+
+async def test_bad_alarms_are_refused(http: httpx.AsyncClient, sessions: SessionFactory) -> None:
+    headers = device_headers(sessions)
+    assert (await http.post("/api/v1/alerts", json=alarm())).status_code == 401
+    bad = await http.post("/api/v1/alerts", json=alarm(), headers={"Authorization": "Bearer x"})
+    assert bad.status_code == 401
+    user = await http.post("/api/v1/alerts", json=alarm(), headers=token_for(sessions, "admin"))
+    assert user.status_code == 401  # a person's token is not a device's
+    other = await http.post(
+        "/api/v1/alerts", json={**alarm(), "device_id": "mh-gl-hq-01"}, headers=headers
+    )
+    assert other.status_code == 403
+    kind = await http.post(
+        "/api/v1/alerts", json={**alarm(), "alarm_type": "smoke"}, headers=headers
+    )
+    assert kind.status_code == 422 and kind.json()["field"] == "alarm_type"
+    future = datetime.now(UTC) + timedelta(hours=1)
+    ahead = await http.post("/api/v1/alerts", json=alarm(at=future.isoformat()), headers=headers)
+    assert ahead.status_code == 422 and ahead.json()["field"] == "at"
+    naive = await http.post("/api/v1/alerts", json=alarm(at="2026-11-29T10:00:00"), headers=headers)
+    assert naive.status_code == 422
+    listed = await http.get("/api/v1/cases", headers=token_for(sessions, "admin"))
+    assert listed.json()["total"] == 0
+
+
+async def test_an_alarm_storm_makes_one_case(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    headers = device_headers(sessions)
+    first = await http.post("/api/v1/alerts", json=alarm(0.1), headers=headers)
+    assert first.status_code == 201, first.text
+    ticket = first.json()["ticket"]
+
+    async def ping(i: int) -> httpx.Response:
+        return await http.post("/api/v1/alerts", json=alarm(0.1 + i / 1000), headers=headers)
+
+    answers = await asyncio.gather(*(ping(i) for i in range(1, 500)))
+    assert {a.status_code for a in answers} == {200}
+    assert {a.json()["ticket"] for a in answers} == {ticket}
+    admin = token_for(sessions, "admin")
+    detail = (await http.get(f"/api/v1/cases/{ticket}", headers=admin)).json()
+    case = detail["case"]
+    assert case["signal_count"] == 500 and case["channel"] == "sensor"
+    assert case["location"]["unit_id"] == "gl-nhl-c1-g2"
+    assert case["status"] == "DISPATCHED"  # dispatched once, whatever the number of pings
+    listed = await http.get("/api/v1/cases", headers=admin)
+    assert listed.json()["total"] == 1
+
+
+async def test_a_closed_case_makes_the_next_alarm_open_another(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    headers = device_headers(sessions)
+    first = (await http.post("/api/v1/alerts", json=alarm(), headers=headers)).json()
+    closed = await http.post(
+        f"/api/v1/cases/{first['ticket']}/actions/force_close",
+        json={"reason": "已排水", "note": "积水已排除"},
+        headers=token_for(sessions, "supervisor_gl"),
+    )
+    assert closed.status_code == 200, closed.text
+    second = await http.post("/api/v1/alerts", json=alarm(0.5), headers=headers)
+    assert second.status_code == 201
+    assert second.json()["ticket"] != first["ticket"] and second.json()["signal_count"] == 1
+
+
+async def test_an_alarm_outside_the_city_goes_to_the_centre_for_triage(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    with session_scope(sessions) as session:
+        device = Device(
+            id="wl-far-01",
+            name="城外测试点",
+            token_hash="unset",
+            alarm_categories={"water_level": "waterlogging"},
+            lat=39.9,
+            lon=116.4,
+        )
+        session.add(device)
+        headers = {"Authorization": f"Bearer {mint_device_token(session, device)}"}
+    body = {**alarm(), "device_id": "wl-far-01"}
+    answer = await http.post("/api/v1/alerts", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    detail = await http.get(
+        f"/api/v1/cases/{answer.json()['ticket']}", headers=token_for(sessions, "admin")
+    )
+    case = detail.json()["case"]
+    # No district, no street: no rule routes it, so the city centre dispatches it by hand.
+    assert case["location"]["unit_id"] == "nj" and case["status"] == "REGISTERED"
