@@ -10,9 +10,11 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import func, select
 
+from core.config import get_settings
 from core.db import MIGRATIONS, SessionFactory, make_engine, migrate, session_scope
 from core.demo import seed_demo
-from core.models import Category, Unit, User
+from core.geo import boundaries
+from core.models import Category, Device, Unit, User
 
 
 def counts(sessions: SessionFactory) -> tuple[int, int, int]:
@@ -50,8 +52,18 @@ def test_tree_has_five_levels_and_departments(sessions: SessionFactory) -> None:
         "verifier",
         "supervisor",
         "admin",
+        "grid_worker",
     }
     assert all(by_id[u.unit_id] for u in users)
+
+
+def test_demo_sensors_stand_in_their_grids(sessions: SessionFactory) -> None:
+    areas = boundaries(get_settings().boundaries_file)
+    with session_scope(sessions) as session:
+        devices = session.exec(select(Device)).all()
+    assert {d.id for d in devices} == {"wl-gl-nhl-01", "mh-gl-hq-01"}
+    assert all(areas.resolve(d.lat, d.lon) for d in devices)
+    assert not any(d.token_hash.startswith("dv_") for d in devices)  # no usable token seeded
 
 
 OLD_CATEGORY = (

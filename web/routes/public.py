@@ -1,7 +1,526 @@
-"""Web pages: public (being built)."""
+"""Public pages, no login: the citizen's report with photos, and tracking it (articles 14, 20).
+
+A citizen reports an event at a map point, with photos or videos, and gets back a ticket and a
+tracking link. The link carries the report's tracking token: tickets are sequential, so the
+token is what keeps a stranger from reading someone else's report. Tracking shows the closed
+loop's steps and the result, never staff names, internal notes or personal information.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+from starlette.datastructures import FormData, UploadFile
+
+from core import attachments
+from core.cases import CaseError, CaseService, IntakeRequest
+from core.config import Settings
+from core.db import session_scope
+from core.intake import PUBLIC, IntakeResult, IntakeService
+from core.models import Attachment, CaseEventRecord, CaseRecord, LinkedReportRecord
+from web import forms, reads
+from web.deps import SAFE_METHODS, check_csrf
+from web.templating import error_status, redirect, render
+from web.views import timeline
+from workflows.contracts import Status
+from workflows.transitions import STATUS_NAMES
+
+
+async def limit_body(request: Request) -> None:
+    """Refuse a post larger than one photo or video makes, before anything reads its body."""
+    if request.method in SAFE_METHODS:
+        return
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        raise HTTPException(411, "请求缺少长度信息")
+    limit = attachments.upload_limit(_settings(request))
+    if int(length) > limit:
+        raise HTTPException(413, f"文件过大（上限 {_mb(limit)} MB）")
+
+
+router = APIRouter(dependencies=[Depends(limit_body), Depends(check_csrf)])
+
+UPLOADED_BY = "public"
+TITLE_LENGTH = 30  # a citizen writes no title: the description's start serves
+MAX_TOKEN = 64
+_TICKET = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+NOT_FOUND = "未找到该工单，请核对工单号和查询码"
+# The closed loop as the public sees it: a status entered is a step. Returns, parking and
+# rework are the units' business; the citizen sees the case dispatched or being handled.
+PUBLIC_STEPS = {
+    Status.RECEIVED: "受理",
+    Status.REGISTERED: "立案",
+    Status.DISPATCHED: "派遣",
+    Status.ACCEPTED: "签收",
+    Status.HANDLING: "处置中",
+    Status.REWORK: "处置中",
+    Status.VERIFYING: "核查",
+    Status.CLOSED: "结案",
+    Status.ARCHIVED: "归档",
+    Status.VOIDED: "注销",
+}
+PUBLIC_STATUS = {Status.RETURNED: Status.DISPATCHED, Status.PARKED: Status.HANDLING}
+DONE = frozenset({Status.CLOSED, Status.ARCHIVED})
+RESULT_NOTES = {"submit_feedback": "note", "force_close": "note", "direct_answer": "answer"}
+
+FIELD_LABELS = {
+    "category": "问题类型",
+    "description": "问题描述",
+    "location": "位置",
+    "address": "详细地址",
+    "attachments": "照片/视频",
+    "reporter_name": "姓名",
+    "reporter_phone": "手机号",
+}
+# Model fields shown elsewhere on the public form: the title is made of the description.
+_SHOWN_AT = {
+    "title": "description",
+    "lat": "location",
+    "lon": "location",
+    "location_unit_id": "location",
+}
+_INVALID = {
+    "lat": "纬度应为 -90 到 90 之间的数字，如 32.0603",
+    "lon": "经度应为 -180 到 180 之间的数字，如 118.7969",
+    "reporter_phone": "请填写正确的手机号",
+    "attachments": "最多上传 10 个照片或视频",
+}
+# The refusals a citizen can cause, in the intake's English wording.
+_REFUSALS = (
+    (re.compile(r"describe the problem"), "description", "请描述问题"),
+    (re.compile(r"unknown category .*"), "category", "请选择问题类型"),
+    (re.compile(r"a location is needed.*"), "location", "请在地图上选择位置或填写经纬度"),
+    (re.compile(r"a map point needs both lat and lon"), "location", "请同时填写纬度和经度"),
+    (re.compile(r"the point lies outside .*"), "location", "该位置不在南京市范围内"),
+    (re.compile(r"unknown attachment .*"), "attachments", "照片或视频未上传成功，请重新上传"),
+)
+
+
+@dataclass
+class Preview:
+    """One uploaded file on the form: its name and, for an image, its thumbnail inline."""
+
+    sha256: str
+    name: str
+    kind: str
+    src: str = ""  # a data: URI; files themselves are served to logged-in users only
+
+
+@dataclass
+class Step:
+    label: str
+    at: datetime | None
+
+
+@dataclass
+class Progress:
+    """What the public may see of one case."""
+
+    ticket: str
+    category_name: str
+    status: str
+    status_name: str
+    steps: list[Step]
+    result: str = ""
+
+
+@dataclass
+class Tracking:
+    """One report as its reporter tracks it; `case` is the case it opened or joined."""
+
+    ticket: str
+    received_at: datetime | None
+    photos: int
+    case: Progress
+    merged: bool = False
+    report_count: int = 1
+
+
+@dataclass
+class ReportForm:
+    values: dict[str, str] = field(default_factory=dict)
+    shas: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class _Event(Protocol):
+    """A timeline entry, from the read model or live from the workflow."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def from_status(self) -> str: ...
+    @property
+    def to_status(self) -> str: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+
+
+# ---- the report form ---------------------------------------------------------------------
+@router.get("/report")
+def report_form(request: Request) -> Response:
+    """The citizen's report form."""
+    return _form(request, ReportForm())
+
+
+@router.post("/report")
+async def submit_report(request: Request) -> Response:
+    """File the report; errors come back next to their fields with the values kept."""
+    form = await request.form()
+    report = _posted(form)
+    stored, failures = await _store_all(request, _files(form, "files"))  # posted without JS
+    report.shas += [row.sha256 for row in stored]
+    if failures:
+        report.errors = {"attachments": "；".join(f"{n}：{m}" for n, m in failures)}
+        return _form(request, report, error_status(request, 422))
+    intake: IntakeService = request.app.state.intake
+    try:
+        result = await intake.submit(PUBLIC, _intake_request(report))
+    except (ValidationError, CaseError) as err:
+        report.errors = _errors(err)
+        status = err.status if isinstance(err, CaseError) else 422
+        return _form(request, report, error_status(request, status))
+    return _submitted(request, result)
+
+
+@router.post("/report/attachments")
+async def upload(request: Request) -> Response:
+    """Keep the posted photo or video; answer with its thumbnail, or the refusal inline."""
+    uploads = _files(await request.form(), "file")
+    stored, failures = await _store_all(request, uploads)
+    if not uploads:
+        failures.append(("", "请选择照片或视频"))
+    context = {"items": _previews(_settings(request), stored), "failures": failures}
+    status = error_status(request, 422) if failures and not stored else 200
+    return render(request, "public/_upload.html", context, block="upload", status=status)
+
+
+def _form(request: Request, report: ReportForm, status: int = 200) -> Response:
+    settings = _settings(request)
+    with session_scope(request.app.state.sessions) as session:
+        # Only what the public uploaded is shown back: a name posted here reveals no other file.
+        rows = [
+            row
+            for row in attachments.get_many(session, report.shas)
+            if row.uploaded_by == UPLOADED_BY
+        ]
+    context = {
+        "categories": reads.category_groups(request.app.state.sessions),
+        "values": report.values,
+        "errors": report.errors,
+        "summary": _summary(report.errors),
+        "items": _previews(settings, rows),
+        "failures": [],
+        "max_image_mb": _mb(settings.max_image_bytes),
+        "max_video_mb": _mb(settings.max_video_bytes),
+        "max_image_bytes": settings.max_image_bytes,
+        "max_video_bytes": settings.max_video_bytes,
+    }
+    return render(request, "public/report.html", context, block="report", status=status)
+
+
+def _posted(form: FormData) -> ReportForm:
+    names = ("category", "description", "lat", "lon", "address", "reporter_name")
+    values = {name: forms.text(form, name) for name in (*names, "reporter_phone")}
+    shas = [s for s in form.getlist("attachments") if isinstance(s, str) and s]
+    return ReportForm(values=values, shas=list(dict.fromkeys(shas)))
+
+
+def _intake_request(report: ReportForm) -> IntakeRequest:
+    values = report.values
+    description = values["description"]
+    if not description:
+        raise CaseError(422, "describe the problem", "description")
+    return IntakeRequest.model_validate(
+        {
+            "title": " ".join(description.split())[:TITLE_LENGTH],
+            "description": description,
+            "category": values["category"],
+            "lat": _coordinate(values["lat"]),
+            "lon": _coordinate(values["lon"]),
+            "address": values["address"],
+            "reporter_name": values["reporter_name"],
+            "reporter_phone": values["reporter_phone"],
+            "attachments": report.shas,
+            "channel": "citizen",
+            "duplicates": "auto",  # nobody to ask: merge only into a certain duplicate
+        }
+    )
+
+
+def _coordinate(text: str) -> str | None:
+    """A typed coordinate, forgiving full-width digits and a degree sign; "" is none."""
+    text = unicodedata.normalize("NFKC", text).replace("°", "").strip()
+    return text or None
+
+
+def _errors(err: ValidationError | CaseError) -> dict[str, str]:
+    """Messages by field of the public form, in Chinese."""
+    if isinstance(err, CaseError):
+        for pattern, name, message in _REFUSALS:
+            if pattern.fullmatch(err.reason):
+                return {name: message}
+        if err.status >= 500:
+            return {"": "系统繁忙，请稍后再试"}
+        return {_SHOWN_AT.get(err.field, err.field): forms.chinese_reason(err.reason)}
+    errors: dict[str, str] = {}
+    for name, message in forms.field_errors(err).items():
+        errors.setdefault(_SHOWN_AT.get(name, name), _INVALID.get(name, message))
+    return errors
+
+
+def _summary(errors: dict[str, str]) -> str:
+    return "；".join(
+        f"{FIELD_LABELS.get(name, name)}：{message}" if name else message
+        for name, message in errors.items()
+    )
+
+
+def _submitted(request: Request, result: IntakeResult) -> Response:
+    context = {
+        "ticket": result.ticket,
+        "token": result.tracking_token,
+        "tracking_url": str(
+            request.url_for("track", ticket=result.ticket).include_query_params(
+                t=result.tracking_token
+            )
+        ),
+        "merged": result.merged,
+        "case_ticket": result.case.ticket,
+        "status": _public_status(result.case.status.value).value,
+        "status_name": _status_name(result.case.status.value),
+    }
+    return _private(render(request, "public/submitted.html", context, block="report"))
+
+
+# ---- uploads -----------------------------------------------------------------------------
+def _files(form: FormData, name: str) -> list[UploadFile]:
+    # An empty file input still posts a part, without a file name.
+    return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+
+
+async def _store_all(
+    request: Request, uploads: list[UploadFile]
+) -> tuple[list[Attachment], list[tuple[str, str]]]:
+    """Store each file; the refused ones come back as (file name, message)."""
+    settings, sessions = _settings(request), request.app.state.sessions
+    stored, failures = [], []
+    for upload in uploads:
+        try:
+            stored.append(await attachments.store_upload(sessions, settings, upload, UPLOADED_BY))
+        except CaseError as err:
+            failures.append((upload.filename or "", _file_message(err, settings)))
+    return stored, failures
+
+
+def _file_message(err: CaseError, settings: Settings) -> str:
+    reason = err.reason
+    if reason.startswith("image larger than"):
+        return f"文件过大（上限 {_mb(settings.max_image_bytes)} MB）"
+    if reason.startswith("video larger than"):
+        return f"文件过大（上限 {_mb(settings.max_video_bytes)} MB）"
+    if reason.startswith("file too large"):
+        return f"文件过大（上限 {_mb(attachments.upload_limit(settings))} MB）"
+    if reason.startswith(("image of ", "image too large")):
+        return "图片尺寸过大"
+    if reason == "the file is empty":
+        return "文件是空的"
+    return "不是有效的图片或视频"
+
+
+def _previews(settings: Settings, rows: Iterable[Attachment]) -> list[Preview]:
+    previews = []
+    for row in rows:
+        src = ""
+        thumb = attachments.path_of(settings, row.sha256, thumbnail=True)
+        if row.has_thumbnail and thumb.is_file():
+            src = "data:image/jpeg;base64," + base64.b64encode(thumb.read_bytes()).decode()
+        previews.append(Preview(row.sha256, row.filename or "未命名文件", row.kind, src))
+    return previews
+
+
+# ---- tracking ----------------------------------------------------------------------------
+@router.get("/track")
+async def lookup(request: Request, ticket: str = "", t: str = "") -> Response:
+    """Find a report by ticket and tracking token, for those who kept only the numbers."""
+    ticket, t = ticket.strip(), t.strip()
+    if not ticket and not t:
+        return _lookup(request, "", "")
+    try:
+        found = await _tracking(request.app.state.cases, ticket, t)
+    except CaseError:
+        return _lookup(request, ticket, "暂时无法查询，请稍后再试", 503)
+    if found is None:
+        return _lookup(request, ticket, NOT_FOUND, 404)
+    return redirect(request, f"/track/{ticket}?{urlencode({'t': t})}")
+
+
+@router.get("/track/{ticket}", name="track")
+async def track_page(request: Request, ticket: str, t: str = "") -> Response:
+    """A report's progress for whoever holds its tracking token; to anyone else, 404."""
+    try:
+        found = await _tracking(request.app.state.cases, ticket, t.strip())
+    except CaseError:
+        return _lookup(request, ticket, "暂时无法查询，请稍后再试", 503)
+    if found is None:
+        return _lookup(request, ticket, NOT_FOUND, 404)
+    return _private(render(request, "public/track.html", {"report": found}, block="track"))
+
+
+def _lookup(request: Request, ticket: str, error: str, status: int = 200) -> Response:
+    context = {"ticket": ticket, "error": error}
+    status = error_status(request, status) if status >= 400 else status
+    return render(request, "public/lookup.html", context, block="lookup", status=status)
+
+
+async def _tracking(cases: CaseService, ticket: str, token: str) -> Tracking | None:
+    """The report `ticket` if `token` is its tracking token, else None.
+
+    The read model answers, except for a case so new that the projection has not written it
+    yet: its workflow does then.
+    """
+    if not token or len(token) > MAX_TOKEN or not _TICKET.fullmatch(ticket):
+        return None
+    with session_scope(cases.sessions) as session:
+        case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+        if case is not None:
+            return _from_case(session, case) if _same(case.tracking_token, token) else None
+        linked = session.get(LinkedReportRecord, ticket)
+        if linked is not None and linked.split_at is None:
+            return _from_linked(session, linked) if _same(linked.tracking_token, token) else None
+    return await _live(cases, ticket, token)
+
+
+def _same(expected: str, token: str) -> bool:
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a URL may carry.
+    return bool(expected) and secrets.compare_digest(expected.encode(), token.encode())
+
+
+def _from_case(session: Session, case: CaseRecord) -> Tracking:
+    events = _events(session, case.id)
+    return Tracking(
+        ticket=case.ticket,
+        received_at=case.created_at,
+        photos=_photos(events, "receive", case.ticket),
+        case=_progress(case.ticket, case.category_name, case.status, events),
+        report_count=case.report_count,
+    )
+
+
+def _from_linked(session: Session, linked: LinkedReportRecord) -> Tracking | None:
+    case = session.get(CaseRecord, linked.case_id)
+    if case is None:
+        return None
+    events = _events(session, case.id)
+    return Tracking(
+        ticket=linked.ticket,
+        received_at=linked.linked_at,
+        photos=_photos(events, "link_report", linked.ticket),
+        case=_progress(case.ticket, case.category_name, case.status, events),
+        merged=True,
+        report_count=case.report_count,
+    )
+
+
+async def _live(cases: CaseService, ticket: str, token: str) -> Tracking | None:
+    try:
+        state = await cases.live_state(ticket)
+        if not _same(state.tracking_token, token):
+            return None
+        events = await timeline(cases, state)
+    except CaseError as err:
+        if err.status == 404:
+            return None
+        raise
+    return Tracking(
+        ticket=state.ticket,
+        received_at=state.created_at,
+        photos=_photos(events, "receive", state.ticket),
+        case=_progress(state.ticket, state.category_name, state.status.value, events),
+        report_count=state.report_count,
+    )
+
+
+def _events(session: Session, case_id: str) -> list[CaseEventRecord]:
+    query = select(CaseEventRecord).where(CaseEventRecord.case_id == case_id)
+    return list(session.exec(query.order_by(col(CaseEventRecord.seq))))
+
+
+def _progress(ticket: str, category_name: str, status: str, events: Sequence[_Event]) -> Progress:
+    done = status in DONE
+    return Progress(
+        ticket=ticket,
+        category_name=category_name,
+        status=_public_status(status).value,
+        status_name=_status_name(status),
+        steps=_steps(events),
+        result=_result(events) if done else "",
+    )
+
+
+def _public_status(status: str) -> Status:
+    return PUBLIC_STATUS.get(Status(status), Status(status))
+
+
+def _status_name(status: str) -> str:
+    return STATUS_NAMES[_public_status(status)]
+
+
+def _steps(events: Sequence[_Event]) -> list[Step]:
+    """The statuses the case entered, in order, each run of one step shown once."""
+    steps: list[Step] = []
+    for e in events:
+        if e.from_status == e.to_status or e.to_status not in PUBLIC_STEPS:
+            continue
+        label = PUBLIC_STEPS[Status(e.to_status)]
+        if not steps or steps[-1].label != label:
+            steps.append(Step(label, e.at))
+    return steps
+
+
+def _result(events: Sequence[_Event]) -> str:
+    """The last result the handling unit reported (or the answer given on the spot)."""
+    for e in reversed(events):
+        key = RESULT_NOTES.get(e.action)
+        if key and e.payload.get(key):
+            return str(e.payload[key])
+    return ""
+
+
+def _photos(events: Sequence[_Event], action: str, ticket: str) -> int:
+    """How many files the report brought: on the case's receipt, or on its link event."""
+    for e in events:
+        if e.action == action and (action == "receive" or e.payload.get("report") == ticket):
+            return len(e.payload.get("attachments") or [])
+    return 0
+
+
+# ---- helpers -----------------------------------------------------------------------------
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _mb(n: int) -> int:
+    return n // attachments.MIB
+
+
+def _private(response: Response) -> Response:
+    """A page carrying a tracking token: kept out of shared caches, referrers and indexes."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
