@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -157,6 +158,8 @@ def make_settings(db_url: str, client: Client, task_queue: str) -> Settings:
         secret_key="test-secret",
         # Each test's database restarts the serial, but the Temporal server is shared.
         ticket_prefix=f"T{uuid.uuid4().hex[:6].upper()}",
+        # Uploaded files go to a directory of the test's own, never the checkout's var/.
+        attachment_dir=Path(tempfile.mkdtemp(prefix="cityloop-attachments-")),
     )
 
 

@@ -1,7 +1,110 @@
-"""JSON API: attachments (being built)."""
+"""JSON API for attachments: upload a photo or short video, fetch it and its thumbnail.
+
+Uploads are parsed here rather than by a `File()` parameter, which would spool the whole body
+to disk before the handler runs: the body is cut off one byte past the limits instead.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncGenerator
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from api.deps import ApiUser
+from core import attachments
+from core.cases import CaseError
+from core.db import session_scope
+from core.models import Attachment
+
+router = APIRouter(prefix="/attachments", tags=["attachments"])
+
+
+class AttachmentOut(BaseModel):
+    sha256: str
+    content_type: str
+    kind: str
+    size: int
+    url: str
+    thumbnail_url: str | None  # videos have none
+
+
+@router.post("", status_code=201)
+async def upload(request: Request, user: ApiUser) -> AttachmentOut:
+    """Store one image or video sent as multipart field `file`; the same file twice is kept once."""
+    settings = request.app.state.settings
+    file = await _the_file(request, attachments.upload_limit(settings))
+    try:
+        row = await attachments.store_upload(
+            request.app.state.sessions, settings, file, user.username
+        )
+    finally:
+        await file.close()
+    return _out(request, row)
+
+
+@router.get("/{sha}", response_class=FileResponse, name="attachment_file")
+def download(request: Request, sha: str, user: ApiUser) -> FileResponse:
+    """The stored file, as its sniffed content type."""
+    return _serve(request, sha, thumbnail=False)
+
+
+@router.get("/{sha}/thumbnail", response_class=FileResponse, name="attachment_thumbnail")
+def thumbnail(request: Request, sha: str, user: ApiUser) -> FileResponse:
+    """An image's JPEG thumbnail (at most 320 px a side); videos have none (404)."""
+    return _serve(request, sha, thumbnail=True)
+
+
+def _serve(request: Request, sha: str, *, thumbnail: bool) -> FileResponse:
+    with session_scope(request.app.state.sessions) as session:
+        found = attachments.locate(session, request.app.state.settings, sha, thumbnail=thumbnail)
+    if found is None:
+        raise HTTPException(404, "no such attachment")
+    path, content_type = found
+    return FileResponse(path, media_type=content_type, headers=attachments.FILE_HEADERS)
+
+
+def _out(request: Request, row: Attachment) -> AttachmentOut:
+    url = request.app.url_path_for("attachment_file", sha=row.sha256)
+    thumb = request.app.url_path_for("attachment_thumbnail", sha=row.sha256)
+    return AttachmentOut(
+        sha256=row.sha256,
+        content_type=row.content_type,
+        kind=row.kind,
+        size=row.size,
+        url=str(url),
+        thumbnail_url=str(thumb) if row.has_thumbnail else None,
+    )
+
+
+async def _the_file(request: Request, limit: int) -> UploadFile:
+    """The upload in field `file`, its body read no further than `limit` bytes."""
+    settings = request.app.state.settings
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise attachments.too_large(settings)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise CaseError(422, "send the file as multipart/form-data in field 'file'", "file")
+    parser = MultiPartParser(request.headers, _capped(request, limit), max_files=1, max_fields=10)
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        raise CaseError(422, err.message, "file") from None
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        await form.close()
+        raise CaseError(422, "no file in field 'file'", "file")
+    return file
+
+
+async def _capped(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
+    """The request body, refused as soon as it passes `limit` (a chunked body has no length)."""
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise attachments.too_large(request.app.state.settings)
+        yield chunk

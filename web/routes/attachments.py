@@ -1,7 +1,117 @@
-"""Web pages: attachments (being built)."""
+"""Web: upload photos and videos from a form (htmx), and serve stored files to logged-in users."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse
+from starlette.datastructures import UploadFile
+
+from core import attachments
+from core.cases import CaseError
+from core.db import session_scope
+from web.deps import Sessions, WebUser, check_csrf
+from web.templating import error_status, templates
+
+MAX_FILES = 10  # per request
+# The thumbnail of a video, which has none of its own: a play mark.
+VIDEO_MARK = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180" viewBox="0 0 320 180">'
+    b'<rect width="320" height="180" fill="#333"/>'
+    b'<path d="M140 60v60l50-30z" fill="#fff"/></svg>'
+)
+_REASONS = [
+    (re.compile(r"the file is empty"), "文件为空"),
+    (
+        re.compile(r"not an image or video.*"),
+        "不是图片或视频（支持 JPEG、PNG、GIF、WebP、MP4、MOV、WebM）",
+    ),
+    (re.compile(r"image larger than (.+)"), r"图片超过 \1"),
+    (re.compile(r"video larger than (.+)"), r"视频超过 \1"),
+    (re.compile(r"the image cannot be read.*"), "图片无法读取（文件损坏或不是图片）"),
+    (re.compile(r"image (of|too large).*"), "图片尺寸过大"),
+]
+
+
+def _within_limit(request: Request) -> None:
+    """Refuse a body too large by its length, before `check_csrf` parses (and spools) it.
+
+    Browsers always send the length of a form; the server reads no byte past it.
+    """
+    if request.method != "POST":
+        return
+    settings = request.app.state.settings
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise HTTPException(411, "上传需要 Content-Length")
+    if int(length) > attachments.upload_limit(settings):
+        raise HTTPException(
+            413,
+            f"文件过大：图片不超过 {attachments.mib(settings.max_image_bytes)}，"
+            f"视频不超过 {attachments.mib(settings.max_video_bytes)}",
+        )
+
+
+# The length check comes first: router dependencies run in order, and check_csrf reads the form.
+router = APIRouter(dependencies=[Depends(_within_limit), Depends(check_csrf)])
+
+
+@router.post("/attachments")
+async def upload(request: Request, user: WebUser, sessions: Sessions) -> Response:
+    """Store the files of field `file`; answer with a figure per file that carries its sha."""
+    settings = request.app.state.settings
+    form = await request.form()  # parsed already by check_csrf
+    # An empty file input still sends a part: no name, no bytes.
+    files = [
+        f for f in form.getlist("file") if isinstance(f, UploadFile) and (f.filename or f.size)
+    ]
+    results: list[dict[str, object]] = []
+    if not files:
+        results.append({"row": None, "name": "", "error": "请选择要上传的图片或视频"})
+    elif len(files) > MAX_FILES:
+        results.append({"row": None, "name": "", "error": f"一次最多上传 {MAX_FILES} 个文件"})
+        files = []
+    for file in files:
+        try:
+            row = await attachments.store_upload(sessions, settings, file, user.username)
+        except CaseError as err:
+            results.append({"row": None, "name": file.filename or "", "error": _chinese(err)})
+        else:
+            results.append({"row": row})
+    macros = templates.env.get_template("_attachments.html").module
+    html = macros.upload_results(results)  # type: ignore[attr-defined]
+    ok = any(r["row"] for r in results)
+    return HTMLResponse(html, status_code=200 if ok else error_status(request, 422))
+
+
+@router.get("/files/{sha}")
+def file(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Response:
+    """A stored file, as its sniffed content type."""
+    with session_scope(sessions) as session:
+        found = attachments.locate(session, request.app.state.settings, sha)
+    if found is None:
+        raise HTTPException(404, "没有这个附件")
+    path, content_type = found
+    return FileResponse(path, media_type=content_type, headers=attachments.FILE_HEADERS)
+
+
+@router.get("/files/{sha}/thumb")
+def thumb(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Response:
+    """An image's thumbnail, or a play mark for a video."""
+    with session_scope(sessions) as session:
+        found = attachments.locate(session, request.app.state.settings, sha, thumbnail=True)
+        row = attachments.get(session, sha) if found is None else None
+    if found is not None:
+        path, content_type = found
+        return FileResponse(path, media_type=content_type, headers=attachments.FILE_HEADERS)
+    if row is not None and row.kind == "video":
+        return Response(VIDEO_MARK, media_type="image/svg+xml", headers=attachments.FILE_HEADERS)
+    raise HTTPException(404, "没有这个附件")
+
+
+def _chinese(err: CaseError) -> str:
+    for pattern, message in _REASONS:
+        if pattern.fullmatch(err.reason):
+            return pattern.sub(message, err.reason)
+    return err.reason

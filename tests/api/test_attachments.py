@@ -1,0 +1,180 @@
+"""The attachments API over the real app and a real database: upload, fetch, refusals."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from PIL import Image
+from sqlmodel import select
+from temporalio.testing import WorkflowEnvironment
+
+from core.db import SessionFactory, session_scope
+from core.models import Attachment
+from tests.conftest import api_client, make_settings, token_for
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" * 4
+
+
+# Overrides tests/api/conftest.py's `http`: `make_settings` leaves attachment_dir at its default
+# (var/attachments in the checkout), and these tests must write into their own tmp_path.
+# Nothing here needs a worker.
+@pytest_asyncio.fixture(loop_scope="session")
+async def http(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, files: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(db_url, dev_env.client, task_queue)
+    settings = settings.model_copy(update={"attachment_dir": files})
+    async with api_client(settings, dev_env.client) as client:
+        yield client
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    return tmp_path / "files"
+
+
+def jpeg(size: tuple[int, int] = (800, 600)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "green").save(out, "JPEG")
+    return out.getvalue()
+
+
+def stored(files: Path) -> list[Path]:
+    return sorted(p for p in files.rglob("*") if p.is_file()) if files.exists() else []
+
+
+async def test_upload_then_fetch_file_and_thumbnail(
+    http: httpx.AsyncClient, sessions: SessionFactory, files: Path
+) -> None:
+    op = token_for(sessions, "operator1")
+    data = jpeg()
+    # The client's content type and name are ignored: the bytes say it is a JPEG.
+    sent = {"file": ("photo.txt", data, "text/plain")}
+    created = await http.post("/api/v1/attachments", files=sent, headers=op)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    sha = body["sha256"]
+    assert body == {
+        "sha256": sha,
+        "content_type": "image/jpeg",
+        "kind": "image",
+        "size": len(data),
+        "url": f"/api/v1/attachments/{sha}",
+        "thumbnail_url": f"/api/v1/attachments/{sha}/thumbnail",
+    }
+
+    got = await http.get(body["url"], headers=op)
+    assert got.status_code == 200 and got.content == data
+    assert got.headers["content-type"] == "image/jpeg"
+    assert got.headers["cache-control"] == "private, max-age=31536000, immutable"
+    assert got.headers["x-content-type-options"] == "nosniff"
+
+    thumb = await http.get(body["thumbnail_url"], headers=op)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(thumb.content)) as img:
+        assert img.size == (320, 240)
+
+    again = await http.post("/api/v1/attachments", files={"file": ("b.jpg", data)}, headers=op)
+    assert again.status_code == 201 and again.json()["sha256"] == sha
+    with session_scope(sessions) as session:
+        assert [a.sha256 for a in session.exec(select(Attachment))] == [sha]
+    assert len(stored(files)) == 2
+
+
+async def test_video_has_no_thumbnail(http: httpx.AsyncClient, sessions: SessionFactory) -> None:
+    op = token_for(sessions, "operator1")
+    created = await http.post("/api/v1/attachments", files={"file": ("c.mp4", MP4)}, headers=op)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["kind"], body["content_type"], body["thumbnail_url"]) == (
+        "video",
+        "video/mp4",
+        None,
+    )
+    got = await http.get(body["url"], headers=op)
+    assert got.content == MP4 and got.headers["content-type"] == "video/mp4"
+    thumb = await http.get(f"{body['url']}/thumbnail", headers=op)
+    assert thumb.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("files_", "reason"),
+    [
+        (
+            {"file": ("x.jpg", b"\xff\xd8\xff\xe0" + b"garbage" * 100, "image/jpeg")},
+            "cannot be read",
+        ),
+        ({"file": ("notes.jpg", b"just some text", "image/jpeg")}, "not an image or video"),
+        ({"file": ("empty.png", b"", "image/png")}, "empty"),
+        ({"other": ("x.jpg", b"\xff\xd8\xff", "image/jpeg")}, "no file"),
+    ],
+)
+async def test_refusals_name_the_file_field(
+    http: httpx.AsyncClient,
+    sessions: SessionFactory,
+    files: Path,
+    files_: dict[str, tuple[str, bytes, str]],
+    reason: str,
+) -> None:
+    op = token_for(sessions, "operator1")
+    refused = await http.post("/api/v1/attachments", files=files_, headers=op)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "file" and reason in refused.json()["detail"]
+    assert stored(files) == []
+
+
+async def test_a_body_past_the_limits_is_not_read(
+    http: httpx.AsyncClient, sessions: SessionFactory, files: Path
+) -> None:
+    op = token_for(sessions, "operator1")
+    limit = 50 * 1024 * 1024 + 64 * 1024
+    read = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        # A chunked body (no Content-Length) that would go on for a gigabyte.
+        nonlocal read
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="v.mp4"\r\n\r\n' + MP4
+        )
+        for _ in range(1024):
+            read += 1 << 20
+            yield bytes(1 << 20)
+
+    headers = {**op, "content-type": "multipart/form-data; boundary=b"}
+    refused = await http.post("/api/v1/attachments", content=endless(), headers=headers)
+    assert refused.status_code == 422 and refused.json()["field"] == "file"
+    assert "too large" in refused.json()["detail"]
+    assert read <= limit + (2 << 20)
+    assert stored(files) == []
+
+    declared = {**headers, "content-length": str(limit + 1)}
+    early = await http.post("/api/v1/attachments", content=b"", headers=declared)
+    assert early.status_code == 422 and "too large" in early.json()["detail"]
+
+
+async def test_needs_a_bearer_token(http: httpx.AsyncClient, sessions: SessionFactory) -> None:
+    sent = await http.post("/api/v1/attachments", files={"file": ("a.jpg", jpeg())})
+    assert sent.status_code == 401
+    op = token_for(sessions, "operator1")
+    created = await http.post("/api/v1/attachments", files={"file": ("a.jpg", jpeg())}, headers=op)
+    url = created.json()["url"]
+    assert (await http.get(url)).status_code == 401
+    assert (await http.get(f"{url}/thumbnail")).status_code == 401
+    bad = {"Authorization": "Bearer nonsense"}
+    assert (await http.get(url, headers=bad)).status_code == 401
+
+
+@pytest.mark.parametrize("sha", ["0" * 64, "..%2F..%2Fetc%2Fpasswd", "A" * 64, "abc"])
+async def test_unknown_or_malformed_sha_is_404(
+    http: httpx.AsyncClient, sessions: SessionFactory, sha: str
+) -> None:
+    op = token_for(sessions, "operator1")
+    assert (await http.get(f"/api/v1/attachments/{sha}", headers=op)).status_code == 404
+    assert (await http.get(f"/api/v1/attachments/{sha}/thumbnail", headers=op)).status_code == 404
