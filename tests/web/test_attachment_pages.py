@@ -1,0 +1,76 @@
+"""Uploading and viewing attachments in the web UI (logged-in staff)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from PIL import Image
+from sqlmodel import func, select
+from temporalio.testing import WorkflowEnvironment
+
+from core.db import session_scope
+from core.models import Attachment
+from tests.web.support import HX, Web, csrf, login, web_stack
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+SHA_INPUT = re.compile(r'name="attachments" value="([0-9a-f]{64})"')
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
+    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
+        yield stack
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), "orange").save(out, "PNG")
+    return out.getvalue()
+
+
+def stored(web: Web) -> int:
+    with session_scope(web.sessions) as session:
+        return session.exec(select(func.count()).select_from(Attachment)).one()
+
+
+async def upload(web: Web, name: str, data: bytes) -> tuple[int, str]:
+    token = await csrf(web.http)
+    response = await web.http.post(
+        "/attachments",
+        files={"file": (name, data, "image/png")},
+        data={"csrf_token": token},
+        headers=HX,
+    )
+    return response.status_code, response.text
+
+
+async def test_a_photo_is_uploaded_shown_and_served_to_staff_only(web: Web) -> None:
+    await login(web.http, "grid_nhl")
+    status, fragment = await upload(web, "井盖.png", png())
+    assert status == 200, fragment
+    found = SHA_INPUT.search(fragment)
+    assert found, fragment
+    sha = found.group(1)
+    full = await web.http.get(f"/files/{sha}")
+    assert full.status_code == 200 and full.headers["content-type"] == "image/png"
+    assert full.content == png()
+    thumb = await web.http.get(f"/files/{sha}/thumb")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(thumb.content)).size) == 320
+
+    await web.http.post("/logout", data={"csrf_token": await csrf(web.http)})
+    anonymous = await web.http.get(f"/files/{sha}")
+    assert anonymous.status_code in (303, 401)
+
+
+async def test_a_fake_photo_is_refused_in_chinese_and_not_kept(web: Web) -> None:
+    await login(web.http, "grid_nhl")
+    before = stored(web)
+    status, fragment = await upload(web, "fake.png", b"\x89PNG\r\n\x1a\n" + b"not a picture" * 20)
+    assert status == 200 and "图片无法读取" in fragment, fragment
+    assert SHA_INPUT.search(fragment) is None
+    assert stored(web) == before
