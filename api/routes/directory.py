@@ -1,7 +1,131 @@
-"""JSON API: directory (being built)."""
+"""JSON API for the forces and equipment directory (处置力量和装备目录) and allocations."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ApiUser, Cases
+from core.directory import (
+    AllocateRequest,
+    AllocationOut,
+    DirectoryService,
+    EquipmentCreate,
+    EquipmentOut,
+    EquipmentUpdate,
+    PersonCreate,
+    PersonOut,
+    PersonUpdate,
+    ReleaseRequest,
+    TeamCreate,
+    TeamOut,
+    TeamUpdate,
+)
+
+router = APIRouter(tags=["directory"])
+
+
+def get_directory(cases: Cases) -> DirectoryService:
+    return DirectoryService(cases)
+
+
+Directory = Annotated[DirectoryService, Depends(get_directory)]
+UnitFilter = Annotated[str, Query(max_length=64, description="a unit and the units under it")]
+
+
+# ---- teams ---------------------------------------------------------------------------------
+@router.get("/directory/teams", response_model=list[TeamOut])
+def list_teams(_user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[TeamOut]:
+    """Teams with their people and the case each is allocated to."""
+    return directory.list_teams(unit)
+
+
+@router.post("/directory/teams", status_code=201, response_model=TeamOut)
+def create_team(body: TeamCreate, user: ApiUser, directory: Directory) -> TeamOut:
+    """Add a team to a unit (an admin's, or one's own unit)."""
+    return directory.create_team(user, body)
+
+
+@router.patch("/directory/teams/{team_id}", response_model=TeamOut)
+def update_team(team_id: int, body: TeamUpdate, user: ApiUser, directory: Directory) -> TeamOut:
+    """Change the fields sent."""
+    return directory.update_team(user, team_id, body)
+
+
+# ---- people --------------------------------------------------------------------------------
+@router.get("/directory/people", response_model=list[PersonOut])
+def list_people(_user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[PersonOut]:
+    """People of the units, in a team or not."""
+    return directory.list_people(unit)
+
+
+@router.post("/directory/people", status_code=201, response_model=PersonOut)
+def create_person(body: PersonCreate, user: ApiUser, directory: Directory) -> PersonOut:
+    """Add a person to a unit, optionally to one of its teams."""
+    return directory.create_person(user, body)
+
+
+@router.patch("/directory/people/{person_id}", response_model=PersonOut)
+def update_person(
+    person_id: int, body: PersonUpdate, user: ApiUser, directory: Directory
+) -> PersonOut:
+    """Change the fields sent; `team_id: null` takes the person out of their team."""
+    return directory.update_person(user, person_id, body)
+
+
+# ---- equipment -----------------------------------------------------------------------------
+@router.get("/directory/equipment", response_model=list[EquipmentOut])
+def list_equipment(
+    _user: ApiUser,
+    directory: Directory,
+    unit: UnitFilter = "",
+    status: Annotated[str, Query(pattern="^(|available|allocated|repair)$")] = "",
+) -> list[EquipmentOut]:
+    """Equipment with its status and, when allocated, the case holding it."""
+    return directory.list_equipment(unit, status)
+
+
+@router.post("/directory/equipment", status_code=201, response_model=EquipmentOut)
+def create_equipment(body: EquipmentCreate, user: ApiUser, directory: Directory) -> EquipmentOut:
+    """Add a piece of equipment (status available or repair)."""
+    return directory.create_equipment(user, body)
+
+
+@router.patch("/directory/equipment/{equipment_id}", response_model=EquipmentOut)
+def update_equipment(
+    equipment_id: int, body: EquipmentUpdate, user: ApiUser, directory: Directory
+) -> EquipmentOut:
+    """Change the fields sent; status moves between available and repair only."""
+    return directory.update_equipment(user, equipment_id, body)
+
+
+@router.get("/directory/busy", response_model=list[AllocationOut])
+def busy(_user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[AllocationOut]:
+    """Open allocations of the resources of a unit and the units under it."""
+    return directory.busy(unit)
+
+
+# ---- allocations ---------------------------------------------------------------------------
+@router.get("/cases/{ticket}/allocations", response_model=list[AllocationOut])
+def list_allocations(ticket: str, _user: ApiUser, directory: Directory) -> list[AllocationOut]:
+    """The case's allocations, open and released."""
+    return directory.allocations_for(ticket)
+
+
+@router.post("/cases/{ticket}/allocations", status_code=201, response_model=list[AllocationOut])
+async def allocate(
+    ticket: str, body: AllocateRequest, user: ApiUser, directory: Directory
+) -> list[AllocationOut]:
+    """Allocate a team and/or equipment to a case in handling; one allocation per resource."""
+    return await directory.allocate(
+        user, ticket, team_id=body.team_id, equipment_id=body.equipment_id, reason=body.reason
+    )
+
+
+@router.post("/allocations/{allocation_id}/release", response_model=AllocationOut)
+async def release(
+    allocation_id: int, body: ReleaseRequest, user: ApiUser, directory: Directory
+) -> AllocationOut:
+    """Release an open allocation before the case leaves handling."""
+    return await directory.release(user, allocation_id, reason=body.reason)
