@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 
 from core.cases import CaseService
 from core.db import SessionFactory, session_scope
+from core.intake import IntakeService
 from core.models import User
 from web.templating import is_htmx
 
@@ -17,6 +18,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def get_cases(request: Request) -> CaseService:
     return request.app.state.cases
+
+
+def get_intake(request: Request) -> IntakeService:
+    return request.app.state.intake
 
 
 def get_sessions(request: Request) -> SessionFactory:
@@ -61,5 +66,6 @@ async def check_csrf(request: Request) -> None:
 
 
 Cases = Annotated[CaseService, Depends(get_cases)]
+Intake = Annotated[IntakeService, Depends(get_intake)]
 Sessions = Annotated[SessionFactory, Depends(get_sessions)]
 WebUser = Annotated[User, Depends(current_user)]

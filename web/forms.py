@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -23,7 +24,13 @@ INTAKE_FIELDS = (
     "reporter_name",
     "reporter_phone",
     "external_id",
+    "request_kind",
+    "lat",
+    "lon",
+    "direct_answer",
 )
+# 12345 request kinds (诉求类型); only a 咨询 may be answered on the spot (直接答复).
+REQUEST_KINDS = ("咨询", "求助", "投诉", "举报", "建议")
 FIELD_LABELS = {
     "title": "标题",
     "description": "描述",
@@ -34,6 +41,14 @@ FIELD_LABELS = {
     "reporter_name": "报告人",
     "reporter_phone": "联系电话",
     "external_id": "外部编号",
+    "request_kind": "诉求类型",
+    "location": "位置",
+    "lat": "纬度",
+    "lon": "经度",
+    "direct_answer": "答复内容",
+    "attachments": "照片",
+    "merge_into": "并入工单",
+    "ticket": "关联报告",
     "case_type": "工单类型",
     "reason": "原因",
     "note": "说明",
@@ -58,6 +73,8 @@ _MESSAGES = {
     "string_pattern_mismatch": "格式不正确",
     "literal_error": "请从列表中选择",
     "int_parsing": "请输入整数",
+    "float_parsing": "请输入数字",
+    "finite_number": "请输入数字",
     "greater_than_equal": "不能小于 {ge}",
     "less_than_equal": "不能大于 {le}",
     "too_long": "最多 {max_length} 项",
@@ -116,6 +133,24 @@ _REFUSALS = (
         re.compile(r"the filter now matches (\d+) open cases, not (\d+)"),
         r"筛选结果已从 \2 件变为 \1 件，请核对后重新确认",
     ),
+    # intake (core.cases, core.intake) and linked reports (workflows.reports)
+    (re.compile(r"a map point needs both lat and lon"), "请同时填写纬度和经度"),
+    (re.compile(r"a location is needed: .*"), "请填写地图点位，或选择街道/社区/网格"),
+    (re.compile(r"the point lies outside the city's boundaries"), "该点位不在本市范围内"),
+    (re.compile(r"unknown area unit .*"), "没有这个位置"),
+    (re.compile(r"only a 咨询 can be answered directly"), "只有咨询类诉求可以直接答复"),
+    (re.compile(r"unknown attachment \S+: upload it first"), "照片未上传成功，请重新上传"),
+    (re.compile(r"role \w+ may not report through \w+"), "您的角色不能通过此渠道上报"),
+    (re.compile(r"ticket \S+ is taken by another case"), "工单号已被占用，请重新提交"),
+    (re.compile(r"no case with ticket .*"), "没有这个工单"),
+    (re.compile(r"case \S+ is \w+ and takes no reports"), "该工单已结案，不能再并入，请新建工单"),
+    (re.compile(r"case \S+ is finished and takes no more actions"), "该工单已办结，不能再操作"),
+    (re.compile(r"only a report of the same category can be merged"), "只能并入同一类别的工单"),
+    (re.compile(r"a case cannot be merged into itself"), "不能并入本工单"),
+    (re.compile(r"role \w+ may not merge reports"), "您的角色不能并入工单"),
+    (re.compile(r"split requires role .*"), "只有派遣员或督办员可以拆分"),
+    (re.compile(r"no report \S+ is linked to this case"), "该报告未关联到本工单"),
+    (re.compile(r"report \S+ was split out already"), "该报告已拆分"),
 )
 
 
@@ -124,15 +159,68 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def intake_values(form: FormData) -> dict[str, str]:
-    """The intake fields as posted, kept to fill the form again after an error."""
-    values = {name: text(form, name) for name in INTAKE_FIELDS}
-    values["priority"] = values["priority"] or "normal"
-    return values
+def attachment_shas(form: FormData) -> list[str]:
+    """The uploaded files the form carries (each upload adds a hidden `attachments` input)."""
+    shas = (a.strip() for a in form.getlist("attachments") if isinstance(a, str))
+    return list(dict.fromkeys(a for a in shas if a))
 
 
-def intake_request(values: dict[str, str]) -> IntakeRequest:
-    return IntakeRequest.model_validate(values)
+def intake_request(
+    values: dict[str, str],
+    attachments: list[str] | None = None,
+    *,
+    channel: str = "hotline",
+    merge_into: str = "",
+    duplicates: str = "ask",
+) -> IntakeRequest:
+    """The report as the service takes it; an empty map point is no point at all."""
+    data: dict[str, object] = {k: v for k, v in values.items() if v or k not in ("lat", "lon")}
+    if values.get("request_kind") != "咨询":
+        data.pop("direct_answer", None)  # typed, then the kind changed: the form hid it
+    return IntakeRequest.model_validate(
+        {
+            **data,
+            "attachments": attachments or [],
+            "channel": channel,
+            "merge_into": merge_into,
+            "duplicates": duplicates if duplicates in ("ask", "new") else "ask",
+        }
+    )
+
+
+@dataclass
+class ReportForm:
+    """A posted hotline or patrol report.
+
+    `merge_into` and `duplicates` come from the buttons of the duplicate panel, never from a
+    field the form keeps: every submission asks about duplicates afresh.
+    """
+
+    values: dict[str, str]
+    attachments: list[str] = field(default_factory=list)
+    merge_into: str = ""
+    duplicates: str = "ask"
+
+    def request(self, channel: str) -> IntakeRequest:
+        return intake_request(
+            self.values,
+            self.attachments,
+            channel=channel,
+            merge_into=self.merge_into,
+            duplicates=self.duplicates,
+        )
+
+
+def report_form(form: FormData, fields: tuple[str, ...] = INTAKE_FIELDS) -> ReportForm:
+    values = {name: text(form, name) for name in fields}
+    if "priority" in values:
+        values["priority"] = values["priority"] or "normal"
+    return ReportForm(
+        values,
+        attachment_shas(form),
+        merge_into=text(form, "merge_into"),
+        duplicates=text(form, "duplicates") or "ask",
+    )
 
 
 def action_request(form: FormData) -> ActionRequest:

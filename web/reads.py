@@ -9,6 +9,7 @@ from sqlmodel import col, func, select
 from core import whistles
 from core.cases import CaseFilter, CaseService
 from core.db import SessionFactory, session_scope
+from core.intake import suggest_categories
 from core.models import CaseRecord, Category, Unit, User, WhistleRecord
 from workflows.contracts import Role
 
@@ -92,6 +93,20 @@ def category_names(sessions: SessionFactory, keys: list[str]) -> dict[str, str]:
     with session_scope(sessions) as session:
         rows = session.exec(select(Category).where(col(Category.key).in_(keys)))
         return {c.key: c.name for c in rows}
+
+
+def case_record(sessions: SessionFactory, ticket: str) -> CaseRecord | None:
+    """The case's row of the read model; None until the projection has written it."""
+    with session_scope(sessions) as session:
+        return session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+
+
+def category_suggestions(sessions: SessionFactory, text: str) -> list[tuple[str, str]]:
+    """(key, name) of the categories the catalog's keywords suggest for a description."""
+    if not text.strip():
+        return []
+    with session_scope(sessions) as session:
+        return [(c.key, c.name) for c, _hits in suggest_categories(session, text)]
 
 
 def unit_names(sessions: SessionFactory, ids: list[str]) -> dict[str, str]:

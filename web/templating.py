@@ -61,6 +61,12 @@ EVENT_NAMES = {
     "escalate": "升级督办",
     "escalation_report": "市级通报",
     "park_review": "挂账复核",
+    "link_report": "关联报告",
+    "split_report": "拆分报告",
+    "signal": "感知告警",
+    "direct_answer": "直接答复",
+    "allocate": "调派力量装备",
+    "release": "释放力量装备",
     **whistles.EVENT_NAMES,
 }
 # 吹哨报到: a round's status on the case, and one department's step (core.whistles' labels).

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request, Response
+from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import inbox
-from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService
-from core.models import User
+from core import inbox, privacy
+from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService, Reporter
+from core.intake import CHANNEL_ROLES, IntakeResult, IntakeService
+from core.models import CaseRecord, User
 from web import forms, reads, whistle_views
 from web.templating import redirect, render, ticket_of, wants_fragment
+from workflows import reports
 from workflows.contracts import (
     TERMINAL,
     BulkProgress,
     CaseEvent,
     CaseState,
     Role,
+    SplitReport,
     Status,
 )
 
@@ -62,6 +67,63 @@ async def case_context(
         "action_error": "",
         "values": {},
         **whistle_views.case_panel(cases, user, state),
+        **reports_panel(cases, user, state),
+    }
+
+
+def reports_panel(cases: CaseService, user: User, state: CaseState) -> dict[str, Any]:
+    """Who reported the case (masked as the user may see them), its linked reports and files."""
+    probe = reports.check_split(state, SplitReport(actor=cases.actor(user)))
+    return {
+        "reporters": reporter_rows(cases, user, state),
+        # Refused only for the probe's empty fields: the user may split this case's reports.
+        "may_split": probe is None or probe.kind == "invalid",
+        "attachments": list(dict.fromkeys([*cases.attachments(state.case_id), *state.attachments])),
+        "notice": "",
+        "split_failed": "",
+        "split_error": "",
+        "split_values": {},
+    }
+
+
+def reporter_rows(cases: CaseService, user: User, state: CaseState) -> list[dict[str, Any]]:
+    """The case's reporter and its linked reports' reporters who left a name or a phone, as
+    `user` may see them.
+
+    The read model holds them whole; until the projection has caught up with the workflow, a
+    report missing there shows the state's copy, which the workflow keeps masked.
+    """
+    record = reads.case_record(cases.sessions, state.ticket)
+    known = {r.ticket: r for r in cases.reporters(record)} if record else {}
+    own = Reporter(
+        state.ticket, state.channel, state.taken_by, state.reporter_name, state.reporter_phone
+    )
+    people = [known.get(state.ticket, own)]
+    for linked in state.linked_reports:
+        rep = linked.report
+        fallback = Reporter(
+            rep.ticket, rep.channel, rep.reporter.username, rep.reporter_name, rep.reporter_phone
+        )
+        found = known.get(rep.ticket, fallback)
+        found.split = linked.split_at is not None
+        people.append(found)
+    return [_shown(user, r) for r in people if r.name or r.phone]
+
+
+def _shown(user: User, r: Reporter) -> dict[str, Any]:
+    return {
+        "ticket": r.ticket,
+        "channel": r.channel,
+        "split": r.split,
+        **privacy.reporter(user, r.taken_by, r.name, r.phone),
+    }
+
+
+def queue_reporters(user: User, rows: list[CaseRecord]) -> dict[str, dict[str, Any]]:
+    """Each queue row's reporter as `user` may see them (whole only to the taker, supervisors)."""
+    return {
+        c.ticket: privacy.reporter(user, c.taken_by, c.reporter_name, c.reporter_phone)
+        for c in rows
     }
 
 
@@ -142,6 +204,81 @@ def may_intake(user: User) -> bool:
     return Role(user.role) in INTAKE_ROLES
 
 
+def may_patrol(user: User) -> bool:
+    return Role(user.role) in CHANNEL_ROLES["patrol"]
+
+
+# ---- reports at intake: hotline and patrol forms share the submission and its outcomes --------
+@dataclass
+class ReportRefused:
+    """A submission that did not go through: field errors, or duplicate candidates to decide on."""
+
+    status: int
+    errors: dict[str, str] = field(default_factory=dict)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def submit_report(
+    intake: IntakeService, cases: CaseService, user: User, posted: forms.ReportForm, channel: str
+) -> IntakeResult | ReportRefused:
+    """Submit the posted report; a refusal comes back as what the form shows next to it."""
+    try:
+        return await intake.submit(cases.actor(user), posted.request(channel))
+    except ValidationError as err:
+        return ReportRefused(422, forms.field_errors(err))
+    except CaseError as err:
+        candidates = err.extra.get("candidates", []) if err.status == 409 else []
+        # Nearby open cases of the category: the reporter decides, nothing is wrong with a field.
+        errors = {} if candidates else forms.field_errors(err)
+        return ReportRefused(err.status, errors, candidates)
+
+
+def after_report(request: Request, cases: CaseService, result: IntakeResult) -> Response:
+    """To the case the report opened or joined, with a notice of what became of it."""
+    case = result.case
+    if result.merged:
+        text = f"已作为关联报告并入工单 {case.ticket}（报告编号 {result.ticket}）"
+    elif case.direct_answer:
+        text = f"工单 {case.ticket} 已直接答复并归档，无需派遣"
+    elif case.channel == "patrol":
+        unit_id = case.location.unit_id
+        grid = reads.unit_names(cases.sessions, [unit_id]).get(unit_id, unit_id)
+        text = f"巡查上报已登记为工单 {case.ticket}，所属网格：{grid}"
+    else:
+        text = ""
+    if text:
+        request.session["notice"] = {"ticket": case.ticket, "text": text}
+    return redirect(request, f"/cases/{case.ticket}")
+
+
+def take_notice(request: Request, ticket: str) -> str:
+    """The notice left for this case's page by the submission that led here (shown once)."""
+    notice = request.session.get("notice")
+    if not isinstance(notice, dict) or notice.get("ticket") != ticket:
+        return ""
+    del request.session["notice"]
+    return str(notice.get("text", ""))
+
+
+def report_form_context(
+    cases: CaseService, user: User, posted: forms.ReportForm, refused: ReportRefused | None
+) -> dict[str, Any]:
+    """What the hotline and patrol forms show: options, the values kept, errors, candidates."""
+    errors = refused.errors if refused else {}
+    return {
+        **layout_context(cases, user),
+        "categories": reads.category_groups(cases.sessions),
+        "suggestions": reads.category_suggestions(
+            cases.sessions, posted.values.get("description", "")
+        ),
+        "values": posted.values,
+        "attachments": posted.attachments,
+        "errors": errors,
+        "summary": forms.error_summary(errors),
+        "candidates": refused.candidates if refused else [],
+    }
+
+
 def error_page(request: Request, cases: CaseService, user: User, err: CaseError) -> Response:
     """A refusal as a page of its own (or its block, for htmx)."""
     context = {**layout_context(cases, user), "status": err.status, "message": err.reason}
@@ -149,11 +286,23 @@ def error_page(request: Request, cases: CaseService, user: User, err: CaseError)
 
 
 async def case_after_action(
-    request: Request, cases: CaseService, user: User, ticket: str, state: CaseState
+    request: Request,
+    cases: CaseService,
+    user: User,
+    ticket: str,
+    state: CaseState | None,
+    *,
+    notice: str = "",
 ) -> Response:
-    """After an action: htmx gets the case block back, a plain form post a 303 to the case."""
+    """After an action: htmx gets the case block back, a plain form post a 303 to the case.
+
+    `state`: the action's result, when it is this case's new state; `notice`: a line to show
+    on top of the case (through the session across the 303).
+    """
     if not wants_fragment(request):
+        if notice:
+            request.session["notice"] = {"ticket": ticket, "text": notice}
         return redirect(request, f"/cases/{ticket}")
     context = await case_context(cases, user, ticket, state=state)
-    context.update(layout_context(cases, user))
+    context.update(layout_context(cases, user), notice=notice)
     return render(request, "cases/detail.html", context, block="case")

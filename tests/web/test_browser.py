@@ -220,3 +220,31 @@ async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(
         await row.get_by_role("button", name="标为已读").click()
         await expect(row).to_contain_text("已读")
         await expect(badge).to_be_hidden()  # the count came back out of band
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+async def test_the_operator_picks_a_suggested_category_and_records_the_case(
+    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+) -> None:
+    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
+        await log_in(page, base, "operator1")
+        await page.get_by_role("link", name="新建工单").click()
+        await page.get_by_label("标题").fill("宁海路井盖丢失")
+        description = page.get_by_label("问题描述")
+        await description.fill("宁海路口井盖丢了，晚上路过很危险")
+        await description.press("End")  # the key coming up asks for suggestions
+        suggestions = page.get_by_test_id("category-suggestions")
+        pick = suggestions.get_by_role("button", name="井盖缺失/破损")
+        await expect(pick).to_be_visible()
+        await expect(page.get_by_label("类别")).to_have_value("")  # nothing chosen for them
+        await pick.click()
+        await expect(page.get_by_label("类别")).to_have_value("manhole_cover")
+        await page.get_by_label("位置").select_option("gl-nhl-c1-g1")
+        if SHOTS:
+            await page.screenshot(path=f"{SHOTS}/intake-suggested.png", full_page=True)
+        await page.get_by_role("button", name="登记工单").click()
+        await expect(page.get_by_test_id("status")).to_have_text("派遣")
+        case = page.get_by_test_id("case")
+        await expect(case).to_contain_text("井盖缺失/破损")
+        if SHOTS:
+            await page.screenshot(path=f"{SHOTS}/case-suggested.png", full_page=True)

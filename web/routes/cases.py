@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
 from core.cases import CaseError, CaseService
 from core.models import User
-from web import forms, reads
-from web.deps import Cases, WebUser, check_csrf
-from web.templating import error_status, redirect, render
-from web.views import case_after_action, case_context, error_page, layout_context, may_intake
+from web import forms, reads, views
+from web.deps import Cases, Intake, WebUser, check_csrf
+from web.templating import error_status, render
+from web.views import (
+    case_after_action,
+    case_context,
+    error_page,
+    layout_context,
+    may_intake,
+    may_patrol,
+)
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
@@ -21,40 +28,74 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 def queue(request: Request, user: WebUser, cases: Cases) -> Response:
     """The user's queue of open cases, soonest deadline first."""
     rows = reads.queue_for(cases, user)
-    context = {**layout_context(cases, user), "rows": rows}
+    context = {
+        **layout_context(cases, user),
+        "rows": rows,
+        "reporters": views.queue_reporters(user, rows),
+    }
     return render(request, "cases/queue.html", context, block="queue")
 
 
 @router.get("/cases/new")
 def new_case(request: Request, user: WebUser, cases: Cases) -> Response:
-    """The intake form."""
+    """The 12345 hotline intake form."""
     if not may_intake(user):
         return error_page(request, cases, user, CaseError(403, "您的角色不能登记新工单"))
-    return _intake_form(request, cases, user, values={"priority": "normal"}, errors={})
+    return _intake_form(request, cases, user, forms.ReportForm({"priority": "normal"}))
+
+
+@router.get("/cases/suggest")
+def suggest(
+    request: Request,
+    user: WebUser,
+    cases: Cases,
+    description: Annotated[str, Query(max_length=5000)] = "",
+) -> Response:
+    """Categories the catalog suggests for the description typed so far (the user picks one)."""
+    if not (may_intake(user) or may_patrol(user)):
+        return error_page(request, cases, user, CaseError(403, "您的角色不能登记新工单"))
+    found = reads.category_suggestions(cases.sessions, description)
+    return render(request, "cases/_suggestions.html", {"suggestions": found}, block="suggestions")
 
 
 @router.post("/cases")
-async def create_case(request: Request, user: WebUser, cases: Cases) -> Response:
-    """Record a new case and go to its page; errors are shown next to the form, values kept."""
-    values = forms.intake_values(await request.form())
-    try:
-        state = await cases.intake(user, forms.intake_request(values))
-    except (ValidationError, CaseError) as err:
-        status = err.status if isinstance(err, CaseError) else 422
-        errors = forms.field_errors(err)
-        return _intake_form(request, cases, user, values, errors, error_status(request, status))
-    return redirect(request, f"/cases/{state.ticket}")
+async def create_case(request: Request, user: WebUser, cases: Cases, intake: Intake) -> Response:
+    """Record a report: a new case, or one joined; errors and duplicates show on the form."""
+    if not may_intake(user):
+        return error_page(request, cases, user, CaseError(403, "您的角色不能登记新工单"))
+    posted = forms.report_form(await request.form())
+    outcome = await views.submit_report(intake, cases, user, posted, "hotline")
+    if isinstance(outcome, views.ReportRefused):
+        status = error_status(request, outcome.status)
+        return _intake_form(request, cases, user, posted, outcome, status)
+    return views.after_report(request, cases, outcome)
 
 
 @router.get("/cases/{ticket}")
 async def case_page(request: Request, ticket: str, user: WebUser, cases: Cases) -> Response:
-    """One case: header, timeline, and the actions the user may take now."""
+    """One case: header, reports, timeline, and the actions the user may take now."""
     try:
         context = await case_context(cases, user, ticket)
     except CaseError as err:
         return error_page(request, cases, user, err)
-    context.update(layout_context(cases, user))
+    context.update(layout_context(cases, user), notice=views.take_notice(request, ticket))
     return render(request, "cases/detail.html", context, block="case")
+
+
+@router.post("/cases/{ticket}/reports/{report}/split")
+async def split_report(
+    request: Request, ticket: str, report: str, user: WebUser, cases: Cases, intake: Intake
+) -> Response:
+    """Split a wrongly merged report out: it becomes a case of its own, under its own ticket."""
+    reason = forms.text(await request.form(), "reason")
+    try:
+        if not reason:
+            raise CaseError(422, "split needs a reason", "reason")
+        new_case = await intake.split(cases.actor(user), ticket, report, reason)
+    except CaseError as err:
+        return await _case_with_split_error(request, cases, user, ticket, report, reason, err)
+    notice = f"报告 {report} 已拆分为新工单 {new_case.ticket}"
+    return await case_after_action(request, cases, user, ticket, None, notice=notice)
 
 
 @router.post("/cases/{ticket}/actions/{action}")
@@ -95,20 +136,38 @@ async def _case_with_error(
     )
 
 
+async def _case_with_split_error(
+    request: Request,
+    cases: CaseService,
+    user: User,
+    ticket: str,
+    report: str,
+    reason: str,
+    err: CaseError,
+) -> Response:
+    """The case again, the refusal next to the report's 拆分 form and the reason kept."""
+    try:
+        context = await case_context(cases, user, ticket)
+    except CaseError as missing:
+        return error_page(request, cases, user, missing)
+    context.update(layout_context(cases, user))
+    context.update(
+        split_failed=report,
+        split_error=forms.error_summary(forms.field_errors(err)),
+        split_values={"reason": reason},
+    )
+    status = error_status(request, err.status)
+    return render(request, "cases/detail.html", context, block="case", status=status)
+
+
 def _intake_form(
     request: Request,
     cases: CaseService,
     user: User,
-    values: dict[str, str],
-    errors: dict[str, str],
+    posted: forms.ReportForm,
+    refused: views.ReportRefused | None = None,
     status: int = 200,
 ) -> Response:
-    context: dict[str, Any] = {
-        **layout_context(cases, user),
-        "categories": reads.category_groups(cases.sessions),
-        "areas": reads.area_groups(cases.sessions),
-        "values": values,
-        "errors": errors,
-        "summary": forms.error_summary(errors),
-    }
+    context = views.report_form_context(cases, user, posted, refused)
+    context.update(areas=reads.area_groups(cases.sessions), request_kinds=forms.REQUEST_KINDS)
     return render(request, "cases/new.html", context, block="intake", status=status)
