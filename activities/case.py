@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from core.db import SessionFactory, session_scope
+from core.directory import release_for_case
 from core.models import (
     CaseAttachment,
     CaseEventRecord,
@@ -56,10 +57,6 @@ class CaseActivities:
             _record_attachments(session, case.id, inp.events)
             _upsert_linked_reports(session, case, inp.reports)
             if case.status not in HANDLING:
-                # Imported here: core.directory uses core.cases, which imports the workflow,
-                # which imports this module.
-                from core.directory import release_for_case
-
                 release_for_case(session, case.id, case.status, case.updated_at)
         activity.logger.info(
             "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from core.cases import CaseService
 from core.db import session_scope
@@ -14,6 +16,7 @@ from core.models import User
 from core.security import user_for_token
 
 _bearer = HTTPBearer(auto_error=False)
+T = TypeVar("T")
 
 
 def get_cases(request: Request) -> CaseService:
@@ -28,13 +31,23 @@ def get_api_user(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    return bearer_holder(request, creds, user_for_token, "bearer token")
+
+
+def bearer_holder(
+    request: Request,
+    creds: HTTPAuthorizationCredentials | None,
+    lookup: Callable[[Session, str], T | None],
+    what: str,
+) -> T:
+    """Whoever holds the bearer token (a user, a device), or 401."""
     if creds is None:
-        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, f"missing {what}", headers={"WWW-Authenticate": "Bearer"})
     with session_scope(request.app.state.sessions) as session:
-        user = user_for_token(session, creds.credentials)
-    if user is None:
-        raise HTTPException(401, "invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
-    return user
+        holder = lookup(session, creds.credentials)
+    if holder is None:
+        raise HTTPException(401, f"invalid {what}", headers={"WWW-Authenticate": "Bearer"})
+    return holder
 
 
 Cases = Annotated[CaseService, Depends(get_cases)]

@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.config import Settings
 from core.db import SessionFactory, session_scope
+from core.errors import CaseError
 from core.geo import boundaries
 from core.logs import get_logger
 from core.models import (
@@ -60,17 +61,6 @@ log = get_logger(__name__)
 INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR})
 HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422}
 INTAKE_WAIT = 15.0  # seconds the intake call waits for routing before answering as it stands
-
-
-class CaseError(Exception):
-    """A refusal the caller can act on: HTTP status, reason and the field to blame."""
-
-    def __init__(
-        self, status: int, reason: str, field: str = "", extra: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.field = status, reason, field
-        self.extra = extra or {}  # more for the caller: duplicate candidates, say
 
 
 class IntakeRequest(BaseModel):

@@ -8,10 +8,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import TypeVar
 
 import typer
 import uvicorn
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core.config import ROOT, Settings, get_settings
 from core.db import make_engine, migrate, session_factory, session_scope
@@ -25,6 +27,7 @@ app = typer.Typer(
     help="cityloop: closed-loop city case management on Temporal.", no_args_is_help=True
 )
 log = get_logger("cityloop")
+T = TypeVar("T")
 
 
 def _setup() -> Settings:
@@ -133,14 +136,9 @@ def migrate_cmd(demo: bool = typer.Option(False, help="also seed the demo data")
 @app.command()
 def token(username: str) -> None:
     """Mint an API bearer token for USERNAME and print it."""
-    settings = _setup()
-    engine = make_engine(settings.database_url)
-    with session_scope(session_factory(engine)) as session:
+    with _database() as session:
         user = session.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            typer.echo(f"no user {username!r}", err=True)
-            raise typer.Exit(2)
-        typer.echo(mint_token(session, user))
+        typer.echo(mint_token(session, _found(user, f"no user {username!r}")))
 
 
 @app.command("device-token")
@@ -149,13 +147,8 @@ def device_token(device_id: str) -> None:
     from core.devices import mint_device_token
     from core.models import Device
 
-    settings = _setup()
-    engine = make_engine(settings.database_url)
-    with session_scope(session_factory(engine)) as session:
-        device = session.get(Device, device_id)
-        if device is None:
-            typer.echo(f"no device {device_id!r}", err=True)
-            raise typer.Exit(2)
+    with _database() as session:
+        device = _found(session.get(Device, device_id), f"no device {device_id!r}")
         typer.echo(mint_device_token(session, device))
 
 
@@ -164,10 +157,26 @@ def open311_key(name: str) -> None:
     """Mint an Open311 api_key for the client NAME and print it."""
     from core.open311 import mint_open311_key
 
-    settings = _setup()
-    engine = make_engine(settings.database_url)
-    with session_scope(session_factory(engine)) as session:
+    with _database() as session:
         typer.echo(mint_open311_key(session, name))
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[Session]:
+    """A session on the configured database, committed when the command succeeds."""
+    engine = make_engine(_setup().database_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _found(row: T | None, missing: str) -> T:
+    if row is None:
+        typer.echo(missing, err=True)
+        raise typer.Exit(2)
+    return row
 
 
 if __name__ == "__main__":

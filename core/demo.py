@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from core import directory
 from core.config import get_settings
 from core.db import make_engine, migrate, session_factory, session_scope
 from core.devices import unusable_token_hash
+from core.directory_demo import seed_demo_directory
 from core.geo import boundaries
 from core.models import Category, Device, Unit, User
 from core.security import hash_password
@@ -372,7 +372,7 @@ def seed_demo(session: Session) -> dict[str, int]:
         if session.get(Device, device.id) is None:  # a minted token survives re-seeding
             session.add(device)
     session.flush()  # the directory refers to units
-    teams = directory.seed_demo_directory(session)
+    teams = seed_demo_directory(session)
     return {"units": len(units), "categories": len(CATEGORIES), "users": len(USERS), "teams": teams}
 
 

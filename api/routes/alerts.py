@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from api.deps import get_intake
-from core.db import session_scope
+from api.deps import bearer_holder, get_intake
 from core.devices import device_for_token
 from core.intake import AlarmIn, IntakeService
 from core.models import Device
@@ -21,13 +20,7 @@ _bearer = HTTPBearer(auto_error=False)
 def get_device(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Device:
-    if creds is None:
-        raise HTTPException(401, "missing device token", headers={"WWW-Authenticate": "Bearer"})
-    with session_scope(request.app.state.sessions) as session:
-        device = device_for_token(session, creds.credentials)
-    if device is None:
-        raise HTTPException(401, "invalid device token", headers={"WWW-Authenticate": "Bearer"})
-    return device
+    return bearer_holder(request, creds, device_for_token, "device token")
 
 
 class AlarmOut(BaseModel):

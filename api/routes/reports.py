@@ -3,7 +3,6 @@ category suggestions, and splitting a wrongly merged report back out."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import ApiUser, Cases, Intake
 from core.cases import IntakeRequest
 from core.db import session_scope
+from core.dedup import Candidate
 from core.intake import suggest_categories
 from workflows.contracts import CaseState
 
@@ -24,17 +24,6 @@ class ReportOut(BaseModel):
     merged: bool
     tracking_token: str
     case: CaseState
-
-
-class CandidateOut(BaseModel):
-    ticket: str
-    title: str
-    status: str
-    distance_m: float
-    created_at: datetime
-    report_count: int
-    address: str
-    assigned_unit_name: str
 
 
 class SuggestionOut(BaseModel):
@@ -64,16 +53,16 @@ async def submit_report(
     )
 
 
-@router.get("/intake/duplicates", response_model=list[CandidateOut])
+@router.get("/intake/duplicates", response_model=list[Candidate])
 def duplicate_candidates(
     _user: ApiUser,
     intake: Intake,
     category: Annotated[str, Query(min_length=1, max_length=64)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
-) -> list[CandidateOut]:
+) -> list[Candidate]:
     """Open cases of `category` within its radius and window of the point, nearest first."""
-    return [CandidateOut(**c.__dict__) for c in intake.duplicates(category, lat, lon)]
+    return intake.duplicates(category, lat, lon)
 
 
 @router.get("/intake/suggest", response_model=list[SuggestionOut])

@@ -4,8 +4,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import math
-
 import httpx
 import pytest
 from sqlmodel import func, select
@@ -249,10 +247,3 @@ async def test_category_suggestions_come_from_the_catalog_keywords(
     assert found.json()[0]["category"] == "manhole_cover"
     none = await http.get("/api/v1/intake/suggest", params={"text": "你好"}, headers=op)
     assert none.json() == []
-
-
-def test_distance_helper_is_metric() -> None:
-    lat, lon = metres_north(32.0, 118.8, 100)
-    from core.dedup import distance_m
-
-    assert math.isclose(distance_m(32.0, 118.8, lat, lon), 100, rel_tol=1e-3)
