@@ -101,7 +101,7 @@ async def test_the_description_suggests_categories_as_a_fragment(web: Web) -> No
     await login(web.http, "operator1")
     form = await web.http.get("/cases/new")
     assert 'hx-get="/cases/suggest"' in form.text
-    assert 'hx-trigger="keyup changed delay:400ms"' in form.text
+    assert 'hx-trigger="input changed delay:400ms"' in form.text
 
     found = await web.http.get("/cases/suggest", params={"description": "井盖丢了"}, headers=HX)
     assert found.status_code == 200 and "<html" not in found.text
