@@ -238,7 +238,7 @@ class LinkedReportRecord(SQLModel, table=True):
     lon: float | None = None
     address: str = Field(default="", max_length=300)
     linked_by: str = Field(default="", max_length=64)
-    linked_at: datetime = Field(sa_column=_ts(nullable=False))
+    linked_at: datetime = Field(sa_column=_ts(nullable=False, index=True))  # Open311 date filters
     split_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     split_by: str = Field(default="", max_length=64)
     split_reason: str = Field(default="")

@@ -90,6 +90,7 @@ def upgrade() -> None:
     with op.batch_alter_table('linked_reports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_linked_reports_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_linked_reports_case_ticket'), ['case_ticket'], unique=False)
+        batch_op.create_index(batch_op.f('ix_linked_reports_linked_at'), ['linked_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_linked_reports_tracking_token'), ['tracking_token'], unique=False)
 
     op.create_table('open311_keys',
@@ -236,6 +237,7 @@ def downgrade() -> None:
     op.drop_table('open311_keys')
     with op.batch_alter_table('linked_reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_linked_reports_tracking_token'))
+        batch_op.drop_index(batch_op.f('ix_linked_reports_linked_at'))
         batch_op.drop_index(batch_op.f('ix_linked_reports_case_ticket'))
         batch_op.drop_index(batch_op.f('ix_linked_reports_case_id'))
 
