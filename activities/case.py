@@ -10,6 +10,7 @@ import dataclasses
 from sqlmodel import Session, select
 from temporalio import activity
 
+from core.attachments import is_sha256
 from core.db import SessionFactory, session_scope
 from core.directory import release_for_case
 from core.models import (
@@ -193,8 +194,8 @@ def _record_attachments(session: Session, case_id: str, events: list[CaseEvent])
     )
     for e in events:
         for sha in [*e.payload.get("attachments", []), *e.payload.get("evidence", [])]:
-            if sha in known:
-                continue
+            if sha in known or not is_sha256(sha):
+                continue  # evidence may also be a file name typed by hand
             known.add(sha)
             session.add(
                 CaseAttachment(
@@ -217,6 +218,7 @@ def _upsert_linked_reports(
             linked_at=linked.linked_at,
         )
         row.description, row.address = r.description, r.location.address
+        row.request_kind = r.request_kind
         row.reporter_name, row.reporter_phone = r.reporter_name, r.reporter_phone
         row.taken_by, row.tracking_token = r.reporter.username, r.tracking_token
         row.lat, row.lon, row.linked_by = r.location.lat, r.location.lon, linked.linked_by.username

@@ -28,6 +28,7 @@ from api.routes import whistles as whistle_routes
 from core.cases import CaseError, CaseService
 from core.config import Settings
 from core.db import make_engine, session_factory
+from core.geo import boundaries
 from core.intake import IntakeService
 from core.temporal import connect
 from web.routes import STATIC_DIR
@@ -39,6 +40,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        boundaries(settings.boundaries_file)  # a bad boundaries file fails here, not at intake
         engine = make_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
         temporal = client or await connect(settings)

@@ -227,6 +227,8 @@ class CaseService:
             return await self.live_state(ticket)  # the external id's case, finished already
         except TimeoutError:
             return await self.live_state(ticket)  # routing is slow: answer with what it is now
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
 
     def case_input(
         self,
@@ -259,7 +261,7 @@ class CaseService:
             category_name=category.name,
             category_kind=category.kind,
             location=location,
-            policy=self._policy(category),
+            policy=self.policy(category),
             reporter=actor,
             channel=req.channel,
             external_id=req.external_id,
@@ -316,7 +318,7 @@ class CaseService:
             raise CaseError(503, "the org tree has no city unit")
         return city.id  # the city centre triages it by hand
 
-    def _policy(self, category: Category) -> CasePolicy:
+    def policy(self, category: Category) -> CasePolicy:
         extra_work, extra_off = self._calendar
         return CasePolicy(
             working_time=category.working_time,
@@ -398,7 +400,7 @@ class CaseService:
                 if category is None:
                     raise CaseError(422, f"unknown category {cmd.category!r}", "category")
                 cmd.category_name, cmd.category_kind = category.name, category.kind
-                cmd.policy = self._policy(category)
+                cmd.policy = self.policy(category)
         return cmd
 
     async def live_state(self, ticket: str) -> CaseState:

@@ -158,7 +158,11 @@ def open311_key(name: str) -> None:
     from core.open311 import mint_open311_key
 
     with _database() as session:
-        typer.echo(mint_open311_key(session, name))
+        try:
+            typer.echo(mint_open311_key(session, name))
+        except ValueError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager

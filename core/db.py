@@ -17,13 +17,21 @@ SessionFactory = Callable[[], Session]
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned for its backend: SQLite gets WAL and a busy timeout for concurrency."""
+    """An engine tuned for its backend: SQLite gets WAL and a busy timeout for concurrency.
+
+    Statement parameters stay out of error messages: they hold reporters' names and phones,
+    and a failed write is logged with its exception.
+    """
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -485,9 +485,14 @@ class DirectoryService:
 
 
 # ---- authority -------------------------------------------------------------------------------
+# Who keeps a unit's directory: its dispatchers and supervisors (the centre's) and its
+# handlers (a department's or street's own staff); operators, verifiers and grid workers read it.
+EDITOR_ROLES = frozenset({Role.DISPATCHER.value, Role.SUPERVISOR.value, Role.HANDLER.value})
+
+
 def may_edit(user: User, unit_id: str) -> bool:
-    """An admin edits every unit's directory; anyone else their own unit's."""
-    return user.role == Role.ADMIN or user.unit_id == unit_id
+    """An admin edits every unit's directory; an editor role its own unit's."""
+    return user.role == Role.ADMIN or (user.role in EDITOR_ROLES and user.unit_id == unit_id)
 
 
 def _may_act_on(user: User, case: CaseRecord) -> bool:

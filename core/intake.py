@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core import attachments, dedup
 from core.cases import (
+    HTTP_OF_KIND,
     INTAKE_ROLES,
     INTAKE_WAIT,
     CaseError,
@@ -59,6 +61,7 @@ CHANNEL_ROLES: dict[str, frozenset[Role]] = {
     "sensor": frozenset({Role.DEVICE}),
 }
 PUBLIC = Actor(username="public", name="市民", role=Role.PUBLIC, unit_id="")
+MAX_TICKET = 80  # the read model's ticket column
 MAX_CLOCK_SKEW = timedelta(minutes=5)  # an alarm "from the future" beyond this is refused
 
 
@@ -77,7 +80,7 @@ class AlarmIn(BaseModel):
 
     device_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     alarm_type: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
-    value: float
+    value: float = Field(allow_inf_nan=False)  # JSON in the read model has no NaN
     at: datetime | None = Field(default=None, description="when measured; default: received")
 
 
@@ -158,36 +161,56 @@ class IntakeService:
             )
             return state
         except (WorkflowUpdateFailedError, RPCError) as err:
-            if not auto:
-                raise _case_error(err, ticket) from None
-            log.info("merge_fell_through", target=ticket, reason=str(err))
+            error = _case_error(err, ticket)
+            # An automatic merge gives way only when the case is closed or gone; anything else
+            # (a timeout) may have merged it already, and a second case would be a duplicate.
+            if not auto or error.status not in (404, 409):
+                raise error from None
+            log.info("merge_fell_through", target=ticket, reason=error.reason)
             return None
 
     async def split(
         self, actor: Actor, case_ticket: str, report_ticket: str, reason: str
     ) -> CaseState:
-        """Split a wrongly merged report back out: it becomes a case under its own ticket."""
+        """Split a wrongly merged report back out: it becomes a case under its own ticket.
+
+        The new case starts first and the merge is undone after: should either step fail, the
+        report is still merged somewhere and splitting again finishes the job (the start finds
+        the case it started).
+        """
         state = await self.cases.live_state(case_ticket)
+        cmd = SplitReport(actor=actor, ticket=report_ticket, reason=reason)
+        refused = reports.check_split(state, cmd)  # the validator's own rule, asked first
         linked = reports.find(state, report_ticket)
-        if linked is None:
-            raise CaseError(422, f"no report {report_ticket!r} is linked to this case", "ticket")
-        if linked.split_at is None:
-            cmd = SplitReport(actor=actor, ticket=report_ticket, reason=reason)
+        done = refused is not None and refused.kind == "conflict"  # split already: a retry
+        if refused is not None and not done:
+            raise CaseError(HTTP_OF_KIND[refused.kind], refused.reason, refused.field)
+        assert linked is not None  # check_split refuses a report that is not linked
+        case = await self.cases.start(self._report_input(linked.report), reuse=True)
+        if not done:
             handle = self.client.get_workflow_handle(registry.CITY_EVENT.workflow_id(case_ticket))
             try:
                 await handle.execute_update("split_report", cmd, result_type=CaseState)
             except (WorkflowUpdateFailedError, RPCError) as err:
                 raise _case_error(err, case_ticket) from None
-        # The state holds the reporter masked; the read model has them whole.
+        return case
+
+    def _report_input(self, kept: CaseInput) -> CaseInput:
+        """A linked report as it starts on its own: the case keeps it masked and trimmed, the
+        read model has it whole; the category's limits are today's."""
         with session_scope(self.sessions) as session:
-            row = session.get(LinkedReportRecord, report_ticket)
-        report = linked.report
-        if row is not None:
-            report = dataclasses.replace(
-                report, reporter_name=row.reporter_name, reporter_phone=row.reporter_phone
-            )
-        # Started under the report's own ticket: a retried split finds the case it started.
-        return await self.cases.start(report, reuse=True)
+            row = session.get(LinkedReportRecord, kept.ticket)
+            category = session.get(Category, kept.category)
+            policy = self.cases.policy(category) if category else kept.policy
+        if row is None:  # not projected yet: the masked copy is all there is
+            return dataclasses.replace(kept, policy=policy)
+        return dataclasses.replace(
+            kept,
+            reporter_name=row.reporter_name,
+            reporter_phone=row.reporter_phone,
+            description=row.description,
+            policy=policy,
+        )
 
     # ---- sensors -------------------------------------------------------------------------
     async def receive_alarm(self, device: Device, alarm: AlarmIn) -> AlarmResult:
@@ -240,8 +263,8 @@ class IntakeService:
             fresh = row.ticket and row.ticket != stale and row.last_at is not None
             if fresh and row.last_at is not None and at - row.last_at <= window:
                 return row.ticket
-            ticket = self._certain_duplicate(session, device, category) or (
-                f"{self.settings.ticket_prefix}-SN-{device.id}-{alarm_type}-{row.generation + 1}"
+            ticket = self._certain_duplicate(session, device, category) or self._sensor_ticket(
+                device.id, alarm_type, row.generation + 1
             )
             moved = session.execute(
                 update(AlarmStream)
@@ -256,6 +279,15 @@ class IntakeService:
                 return ticket
         with session_scope(self.sessions) as session:  # another alarm moved it first
             return _stream(session, device.id, alarm_type).ticket
+
+    def _sensor_ticket(self, device_id: str, alarm_type: str, generation: int) -> str:
+        """CL-SN-wl-gl-nhl-01-water_level-3; a long device id and type are hashed to fit."""
+        stream = f"{device_id}-{alarm_type}"
+        ticket = f"{self.settings.ticket_prefix}-SN-{stream}-{generation}"
+        if len(ticket) <= MAX_TICKET:
+            return ticket
+        digest = hashlib.sha1(stream.encode()).hexdigest()[:16]
+        return f"{self.settings.ticket_prefix}-SN-{digest}-{generation}"
 
     def _certain_duplicate(self, session: Session, device: Device, category: str) -> str:
         """An open case of the category at the device's very spot (another report of it)."""

@@ -49,6 +49,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact_phones,  # again: a traceback's text comes only now
                 renderer,
             ],
         )

@@ -228,6 +228,7 @@ class LinkedReportRecord(SQLModel, table=True):
     case_id: str = Field(max_length=120, index=True)
     case_ticket: str = Field(max_length=80, index=True)
     channel: str = Field(max_length=32)
+    request_kind: str = Field(default="", max_length=8)  # a 举报's text is never published
     title: str = Field(max_length=200)
     description: str = Field(default="")
     reporter_name: str = Field(default="", max_length=100)

@@ -9,6 +9,7 @@ never leave through this API (article 20), and phone-shaped numbers in free text
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,8 +55,9 @@ def mint_open311_key(session: Session, name: str) -> str:
     Returns:
         The plain key, shown once.
     """
-    if not name.strip():
-        raise ValueError("an Open311 client needs a name")
+    # The client reports as "open311:<name>", which the audit trail keeps in 64 characters.
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,48}", name.strip()):
+        raise ValueError("an Open311 client's name is 1-48 letters, digits, '_', '.' or '-'")
     key = "o311_" + secrets.token_urlsafe(32)
     session.add(
         Open311Key(name=name.strip(), key_hash=token_digest(key), created_at=datetime.now(UTC))
@@ -401,7 +403,7 @@ def request_dict(case: CaseRow, linked: LinkedReportRecord | None = None) -> dic
     if linked is not None:
         notes = f"已并入工单 {case.ticket}：{notes} / merged into case {case.ticket}"
     description, media_url = _split_media((linked or case).description)
-    if case.request_kind in PRIVATE_KINDS:
+    if (linked or case).request_kind in PRIVATE_KINDS:
         description = "（举报内容不公开）"  # a tip-off can name the people it is about
     text = redact_phones(None, "", {"d": description, "a": (linked or case).address})
     return {

@@ -19,7 +19,9 @@ from workflows.privacy import mask_name, mask_phone
 __all__ = ["mask_name", "mask_phone", "may_see", "redact_phones", "reporter"]
 
 # Mainland mobile numbers (and landlines with an area code) wherever they appear in a log line.
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)|(?<!\d)(0\d{2,3}-?)\d{3,4}(\d{4})(?!\d)")
+PHONE = re.compile(
+    r"(?<!\d)(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)|(?<!\d)(0\d{2,3}-?)\d{3,4}(\d{4})(?!\d)"
+)
 
 
 def may_see(user: User | None, taken_by: str) -> bool:

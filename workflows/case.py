@@ -540,7 +540,7 @@ class CaseWorkflow:
         if linked is None:
             return self._state  # merged already: a retry
         self._raw_reports[cmd.report.ticket] = cmd.report
-        linked.report = privacy.masked(cmd.report)
+        linked.report = reports.slim(privacy.masked(cmd.report))
         self._changed_reports.append(linked)
         report = cmd.report
         payload: dict[str, Any] = {

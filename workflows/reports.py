@@ -8,11 +8,14 @@ transitions' kinds (forbidden 403, conflict 409, invalid 422).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from workflows.contracts import (
     TERMINAL,
     AlarmSignal,
+    CaseInput,
+    CasePolicy,
     CaseState,
     LinkedReport,
     LinkReport,
@@ -57,6 +60,12 @@ def link(state: CaseState, cmd: LinkReport, now: datetime) -> LinkedReport | Non
     state.report_count += 1
     state.attachments.extend(a for a in cmd.report.attachments if a not in state.attachments)
     return linked
+
+
+def slim(report: CaseInput) -> CaseInput:
+    """What the state keeps of a linked report: every update returns the state, so its
+    policy and long text stay out (the read model has them)."""
+    return dataclasses.replace(report, description=report.description[:200], policy=CasePolicy())
 
 
 def check_split(state: CaseState, cmd: SplitReport) -> Rejection | None:

@@ -391,16 +391,25 @@ async def test_a_tip_off_is_listed_without_its_text(
     http: httpx.AsyncClient, sessions: SessionFactory
 ) -> None:
     lat, lon = point()
+    op = token_for(sessions, "operator1")
     body = {
-        "title": "举报无证经营",
-        "description": "某某在楼下无证经营，人名在此",
+        "title": "楼下无证经营",
+        "description": "楼下有人无证经营",
         "category": "hotline_general",
-        "request_kind": "举报",
+        "request_kind": "投诉",
         "lat": lat,
         "lon": lon,
     }
-    made = await http.post("/api/v1/reports", json=body, headers=token_for(sessions, "operator1"))
-    ticket = made.json()["ticket"]
-    await in_read_model(sessions, ticket)
-    shown = (await http.get(f"{BASE}/requests/{ticket}.json")).json()[0]
-    assert shown["description"] == "（举报内容不公开）" and "某某" not in str(shown)
+    complaint = (await http.post("/api/v1/reports", json=body, headers=op)).json()
+    await in_read_model(sessions, complaint["ticket"])
+    tip = {**body, "request_kind": "举报", "description": "某某在楼下无证经营，人名在此"}
+    tip_off = await http.post(
+        "/api/v1/reports", json={**tip, "merge_into": complaint["ticket"]}, headers=op
+    )
+    own = await http.post("/api/v1/reports", json={**tip, "duplicates": "new"}, headers=op)
+    for made in (tip_off.json(), own.json()):
+        await in_read_model(sessions, made["ticket"])
+        shown = (await http.get(f"{BASE}/requests/{made['ticket']}.json")).json()[0]
+        assert shown["description"] == "（举报内容不公开）" and "某某" not in str(shown)
+    public = (await http.get(f"{BASE}/requests/{complaint['ticket']}.json")).json()[0]
+    assert public["description"] == "楼下有人无证经营"

@@ -195,6 +195,10 @@ def test_equipment_is_validated_and_changes_nothing_when_refused(
     with pytest.raises(CaseError) as err:
         directory.update_equipment(urban, made.id, EquipmentUpdate(name="我的"))
     assert refused(err)[:2] == (403, "unit_id")
+    operator = user_named(sessions, "operator1")  # the city's operator reads, never edits
+    with pytest.raises(CaseError) as err:
+        directory.create_team(operator, TeamCreate(unit_id="nj", name="话务员自建队"))
+    assert refused(err)[:2] == (403, "unit_id")
     admin = user_named(sessions, "admin")
     moved = directory.update_equipment(admin, made.id, EquipmentUpdate(unit_id="gl-dept-urban"))
     assert moved.unit_id == "gl-dept-urban" and status_of(sessions, "SB-01") == "available"

@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.Column('case_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('case_ticket', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('request_kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('reporter_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
