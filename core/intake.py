@@ -61,6 +61,8 @@ CHANNEL_ROLES: dict[str, frozenset[Role]] = {
     "sensor": frozenset({Role.DEVICE}),
 }
 PUBLIC = Actor(username="public", name="市民", role=Role.PUBLIC, unit_id="")
+# Updates a case takes from one alarm stream: Temporal allows 2,000 a run, people need some.
+ALARM_UPDATE_BUDGET = 1000
 MAX_TICKET = 80  # the read model's ticket column
 MAX_CLOCK_SKEW = timedelta(minutes=5)  # an alarm "from the future" beyond this is refused
 
@@ -92,11 +94,17 @@ class AlarmResult:
     status: str
 
 
+Queued = tuple[AlarmSignal, "asyncio.Future[AlarmResult]"]  # an alarm waiting for its stream
+
+
 class IntakeService:
     def __init__(self, cases: CaseService) -> None:
         self.cases = cases
         self.settings, self.sessions, self.client = cases.settings, cases.sessions, cases.client
         self._stream_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._queued: defaultdict[
+            tuple[str, str], list[tuple[AlarmSignal, asyncio.Future[AlarmResult]]]
+        ] = defaultdict(list)
 
     # ---- reports from people and systems -------------------------------------------------
     async def submit(self, actor: Actor, req: IntakeRequest) -> IntakeResult:
@@ -226,11 +234,36 @@ class IntakeService:
             raise CaseError(422, "at needs a timezone", "at")
         if at > now + MAX_CLOCK_SKEW:
             raise CaseError(422, "at lies in the future", "at")
-        signal = AlarmSignal(device.id, alarm.alarm_type, alarm.value, at)
-        # One alarm of a stream at a time per process: Temporal bounds the updates in flight
-        # per workflow (10 by default), and a storm would otherwise be refused.
-        async with self._stream_locks[(device.id, alarm.alarm_type)]:
-            return await self._settle_alarm(device, category, signal)
+        return await self._group_commit(
+            device, category, AlarmSignal(device.id, alarm.alarm_type, alarm.value, at)
+        )
+
+    async def _group_commit(
+        self, device: Device, category: str, signal: AlarmSignal
+    ) -> AlarmResult:
+        """Send a stream's alarms one update at a time, the ones that queued meanwhile as one.
+
+        Temporal bounds the updates in flight per workflow (10) and the updates of a run
+        (2,000): a storm of 500 alarms becomes a handful of updates, each counting its alarms.
+        """
+        key = (device.id, signal.alarm_type)
+        mine: asyncio.Future[AlarmResult] = asyncio.get_running_loop().create_future()
+        self._queued[key].append((signal, mine))
+        async with self._stream_locks[key]:
+            if mine.done():
+                return mine.result()  # an earlier sender took it along
+            batch, self._queued[key] = self._queued[key], []
+            try:
+                result = await self._settle_alarm(device, category, _merged(batch))
+            except Exception as err:
+                for _, waiting in batch:
+                    if waiting is not mine:
+                        waiting.set_exception(err)
+                raise
+            for _, waiting in batch:
+                if waiting is not mine:
+                    waiting.set_result(result)
+            return result
 
     async def _settle_alarm(
         self, device: Device, category: str, signal: AlarmSignal
@@ -238,16 +271,31 @@ class IntakeService:
         stale, at = "", signal.at
         for _ in range(3):
             ticket = self._stream_ticket(device, signal.alarm_type, category, at, stale=stale)
+            counted = self._count_only(device.id, signal, ticket)
+            if counted is not None:
+                return counted
             try:
                 state = await self._alarm_update(device, category, ticket, signal)
             except _CaseClosed:
                 stale = ticket  # the stream's case has closed: the next alarm opens another
                 continue
-            self._touch_stream(device.id, signal.alarm_type, ticket, at)
-            return AlarmResult(
-                ticket, state.signal_count, state.signal_count == 1, state.status.value
-            )
+            self._touch_stream(device.id, signal, ticket, forwarded=True)
+            new_case = state.signal_count == signal.count
+            return AlarmResult(ticket, state.signal_count, new_case, state.status.value)
         raise CaseError(503, "could not settle the alarm's case; try again")
+
+    def _count_only(self, device_id: str, signal: AlarmSignal, ticket: str) -> AlarmResult | None:
+        """Past its budget of updates a case takes alarms in the stream's count only, so the
+        updates people need stay free; None while the budget lasts (or the case has closed)."""
+        with session_scope(self.sessions) as session:
+            row = session.get(AlarmStream, (device_id, signal.alarm_type))
+            case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+        if row is None or row.forwarded < ALARM_UPDATE_BUDGET or case is None:
+            return None
+        if case.status not in {s.value for s in reports.JOINABLE}:
+            return None  # closed: the update is refused and the stream moves on
+        count = self._touch_stream(device_id, signal, ticket, forwarded=False)
+        return AlarmResult(ticket, count, False, case.status)
 
     def _stream_ticket(
         self, device: Device, alarm_type: str, category: str, at: datetime, *, stale: str
@@ -273,7 +321,7 @@ class IntakeService:
                     col(AlarmStream.alarm_type) == alarm_type,
                     col(AlarmStream.generation) == row.generation,
                 )
-                .values(generation=row.generation + 1, ticket=ticket, last_at=at)
+                .values(generation=row.generation + 1, ticket=ticket, last_at=at, forwarded=0)
             )
             if moved.rowcount == 1:  # type: ignore[attr-defined]
                 return ticket
@@ -347,14 +395,20 @@ class IntakeService:
                 await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
 
-    def _touch_stream(self, device_id: str, alarm_type: str, ticket: str, at: datetime) -> None:
+    def _touch_stream(
+        self, device_id: str, signal: AlarmSignal, ticket: str, *, forwarded: bool
+    ) -> int:
+        """Count the alarms on the stream; return its count."""
         with session_scope(self.sessions) as session:
-            row = session.get(AlarmStream, (device_id, alarm_type))
-            if row is not None and row.ticket == ticket:
-                row.count += 1
-                if row.last_at is None or at > row.last_at:
-                    row.last_at = at
-                session.add(row)
+            row = session.get(AlarmStream, (device_id, signal.alarm_type))
+            if row is None or row.ticket != ticket:
+                return signal.count
+            row.count += signal.count
+            row.forwarded += int(forwarded)
+            if row.last_at is None or signal.at > row.last_at:
+                row.last_at = signal.at
+            session.add(row)
+            return row.count
 
 
 class _CaseClosed(Exception):
@@ -373,6 +427,12 @@ def _stream(session: Session, device_id: str, alarm_type: str) -> AlarmStream:
     row = session.get(AlarmStream, (device_id, alarm_type))
     assert row is not None
     return row
+
+
+def _merged(batch: list[Queued]) -> AlarmSignal:
+    """One signal for a burst: the latest measurement, counting them all."""
+    latest = max((signal for signal, _ in batch), key=lambda s: s.at)
+    return dataclasses.replace(latest, count=sum(signal.count for signal, _ in batch))
 
 
 def _device_actor(device: Device) -> Actor:

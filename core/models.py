@@ -303,7 +303,8 @@ class AlarmStream(SQLModel, table=True):
     generation: int = 0  # bumped when a new case opens for the stream
     ticket: str = Field(default="", max_length=80)
     last_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    count: int = 0
+    count: int = 0  # alarms of the stream, all tickets
+    forwarded: int = 0  # updates sent to the current ticket's case (Temporal caps a run's)
 
 
 class Open311Key(SQLModel, table=True):

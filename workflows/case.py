@@ -587,6 +587,7 @@ class CaseWorkflow:
             "type": alarm.alarm_type,
             "value": alarm.value,
             "measured_at": effects.iso(alarm.at),
+            "alarms": alarm.count,
             "count": self._state.signal_count,
         }
         self._record("signal", device, self._state.status, payload=payload)

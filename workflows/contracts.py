@@ -191,7 +191,8 @@ class AlarmSignal:
     device_id: str
     alarm_type: str
     value: float
-    at: datetime  # when the device measured it
+    at: datetime  # when the device measured it (the latest, for several)
+    count: int = 1  # alarms this stands for: a burst is sent as one
 
 
 @dataclass

@@ -100,5 +100,5 @@ def check_alarm(state: CaseState, alarm: AlarmSignal) -> Rejection | None:
 
 
 def add_alarm(state: CaseState, alarm: AlarmSignal) -> None:
-    state.signal_count += 1
+    state.signal_count += max(alarm.count, 1)
     state.last_signal = alarm

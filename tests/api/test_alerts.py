@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from core import intake as intake_module
 from core.db import SessionFactory, session_scope
 from core.devices import mint_device_token
 from core.models import Device
-from tests.conftest import token_for
+from tests.conftest import projected, token_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -71,6 +72,10 @@ async def test_an_alarm_storm_makes_one_case(
     detail = (await http.get(f"/api/v1/cases/{ticket}", headers=admin)).json()
     case = detail["case"]
     assert case["signal_count"] == 500 and case["channel"] == "sensor"
+    # Alarms that queued behind an update went as one: fewer updates, every alarm counted.
+    signals = [e for e in detail["timeline"] if e["action"] == "signal"]
+    assert sum(e["payload"]["alarms"] for e in signals) == 500
+    assert len(signals) < 500
     assert case["location"]["unit_id"] == "gl-nhl-c1-g2"
     assert case["status"] == "DISPATCHED"  # dispatched once, whatever the number of pings
     listed = await http.get("/api/v1/cases", headers=admin)
@@ -116,3 +121,27 @@ async def test_an_alarm_outside_the_city_goes_to_the_centre_for_triage(
     case = detail.json()["case"]
     # No district, no street: no rule routes it, so the city centre dispatches it by hand.
     assert case["location"]["unit_id"] == "nj" and case["status"] == "REGISTERED"
+
+
+async def test_past_its_update_budget_a_case_counts_alarms_in_the_stream(
+    http: httpx.AsyncClient, sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intake_module, "ALARM_UPDATE_BUDGET", 2)
+    headers, admin = device_headers(sessions), token_for(sessions, "admin")
+    first = (await http.post("/api/v1/alerts", json=alarm(0.1), headers=headers)).json()
+    await http.post("/api/v1/alerts", json=alarm(0.2), headers=headers)
+    detail = (await http.get(f"/api/v1/cases/{first['ticket']}", headers=admin)).json()
+    await projected(sessions, detail["case"]["case_id"], detail["case"]["last_seq"])
+    third = await http.post("/api/v1/alerts", json=alarm(0.3), headers=headers)
+    assert third.status_code == 200
+    assert third.json()["ticket"] == first["ticket"] and third.json()["signal_count"] == 3
+    live = (await http.get(f"/api/v1/cases/{first['ticket']}", headers=admin)).json()["case"]
+    assert live["signal_count"] == 2  # the third is counted by the stream, not sent
+    closed = await http.post(
+        f"/api/v1/cases/{first['ticket']}/actions/force_close",
+        json={"reason": "已排水", "note": "积水已排除"},
+        headers=token_for(sessions, "supervisor_gl"),
+    )
+    await projected(sessions, closed.json()["case_id"], closed.json()["last_seq"])
+    after = await http.post("/api/v1/alerts", json=alarm(0.4), headers=headers)
+    assert after.status_code == 201 and after.json()["ticket"] != first["ticket"]

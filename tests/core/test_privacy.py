@@ -37,10 +37,10 @@ def test_only_the_taker_and_supervisors_see_the_reporter_whole() -> None:
 
 
 def test_the_log_filter_masks_phone_numbers_and_nothing_else() -> None:
-    line = "caller 13812345678, office 025-83451234, ticket CL20261129-000123, 12 items"
+    line = "caller 13812345678 / 138 1234 5678, office 025-83451234, ticket CL20261129-000123"
     event = redact_phones(None, "info", {"event": line, "n": 13812345678})
     assert event["event"] == (
-        "caller 138****5678, office 025-****1234, ticket CL20261129-000123, 12 items"
+        "caller 138****5678 / 138****5678, office 025-****1234, ticket CL20261129-000123"
     )
 
 

@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('ticket', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('last_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('forwarded', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('device_id', 'alarm_type')
     )
     op.create_table('attachments',
