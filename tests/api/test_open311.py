@@ -413,3 +413,11 @@ async def test_a_tip_off_is_listed_without_its_text(
         assert shown["description"] == "（举报内容不公开）" and "某某" not in str(shown)
     public = (await http.get(f"{BASE}/requests/{complaint['ticket']}.json")).json()[0]
     assert public["description"] == "楼下有人无证经营"
+
+
+async def test_client_names_fit_the_audit_trail(sessions: SessionFactory) -> None:
+    with session_scope(sessions) as session:
+        for bad in ("", "  ", "x" * 49, "line\nbreak"):
+            with pytest.raises(ValueError):
+                mint_open311_key(session, bad)
+        assert mint_open311_key(session, "南京通 app").startswith("o311_")
