@@ -250,10 +250,8 @@ class CaseService:
         if req.direct_answer.strip() and req.request_kind != "咨询":
             raise CaseError(422, "only a 咨询 can be answered directly", "direct_answer")
         location = self._location(session, req, triage_outside=triage_outside)
-        if not ticket:
-            ticket = f"EX-{req.external_id}" if req.external_id else self._mint_ticket(session)
         return CaseInput(
-            ticket=ticket,
+            ticket=ticket or self.ticket_for(session, req),
             case_type=req.case_type,
             title=req.title,
             description=req.description,
@@ -330,6 +328,10 @@ class CaseService:
             reminders=list(category.reminders or self.settings.reminders),
             grace=dict(self.settings.escalation_grace),
         )
+
+    def ticket_for(self, session: Session, req: IntakeRequest) -> str:
+        """The report's ticket: its external id's, or the next serial of the day."""
+        return f"EX-{req.external_id}" if req.external_id else self._mint_ticket(session)
 
     def _mint_ticket(self, session: Session) -> str:
         """Next serial of the day in China time: CL20261129-000001."""

@@ -64,6 +64,7 @@ PUBLIC = Actor(username="public", name="市民", role=Role.PUBLIC, unit_id="")
 # Updates a case takes from one alarm stream: Temporal allows 2,000 a run, people need some.
 ALARM_UPDATE_BUDGET = 1000
 MAX_TICKET = 80  # the read model's ticket column
+UNMINTED = "-"  # the ticket of a report still being checked
 MAX_CLOCK_SKEW = timedelta(minutes=5)  # an alarm "from the future" beyond this is refused
 
 
@@ -102,9 +103,7 @@ class IntakeService:
         self.cases = cases
         self.settings, self.sessions, self.client = cases.settings, cases.sessions, cases.client
         self._stream_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._queued: defaultdict[
-            tuple[str, str], list[tuple[AlarmSignal, asyncio.Future[AlarmResult]]]
-        ] = defaultdict(list)
+        self._queued: defaultdict[tuple[str, str], list[Queued]] = defaultdict(list)
 
     # ---- reports from people and systems -------------------------------------------------
     async def submit(self, actor: Actor, req: IntakeRequest) -> IntakeResult:
@@ -117,9 +116,11 @@ class IntakeService:
             report, case = known
             return IntakeResult(report, await self.cases.live_state(case), report != case, "")
         with session_scope(self.sessions) as session:
-            inp = self.cases.case_input(session, actor, req)
+            # Checked before a ticket is minted: a refused report leaves no gap in the serials.
+            inp = self.cases.case_input(session, actor, req, ticket=UNMINTED)
             _check_attachments(session, req.attachments)
             target = self._merge_target(session, req, inp)
+            inp = dataclasses.replace(inp, ticket=self.cases.ticket_for(session, req))
         log.info("report_received", channel=req.channel, category=req.category, merge=target)
         if target:
             merged = await self._link(actor, target, inp, auto=req.merge_into == "")

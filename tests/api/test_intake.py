@@ -119,6 +119,8 @@ async def test_duplicates_are_offered_then_merged_and_split_back_out(
     body = merged.json()
     assert body["merged"] is True and body["case_ticket"] == first["ticket"]
     assert body["ticket"] != first["ticket"]
+    # The refused (409) attempt minted nothing: the serials have no gap.
+    assert int(body["ticket"][-6:]) == int(first["ticket"][-6:]) + 1
     case = body["case"]
     assert case["report_count"] == 2 and case["status"] == "DISPATCHED"
     events_after = await projected(sessions, case["case_id"], case["last_seq"])
