@@ -232,7 +232,7 @@ async def test_the_operator_picks_a_suggested_category_and_records_the_case(
         await page.get_by_label("标题").fill("宁海路井盖丢失")
         description = page.get_by_label("问题描述")
         await description.fill("宁海路口井盖丢了，晚上路过很危险")
-        await description.press("End")  # the key coming up asks for suggestions
+        await description.press("End")  # typing (an input event) asks for suggestions
         suggestions = page.get_by_test_id("category-suggestions")
         pick = suggestions.get_by_role("button", name="井盖缺失/破损")
         await expect(pick).to_be_visible()
