@@ -1,0 +1,23 @@
+"""projection
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02 09:00:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
