@@ -20,11 +20,13 @@ from api import open311
 from api.routes import alerts as alert_routes
 from api.routes import attachments as attachment_routes
 from api.routes import cases as case_routes
+from api.routes import data_views as data_view_routes
 from api.routes import directory as directory_routes
 from api.routes import inbox as inbox_routes
 from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
 from api.routes import whistles as whistle_routes
+from core import privacy
 from core.cases import CaseError, CaseService
 from core.config import Settings
 from core.db import make_engine, session_factory
@@ -63,6 +65,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         report_routes,
         attachment_routes,
         directory_routes,
+        data_view_routes,
     ):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(open311.router)
@@ -88,6 +91,7 @@ class RequestIdMiddleware:
         request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex[:16]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        privacy.ROUTE.set(f"{scope['method']} {scope['path']}")  # for the personal-data view log
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

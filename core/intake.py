@@ -25,7 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import attachments, dedup
+from core import attachments, consent, dedup
 from core.cases import (
     HTTP_OF_KIND,
     INTAKE_ROLES,
@@ -121,6 +121,9 @@ class IntakeService:
             _check_attachments(session, req.attachments)
             target = self._merge_target(session, req, inp)
             inp = dataclasses.replace(inp, ticket=self.cases.ticket_for(session, req))
+            consent.record(
+                session, inp.ticket, channel=req.channel, publish=req.publish, by=actor.username
+            )
         log.info("report_received", channel=req.channel, category=req.category, merge=target)
         if target:
             merged = await self._link(actor, target, inp, auto=req.merge_into == "")

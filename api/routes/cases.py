@@ -55,7 +55,8 @@ class EventOut(BaseModel):
 
 
 class ReporterOut(BaseModel):
-    """A reporter, whole for the operator who took the report and supervisors, else masked."""
+    """A reporter, whole for the operator who took the report and supervisors of the case's
+    area (each such view logged), else masked."""
 
     ticket: str  # the case's, or a linked report's own
     channel: str
@@ -79,7 +80,7 @@ async def create_case(
     """Record a new case; the same external_id again returns the same case. A report that
     joins an open case (see POST /reports) answers with that case."""
     result = await intake.submit(cases.actor(user), body)
-    return result.case
+    return privacy.without_tokens(result.case)
 
 
 @router.get("", response_model=CaseList)
@@ -102,17 +103,30 @@ async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
     state = await cases.live_state(ticket)
     record, events = cases.get_case(ticket)
     timeline = [EventOut.model_validate(e, from_attributes=True) for e in events]
+    view = privacy.View(user)
     people = [
         ReporterOut(
             ticket=r.ticket,
             channel=r.channel,
             split=r.split,
-            **privacy.reporter(user, r.taken_by, r.name, r.phone),
+            **privacy.reporter(
+                view,
+                ticket=r.ticket,
+                case_ticket=record.ticket,
+                area_path=record.location_path,
+                taken_by=r.taken_by,
+                name=r.name,
+                phone=r.phone,
+            ),
         )
         for r in cases.reporters(record)
     ]
+    view.record(cases.sessions)
     return CaseDetail(
-        case=state, timeline=timeline, reporters=people, attachments=cases.attachments(record.id)
+        case=privacy.without_tokens(state),
+        timeline=timeline,
+        reporters=people,
+        attachments=cases.attachments(record.id),
     )
 
 
@@ -122,4 +136,4 @@ async def act(
 ) -> Response:
     """Take one human action; the case's new state comes back."""
     state_json = await cases.act_json(user, ticket, action.value, body)
-    return Response(state_json, media_type="application/json")
+    return Response(privacy.without_tokens_json(state_json), media_type="application/json")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ApiUser, Cases, Intake
+from core import privacy
 from core.cases import IntakeRequest
 from core.db import session_scope
 from core.dedup import Candidate
@@ -22,8 +23,7 @@ class ReportOut(BaseModel):
     ticket: str = Field(description="the report's own ticket; it follows the case it joined")
     case_ticket: str
     merged: bool
-    tracking_token: str
-    case: CaseState
+    case: CaseState  # tracking tokens are the citizen's: never in an answer to staff
 
 
 class SuggestionOut(BaseModel):
@@ -48,8 +48,7 @@ async def submit_report(
         ticket=result.ticket,
         case_ticket=result.case.ticket,
         merged=result.merged,
-        tracking_token=result.tracking_token,
-        case=result.case,
+        case=privacy.without_tokens(result.case),
     )
 
 
@@ -81,4 +80,6 @@ async def split_report(
 ) -> CaseState:
     """A dispatcher splits a wrongly merged report out: it becomes a case of its own, under
     its own ticket; the new case comes back."""
-    return await intake.split(cases.actor(user), ticket, report, body.reason)
+    return privacy.without_tokens(
+        await intake.split(cases.actor(user), ticket, report, body.reason)
+    )
