@@ -99,7 +99,11 @@ def test_a_staff_phone_is_whole_to_its_unit_and_the_supervisors_of_the_area(
 
 def test_tokens_and_secrets_are_never_shown_to_staff() -> None:
     for viewer in (TAKER, CITY_SUPERVISOR, ADMIN, HANDLER):
-        for field in ("cases.tracking_token", "linked_reports.tracking_token", "user.password_hash"):
+        for field in (
+            "cases.tracking_token",
+            "linked_reports.tracking_token",
+            "user.password_hash",
+        ):
             assert shown(viewer, field, REPORT) is Shown.WITHHELD
 
 
