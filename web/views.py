@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core import inbox, privacy
 from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService, Reporter
+from core.errors import IntakePending
 from core.intake import CHANNEL_ROLES, IntakeResult, IntakeService
 from core.models import CaseRecord, User
 from web import forms, reads, whistle_views
@@ -220,10 +221,12 @@ class ReportRefused:
 
 async def submit_report(
     intake: IntakeService, cases: CaseService, user: User, posted: forms.ReportForm, channel: str
-) -> IntakeResult | ReportRefused:
+) -> IntakeResult | IntakePending | ReportRefused:
     """Submit the posted report; a refusal comes back as what the form shows next to it."""
     try:
-        return await intake.submit(cases.actor(user), posted.request(channel))
+        return await intake.submit(cases.actor(user), posted.request(channel), key=posted.key)
+    except IntakePending as pending:
+        return pending
     except ValidationError as err:
         return ReportRefused(422, forms.field_errors(err))
     except CaseError as err:
@@ -233,8 +236,14 @@ async def submit_report(
         return ReportRefused(err.status, errors, candidates)
 
 
-def after_report(request: Request, cases: CaseService, result: IntakeResult) -> Response:
+def after_report(
+    request: Request, cases: CaseService, result: IntakeResult | IntakePending
+) -> Response:
     """To the case the report opened or joined, with a notice of what became of it."""
+    if isinstance(result, IntakePending):
+        text = f"工单 {result.ticket} 已受理，正在派单，请稍后刷新查看派往单位"
+        request.session["notice"] = {"ticket": result.ticket, "text": text}
+        return redirect(request, f"/cases/{result.ticket}")
     case = result.case
     if result.merged:
         text = f"已作为关联报告并入工单 {case.ticket}（报告编号 {result.ticket}）"

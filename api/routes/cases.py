@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.deps import ApiUser, Cases, Intake
+from api.deps import ApiUser, Cases, IdempotencyKey, Intake
+from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES
 from core import privacy
 from core.cases import ActionRequest, CaseFilter, IntakeRequest
 from workflows.contracts import Action, CaseState
@@ -72,13 +73,13 @@ class CaseDetail(BaseModel):
     attachments: list[str]
 
 
-@router.post("", status_code=201, response_model=CaseState)
+@router.post("", status_code=201, response_model=CaseState, responses=INTAKE_RESPONSES)
 async def create_case(
-    body: IntakeRequest, user: ApiUser, cases: Cases, intake: Intake
+    body: IntakeRequest, user: ApiUser, cases: Cases, intake: Intake, key: IdempotencyKey = ""
 ) -> CaseState:
-    """Record a new case; the same external_id again returns the same case. A report that
-    joins an open case (see POST /reports) answers with that case."""
-    result = await intake.submit(cases.actor(user), body)
+    """Record a new case; the same external_id or Idempotency-Key again returns the same case.
+    A report that joins an open case (see POST /reports) answers with that case."""
+    result = await intake.submit(cases.actor(user), body, key=key)
     return result.case
 
 
@@ -116,10 +117,16 @@ async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
     )
 
 
-@router.post("/{ticket}/actions/{action}", response_model=CaseState)
+@router.post("/{ticket}/actions/{action}", response_model=CaseState, responses=ACTION_RESPONSES)
 async def act(
-    ticket: str, action: Action, body: ActionRequest, user: ApiUser, cases: Cases
+    ticket: str,
+    action: Action,
+    body: ActionRequest,
+    user: ApiUser,
+    cases: Cases,
+    key: IdempotencyKey = "",
 ) -> Response:
-    """Take one human action; the case's new state comes back."""
-    state_json = await cases.act_json(user, ticket, action.value, body)
+    """Take one human action; the case's new state comes back. Send an Idempotency-Key to
+    make retries safe."""
+    state_json = await cases.act_json(user, ticket, action.value, body, key=key)
     return Response(state_json, media_type="application/json")
