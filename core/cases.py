@@ -7,7 +7,6 @@ where one is to blame, a field.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import hmac
@@ -68,8 +67,6 @@ from workflows.workcal import CST
 log = get_logger(__name__)
 INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR})
 HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422}
-INTAKE_WAIT = 15.0  # seconds the intake call waits for routing before answering 202
-ACTION_WAIT = 20.0  # seconds an action waits for the case before answering 503 (retry it)
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{1,100}$"
 
 
@@ -225,17 +222,17 @@ class CaseService:
         self, op: WithStartWorkflowOperation, ticket: str, *, reuse: bool
     ) -> CaseState:
         try:
-            return await asyncio.wait_for(
-                self.client.execute_update_with_start_workflow(
-                    "confirm_intake", start_workflow_operation=op, result_type=CaseState
-                ),
-                INTAKE_WAIT,
+            return await self.client.execute_update_with_start_workflow(
+                "confirm_intake",
+                start_workflow_operation=op,
+                result_type=CaseState,
+                rpc_timeout=timedelta(seconds=self.settings.intake_wait_seconds),
             )
         except WorkflowAlreadyStartedError:
             if not reuse:
                 raise CaseError(409, f"ticket {ticket} is taken by another case") from None
             return await self.live_state(ticket)  # the external id's case, finished already
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise await self._pending(ticket) from None
         except RPCError as err:
             raise rpc_error(err, ticket) from None
@@ -425,13 +422,16 @@ class CaseService:
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
         update_id = action_update_id(user, act, req, key)
         try:
-            result = await asyncio.wait_for(
-                handle.execute_update(act.value, cmd, id=update_id, result_type=result_type),
-                ACTION_WAIT,
+            result = await handle.execute_update(
+                act.value,
+                cmd,
+                id=update_id,
+                result_type=result_type,
+                rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
             )
         except WorkflowUpdateFailedError as err:
             raise refusal(err) from None
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
             slow = f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
             raise CaseError(503, slow) from None
         except RPCError as err:

@@ -29,7 +29,6 @@ from core import attachments, dedup
 from core.cases import (
     HTTP_OF_KIND,
     INTAKE_ROLES,
-    INTAKE_WAIT,
     CaseError,
     CaseService,
     IntakeRequest,
@@ -419,7 +418,7 @@ class IntakeService:
                     signal,
                     start_workflow_operation=op,
                     result_type=CaseState,
-                    rpc_timeout=timedelta(seconds=INTAKE_WAIT),
+                    rpc_timeout=timedelta(seconds=self.settings.intake_wait_seconds),
                 )
                 return state
             except RPCError as err:
