@@ -12,7 +12,12 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
+
+from core.models import CaseEventRecord, CaseRecord, WhistleRecord
 
 GENESIS = ""  # the "previous hash" of a timeline's first event
 
@@ -63,7 +68,9 @@ class ChainedEvent(EventContent, Protocol):
 class BrokenLink:
     case_id: str
     seq: int
-    problem: str  # "content" (the row was edited), "link" (a row before it changed or went)
+    # "content": the row was edited; "link": a row before it changed or went; "missing": a
+    # seq is absent (removed rows, or a tail cut short of the case's last event).
+    problem: str
 
 
 def verify(events: Iterable[ChainedEvent]) -> BrokenLink | None:
@@ -84,3 +91,43 @@ def chain(prev_hash: str, events: Iterable[ChainedEvent]) -> Iterator[ChainedEve
         e.prev_hash = prev_hash
         e.hash = prev_hash = event_hash(prev_hash, e)
         yield e
+
+
+def verify_stored(session: Session, ticket: str = "") -> tuple[int, list[BrokenLink]]:
+    """Check every stored timeline (or `ticket`'s case and its whistles): the chain holds and
+    nothing is missing from its start or its end (the case row's last seq).
+
+    Returns how many timelines were checked and the first broken link of each broken one.
+    """
+    last = {r.id: r.last_seq for r in session.exec(select(CaseRecord))}
+    last.update({r.id: r.last_seq for r in session.exec(select(WhistleRecord))})
+    query = select(CaseEventRecord).order_by(col(CaseEventRecord.case_id), col(CaseEventRecord.seq))
+    if ticket:
+        query = query.where(col(CaseEventRecord.case_id).in_(_timelines_of(session, ticket)))
+    checked, broken = 0, []
+    for case_id, rows in groupby(session.exec(query), key=lambda r: r.case_id):
+        checked += 1
+        found = _check_timeline(case_id, list(rows), last.get(case_id))
+        if found is not None:
+            broken.append(found)
+    return checked, broken
+
+
+def _timelines_of(session: Session, ticket: str) -> list[str]:
+    case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+    if case is None:
+        return []
+    whistles = session.exec(select(WhistleRecord.id).where(WhistleRecord.case_id == case.id))
+    return [case.id, *whistles]
+
+
+def _check_timeline(
+    case_id: str, rows: list[ChainedEvent], last_seq: int | None
+) -> BrokenLink | None:
+    for expected, row in enumerate(rows, start=1):
+        if row.seq != expected:
+            return BrokenLink(case_id, expected, "missing")
+    broken = verify(rows)
+    if broken is None and last_seq is not None and len(rows) < last_seq:
+        return BrokenLink(case_id, len(rows) + 1, "missing")
+    return broken

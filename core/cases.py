@@ -55,6 +55,7 @@ from workflows.contracts import (
     TERMINAL,
     Action,
     Actor,
+    CaseEvent,
     CaseInput,
     CasePolicy,
     CaseState,
@@ -465,6 +466,14 @@ class CaseService:
         except RPCError as err:
             raise rpc_error(err, ticket) from None
 
+    async def live_timeline(self, state: CaseState) -> list[CaseEvent]:
+        """The case's events from its workflow: complete at once, unlike the projection."""
+        handle = self.client.get_workflow_handle(state.case_id)
+        try:
+            return await handle.query("get_timeline", result_type=list[CaseEvent])
+        except RPCError as err:
+            raise rpc_error(err, state.ticket) from None
+
     async def tracking_token_matches(self, ticket: str, token: str) -> bool:
         """Whether `token` is the case's tracking token: the workflow checks it, its state
         never carries it (cases started before kept it in the state)."""
@@ -532,6 +541,34 @@ class CaseService:
                 for r in rows
             ]
         return [own, *linked]
+
+    def reporters_of(self, state: CaseState) -> list[Reporter]:
+        """The case's reporter and its linked reports' (unmasked: the caller masks them).
+
+        The read model holds them whole; until the projection has caught up with the workflow,
+        a report missing there is the state's copy, which the workflow keeps masked.
+        """
+        with session_scope(self.sessions) as session:
+            record = session.exec(select(CaseRecord).where(CaseRecord.ticket == state.ticket))
+            row = record.first()
+        known = {r.ticket: r for r in self.reporters(row)} if row else {}
+        own = Reporter(
+            state.ticket, state.channel, state.taken_by, state.reporter_name, state.reporter_phone
+        )
+        people = [known.get(state.ticket, own)]
+        for linked in state.linked_reports:
+            rep = linked.report
+            fallback = Reporter(
+                rep.ticket,
+                rep.channel,
+                rep.reporter.username,
+                rep.reporter_name,
+                rep.reporter_phone,
+            )
+            found = known.get(rep.ticket, fallback)
+            found.split = linked.split_at is not None
+            people.append(found)
+        return people
 
     def attachments(self, case_id: str) -> list[str]:
         """The files a case holds (sha256), in the order they came."""

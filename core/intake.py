@@ -343,9 +343,9 @@ class IntakeService:
             fresh = row.ticket and row.ticket != stale and row.last_at is not None
             if fresh and row.last_at is not None and at - row.last_at <= window:
                 return row.ticket
-            ticket = self._certain_duplicate(session, device, category) or self._sensor_ticket(
-                device.id, alarm_type, row.generation + 1
-            )
+            ticket = self._certain_duplicate(
+                session, device, category, stale=stale
+            ) or self._sensor_ticket(device.id, alarm_type, row.generation + 1)
             moved = session.execute(
                 update(AlarmStream)
                 .where(
@@ -369,13 +369,20 @@ class IntakeService:
         digest = hashlib.sha1(stream.encode()).hexdigest()[:16]
         return f"{self.settings.ticket_prefix}-SN-{digest}-{generation}"
 
-    def _certain_duplicate(self, session: Session, device: Device, category: str) -> str:
-        """An open case of the category at the device's very spot (another report of it)."""
+    def _certain_duplicate(
+        self, session: Session, device: Device, category: str, *, stale: str
+    ) -> str:
+        """An open case of the category at the device's very spot (another report of it);
+        never `stale`, the case that just refused an alarm as closed (its row may lag)."""
         cat = session.get(Category, category)
         if cat is None:
             return ""
         near = dedup.candidates(session, cat, device.lat, device.lon, datetime.now(UTC))
-        certain = [c for c in near if c.distance_m <= self.settings.certain_duplicate_m]
+        certain = [
+            c
+            for c in near
+            if c.distance_m <= self.settings.certain_duplicate_m and c.ticket != stale
+        ]
         return certain[0].ticket if len(certain) == 1 else ""
 
     async def _alarm_update(

@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from pydantic import ValidationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from core import inbox, privacy
 from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService, Reporter
@@ -29,18 +28,6 @@ from workflows.contracts import (
 )
 
 
-async def timeline(cases: CaseService, state: CaseState) -> list[CaseEvent]:
-    """The case's events from its workflow: complete at once, unlike the projection."""
-    handle = cases.client.get_workflow_handle(state.case_id)
-    try:
-        events: list[CaseEvent] = await handle.query("get_timeline", result_type=list[CaseEvent])
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise CaseError(404, f"no case with ticket {state.ticket!r}") from None
-        raise CaseError(503, f"case service unavailable: {err.message}") from None
-    return events
-
-
 async def case_context(
     cases: CaseService, user: User, ticket: str, *, state: CaseState | None = None
 ) -> dict[str, Any]:
@@ -51,7 +38,7 @@ async def case_context(
     """
     state = state or await cases.live_state(ticket)
     events, allowed = await asyncio.gather(
-        timeline(cases, state), cases.allowed_actions(user, ticket)
+        cases.live_timeline(state), cases.allowed_actions(user, ticket)
     )
     loc, sessions = state.location, cases.sessions
     picks_unit = bool({"dispatch", "reassign"} & set(allowed))
@@ -88,27 +75,8 @@ def reports_panel(cases: CaseService, user: User, state: CaseState) -> dict[str,
 
 
 def reporter_rows(cases: CaseService, user: User, state: CaseState) -> list[dict[str, Any]]:
-    """The case's reporter and its linked reports' reporters who left a name or a phone, as
-    `user` may see them.
-
-    The read model holds them whole; until the projection has caught up with the workflow, a
-    report missing there shows the state's copy, which the workflow keeps masked.
-    """
-    record = reads.case_record(cases.sessions, state.ticket)
-    known = {r.ticket: r for r in cases.reporters(record)} if record else {}
-    own = Reporter(
-        state.ticket, state.channel, state.taken_by, state.reporter_name, state.reporter_phone
-    )
-    people = [known.get(state.ticket, own)]
-    for linked in state.linked_reports:
-        rep = linked.report
-        fallback = Reporter(
-            rep.ticket, rep.channel, rep.reporter.username, rep.reporter_name, rep.reporter_phone
-        )
-        found = known.get(rep.ticket, fallback)
-        found.split = linked.split_at is not None
-        people.append(found)
-    return [_shown(user, r) for r in people if r.name or r.phone]
+    """The case's reporters who left a name or a phone, as `user` may see them."""
+    return [_shown(user, r) for r in cases.reporters_of(state) if r.name or r.phone]
 
 
 def _shown(user: User, r: Reporter) -> dict[str, Any]:

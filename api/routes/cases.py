@@ -12,7 +12,7 @@ from api.deps import ApiUser, Cases, IdempotencyKey, Intake
 from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES
 from core import privacy
 from core.cases import ActionRequest, CaseFilter, IntakeRequest
-from workflows.contracts import Action, CaseState
+from workflows.contracts import Action, CaseEvent, CaseState
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -99,10 +99,9 @@ def list_cases(
 
 @router.get("/{ticket}", response_model=CaseDetail)
 async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
-    """The live case state (from its workflow) and its timeline (from the audit trail)."""
+    """The live case state and its timeline, both from its workflow (complete at once)."""
     state = await cases.live_state(ticket)
-    record, events = cases.get_case(ticket)
-    timeline = [EventOut.model_validate(e, from_attributes=True) for e in events]
+    events = await cases.live_timeline(state)
     people = [
         ReporterOut(
             ticket=r.ticket,
@@ -110,10 +109,27 @@ async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
             split=r.split,
             **privacy.reporter(user, r.taken_by, r.name, r.phone),
         )
-        for r in cases.reporters(record)
+        for r in cases.reporters_of(state)
     ]
+    files = list(dict.fromkeys([*cases.attachments(state.case_id), *state.attachments]))
     return CaseDetail(
-        case=state, timeline=timeline, reporters=people, attachments=cases.attachments(record.id)
+        case=state, timeline=[event_out(e) for e in events], reporters=people, attachments=files
+    )
+
+
+def event_out(e: CaseEvent) -> EventOut:
+    return EventOut(
+        seq=e.seq,
+        at=e.at,
+        action=e.action,
+        actor_username=e.actor.username,
+        actor_name=e.actor.name,
+        actor_role=e.actor.role,
+        actor_unit_id=e.actor.unit_id,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        reason=e.reason,
+        payload=e.payload,
     )
 
 

@@ -33,7 +33,6 @@ from core.models import Attachment, CaseEventRecord, CaseRecord, LinkedReportRec
 from web import forms, reads
 from web.deps import SAFE_METHODS, check_csrf
 from web.templating import error_status, redirect, render
-from web.views import timeline
 from workflows.contracts import Status
 from workflows.transitions import STATUS_NAMES
 
@@ -454,7 +453,7 @@ async def _live(cases: CaseService, ticket: str, token: str) -> Tracking | None:
         if not await cases.tracking_token_matches(ticket, token):
             return None
         state = await cases.live_state(ticket)
-        events = await timeline(cases, state)
+        events = await cases.live_timeline(state)
     except CaseError as err:
         if err.status == 404:
             return None
