@@ -115,6 +115,7 @@ case_events.id,case_id,seq,at,action         一般 - - staff     审计记录�
 case_events.actor_role,actor_unit_id,from_status,to_status  一般 - - staff  操作人角色、单位、状态变化
 case_events.actor_username,actor_name        一般 个人 - staff  操作人用户名和姓名
 case_events.reason,payload                   一般 个人 - staff  原因和事件内容（工作人员填写，可能提及居民）
+case_events.prev_hash,hash                   一般 - - staff     审计链：上一事件和本事件的散列（防篡改）
 case_events.payload[note]                    一般 个人 - staff  处置/反馈说明；市民凭查询码只看到去除个人信息后的处理结果
 case_events.payload[answer]                  一般 个人 - staff  咨询的直接答复；同上
 case_events.payload[resource],payload[evidence]  一般 - - staff  调派的力量装备名称、证据文件名
@@ -147,6 +148,8 @@ equipment.id,unit_id,type,name,serial,status,note,is_demo  一般 - - staff  装
 allocations.id,case_id,ticket,team_id,equipment_id,allocated_at,released_at  一般 - - staff  力量装备调派
 allocations.allocated_by,released_by,reason,release_reason  一般 个人 - staff  调派人、释放人及原因
 ticketcounter.day,value                      一般 - - staff     每日流水号
+intake_keys.key,fingerprint,ticket,case_ticket,received_at,created_at  一般 - - staff  受理请求的幂等键、请求指纹、所得工单
+intake_keys.scope                            一般 个人 - staff  幂等键的持有人（用户名、设备或公众）
 publication_consents.ticket,publish,basis,recorded_at  一般 - - staff  反映人是否同意公开诉求内容
 publication_consents.recorded_by             一般 个人 - staff  记录人用户名
 personal_data_views.id,at,viewer_role,viewer_unit_id,subject_kind,subject_key  一般 - - audit  个人信息查看日志

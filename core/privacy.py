@@ -11,14 +11,12 @@ text only when its reporter agreed, and then scrubbed (`core/scrub.py`).
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
@@ -37,7 +35,6 @@ __all__ = ["ROUTE", "Shown", "Subject", "View", "in_area", "mask_name", "mask_ph
 
 # The request being answered ("GET /api/v1/cases/CL…"), set by the app for the view log.
 ROUTE: ContextVar[str] = ContextVar("route", default="")
-T = TypeVar("T")
 
 
 class Shown(StrEnum):
@@ -245,31 +242,3 @@ def _contact(
     kind = "team" if table == "teams" else "person"
     subject = Subject(kind, str(key), area_path=paths.get(unit_id, ""), unit_id=unit_id)
     return view.show(f"{table}.phone", phone, subject) or ""
-
-
-# ---- tracking tokens: the citizen's alone ---------------------------------------------------
-TOKEN_FIELDS = frozenset(
-    name.rsplit(".", 1)[1] for name, c in classification.FIELDS.items() if c.rule is Rule.TOKEN
-)
-_TOKEN_JSON = re.compile(
-    rb'"(' + b"|".join(n.encode() for n in sorted(TOKEN_FIELDS)) + rb')"(\s*):(\s*)"[^"]*"'
-)
-
-
-def without_tokens(value: T) -> T:
-    """A copy of a state (dataclasses, lists of them) with every tracking token blanked."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: "" if f.name in TOKEN_FIELDS else without_tokens(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.init
-        }
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, list):
-        return [without_tokens(v) for v in value]  # type: ignore[return-value]
-    return value
-
-
-def without_tokens_json(data: bytes) -> bytes:
-    """The same for a state already encoded as JSON (passed through from the workflow)."""
-    return _TOKEN_JSON.sub(rb'"\1"\2:\3""', data)
