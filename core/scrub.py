@@ -39,9 +39,8 @@ _NAME_CONTEXT = (
     "我叫|名叫|本人"
 )
 NAME_IN_CONTEXT = re.compile(rf"({_NAME_CONTEXT})([:：\s]*)({SURNAME}{_GIVEN})")
-NAME_WITH_TITLE = re.compile(
-    rf"{SURNAME}[\u4e00-\u9fff]{{0,2}}?(先生|女士|小姐|师傅|阿姨|老师|大爷|大妈)"
-)
+_TITLES = "先生|女士|小姐|师傅|阿姨|老师|大爷|大妈"
+NAME_WITH_TITLE = re.compile(rf"{SURNAME}[\u4e00-\u9fff]{{0,2}}?({_TITLES})")
 
 # 18-digit resident ID numbers: region, birth date, serial, check character.
 ID_CARD = re.compile(
@@ -87,12 +86,21 @@ def _only_ids(replace: Replace) -> Replace:
 
 @dataclass(frozen=True)
 class Rule:
-    """One kind of finding: how it is published, and how (if at all) a log line masks it."""
+    """One kind of finding: how it is published, and how (if at all) a log line masks it.
+
+    `hint` is cheap to search for and present in every match: text without it is skipped,
+    which keeps a log line without digits, or a description without any, from paying for
+    patterns that try every position.
+    """
 
     kind: str
+    hint: re.Pattern[str]
     pattern: re.Pattern[str]
     publish: Replace
     log: Replace | None = None
+
+    def apply(self, text: str, replace: Replace) -> str:
+        return self.pattern.sub(replace, text) if self.hint.search(text) else text
 
 
 def _mask_phone(m: re.Match[str]) -> str:
@@ -103,37 +111,53 @@ def _mask_phone(m: re.Match[str]) -> str:
 
 # In this order: an ID number must go before a phone could be read inside it, and an e-mail
 # before its digits look like anything else.
+_DIGIT = re.compile(r"\d")
 RULES = (
-    Rule("email", EMAIL, lambda m: "[邮箱]", lambda m: f"{m.group(1)}***@{m.group(2)}"),
+    Rule(
+        "email",
+        re.compile("[@＠]"),
+        EMAIL,
+        lambda m: "[邮箱]",
+        lambda m: f"{m.group(1)}***@{m.group(2)}",
+    ),
     Rule(
         "id_card",
+        _DIGIT,
         ID_CARD,
         _only_ids(lambda m: "[身份证号]"),
         _only_ids(lambda m: f"{m.group(1)}********{m.group(0)[-4:]}"),
     ),
-    Rule("long_number", LONG_NUMBER, lambda m: "[号码]"),
-    Rule("phone", PHONE, lambda m: "[电话]", _mask_phone),
-    Rule("phone_in_context", PHONE_IN_CONTEXT, lambda m: f"{m.group(1)}{m.group(2)}[电话]"),
-    Rule("name_in_context", NAME_IN_CONTEXT, lambda m: f"{m.group(1)}{m.group(2)}[姓名]"),
-    Rule("name_with_title", NAME_WITH_TITLE, lambda m: f"某{m.group(1)}"),
-    Rule("building", BUILDING, lambda m: ""),
+    Rule("long_number", _DIGIT, LONG_NUMBER, lambda m: "[号码]"),
+    Rule("phone", _DIGIT, PHONE, lambda m: "[电话]", _mask_phone),
+    Rule(
+        "phone_in_context",
+        _DIGIT,
+        PHONE_IN_CONTEXT,
+        lambda m: f"{m.group(1)}{m.group(2)}[电话]",
+    ),
+    Rule(
+        "name_in_context",
+        re.compile(_NAME_CONTEXT),
+        NAME_IN_CONTEXT,
+        lambda m: f"{m.group(1)}{m.group(2)}[姓名]",
+    ),
+    Rule("name_with_title", re.compile(_TITLES), NAME_WITH_TITLE, lambda m: f"某{m.group(1)}"),
+    Rule("building", re.compile(r"[号栋幢座单元层楼室]|\d[-－]\d"), BUILDING, lambda m: ""),
 )
 
 
 def published(text: str) -> str:
     """`text` as it may be shown to the public: every kind of finding taken out."""
     for rule in RULES:
-        text = rule.pattern.sub(rule.publish, text)
+        text = rule.apply(text, rule.publish)
     return text
 
 
 def for_log(text: str) -> str:
     """`text` as a log line may carry it: phones, ID numbers and e-mails masked."""
-    if not any(c.isdigit() or c in "@＠" for c in text):
-        return text  # the common case, and the cheap one: nothing to find
     for rule in RULES:
         if rule.log is not None:
-            text = rule.pattern.sub(rule.log, text)
+            text = rule.apply(text, rule.log)
     return text
 
 
