@@ -28,7 +28,7 @@ from core.models import PersonalDataView, Unit, User
 from workflows.contracts import Role
 from workflows.privacy import mask_name, mask_phone
 
-if TYPE_CHECKING:  # the directory's answer types; importing them here at run time is a cycle
+if TYPE_CHECKING:  # the directory's answer types, for annotations only
     from core.directory import PersonOut, TeamOut
 
 __all__ = ["ROUTE", "Shown", "Subject", "View", "in_area", "mask_name", "mask_phone", "shown"]
