@@ -101,12 +101,16 @@ def _prepare_database(settings: Settings, *, demo: bool) -> None:
 def worker() -> None:
     """Run a worker against CITYLOOP_TEMPORAL_ADDRESS (scale out by running more)."""
     settings = _setup()
+    from core.schedules import ensure_schedules
     from core.temporal import build_worker, connect
 
     async def main() -> None:
         client = await connect(settings)
         sessions = session_factory(make_engine(settings.database_url))
-        w = build_worker(client, task_queue=settings.task_queue, sessions=sessions)
+        w = build_worker(
+            client, task_queue=settings.task_queue, sessions=sessions, settings=settings
+        )
+        await ensure_schedules(client, settings)
         log.info(
             "worker_started", task_queue=settings.task_queue, address=settings.temporal_address
         )
@@ -163,6 +167,29 @@ def open311_key(name: str) -> None:
         except ValueError as err:
             typer.echo(str(err), err=True)
             raise typer.Exit(2) from None
+
+
+attachments_app = typer.Typer(help="Uploaded photos and videos.", no_args_is_help=True)
+app.add_typer(attachments_app, name="attachments")
+
+
+@attachments_app.command("prune")
+def attachments_prune() -> None:
+    """Remove now the files no case took, last uploaded longer ago than the retention setting."""
+    from datetime import UTC, datetime
+
+    from core.unattached import remove_unattached
+
+    settings = _setup()
+    engine = make_engine(settings.database_url)
+    try:
+        done = remove_unattached(session_factory(engine), settings, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"removed {done.removed} files ({done.freed_bytes} bytes);"
+        f" {done.attached} uploads found held by cases"
+    )
 
 
 @contextlib.contextmanager
