@@ -115,8 +115,10 @@ def iso_boxes(buf: memoryview, start: int, end: int) -> Iterator[Box]:
     pos, count = start, 0
     while pos < end:
         count += 1
-        if count > MAX_ELEMENTS or end - pos < 8:
-            raise BrokenContainer(f"box at {pos} is cut off or there are too many boxes")
+        if count > MAX_ELEMENTS:
+            raise BrokenContainer(f"too many boxes (more than {MAX_ELEMENTS})")
+        if end - pos < 8:
+            raise BrokenContainer(f"box at {pos} is cut off")
         size, kind = struct.unpack_from(">I4s", buf, pos)
         header = 8
         if size == 1:
