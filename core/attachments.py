@@ -192,8 +192,10 @@ def _clean_path(session: Session, settings: Settings, row: Attachment) -> Path |
     """The copy without metadata (made now if it is missing); the file if it holds none."""
     original = path_of(settings, row.sha256)
     clean = path_of(settings, row.sha256, clean=True)
-    if row.clean_copy is False or (row.clean_copy and clean.is_file()):
-        return original if row.clean_copy is False else clean
+    if row.clean_copy is False:
+        return original
+    if row.clean_copy and clean.is_file():
+        return clean
     # Stored before clean copies were made, or the copy was lost: the file is its source.
     if not original.is_file():
         return None
@@ -308,8 +310,10 @@ def _store(
         checked = _check(settings, data)
         # The checks are done; from here on only writes.
         _write_files(settings, sha, data, checked)
-        known = known or _insert(session, sha, data, filename, uploader, checked, now)
-        known.clean_copy = checked.clean is not None  # the file had gone: it is back
+        if known is None:
+            known = _insert(session, sha, data, filename, uploader, checked, now)
+        else:  # the file had gone: it is back, with what is kept beside it
+            known.clean_copy = checked.clean is not None
     uploads.record(session, uploader, sha, len(data), now)
     return known
 

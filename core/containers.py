@@ -21,7 +21,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MAX_ELEMENTS = 200_000  # boxes or elements walked per file: far more than a real video has
+MAX_ELEMENTS = 200_000  # boxes or elements walked per file, all levels: far more than videos have
 FTYP_MAX = 4096
 EBML_HEADER_MAX = 4096
 ISO_BRANDS: dict[bytes, str] = {
@@ -46,6 +46,18 @@ SEGMENT_CHILDREN = frozenset(
 
 class BrokenContainer(ValueError):
     """The file has the magic bytes of a video container but not its structure."""
+
+
+class Walk:
+    """The boxes or elements one file may still cost: every level of it counts."""
+
+    def __init__(self, budget: int = MAX_ELEMENTS) -> None:
+        self.left = budget
+
+    def step(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise BrokenContainer(f"too many boxes or elements (more than {MAX_ELEMENTS})")
 
 
 @dataclass(frozen=True)
@@ -86,8 +98,8 @@ def check_video(data: bytes) -> str:
 
 def check_iso_media(data: bytes) -> str:
     """The content type of an MP4 or QuickTime file whose boxes hold together."""
-    buf = memoryview(data)
-    boxes = list(iso_boxes(buf, 0, len(buf)))
+    buf, walk = memoryview(data), Walk()
+    boxes = list(iso_boxes(buf, 0, len(buf), walk))
     ftyp = boxes[0]
     if ftyp.kind != b"ftyp" or not 16 <= ftyp.end - ftyp.start <= FTYP_MAX:
         raise BrokenContainer("the file does not start with a file type box")
@@ -98,25 +110,24 @@ def check_iso_media(data: bytes) -> str:
     if kinds.count(b"moov") != 1 or b"mdat" not in kinds or kinds.count(b"ftyp") != 1:
         raise BrokenContainer("an MP4 needs one ftyp, one moov and media data (mdat)")
     moov = boxes[kinds.index(b"moov")]
-    children = _require(buf, moov, {b"mvhd": 1}, b"trak")
+    children = _require(buf, walk, moov, {b"mvhd": 1}, b"trak")
     for trak in children:
         if trak.kind == b"trak":
-            _require(buf, trak, {b"tkhd": 1, b"mdia": 1}, None)
+            _require(buf, walk, trak, {b"tkhd": 1, b"mdia": 1}, None)
     return content_type
 
 
-def iso_boxes(buf: memoryview, start: int, end: int) -> Iterator[Box]:
+def iso_boxes(buf: memoryview, start: int, end: int, walk: Walk | None = None) -> Iterator[Box]:
     """The boxes that tile `buf[start:end]`, in order.
 
     Raises:
         BrokenContainer: a box is too small, runs past `end`, has an unprintable type, or
-            `end` is not reached exactly.
+            `end` is not reached exactly; or `walk` is spent.
     """
-    pos, count = start, 0
+    walk = walk or Walk()
+    pos = start
     while pos < end:
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise BrokenContainer(f"too many boxes (more than {MAX_ELEMENTS})")
+        walk.step()
         if end - pos < 8:
             raise BrokenContainer(f"box at {pos} is cut off")
         size, kind = struct.unpack_from(">I4s", buf, pos)
@@ -138,9 +149,11 @@ def iso_boxes(buf: memoryview, start: int, end: int) -> Iterator[Box]:
         pos += size
 
 
-def _require(buf: memoryview, parent: Box, once: dict[bytes, int], some: bytes | None) -> list[Box]:
+def _require(
+    buf: memoryview, walk: Walk, parent: Box, once: dict[bytes, int], some: bytes | None
+) -> list[Box]:
     """The children of `parent`, which must tile it and hold `once` exactly once, `some` ≥ 1."""
-    children = list(iso_boxes(buf, parent.body, parent.end))
+    children = list(iso_boxes(buf, parent.body, parent.end, walk))
     kinds = [c.kind for c in children]
     for kind in once:
         if kinds.count(kind) != 1:
@@ -162,7 +175,7 @@ def check_matroska(data: bytes) -> str:
     content_type = DOC_TYPES.get(_doc_type(buf, header))
     if content_type is None:
         raise BrokenContainer("the EBML header names neither webm nor matroska")
-    seen = {e.id for e in matroska_top_level(buf)}
+    seen = {e.id for e in matroska_top_level(buf, Walk())}
     missing = [
         name
         for name, i in (("Info", INFO), ("Tracks", TRACKS), ("Cluster", CLUSTER))
@@ -173,7 +186,7 @@ def check_matroska(data: bytes) -> str:
     return content_type
 
 
-def matroska_top_level(buf: memoryview) -> Iterator[Element]:
+def matroska_top_level(buf: memoryview, walk: Walk | None = None) -> Iterator[Element]:
     """The elements directly inside the one Segment, which must tile it (or run to the end).
 
     Raises:
@@ -186,31 +199,25 @@ def matroska_top_level(buf: memoryview) -> Iterator[Element]:
     end = len(buf) if segment.end is None else segment.end
     if segment.id != SEGMENT or end != len(buf):
         raise BrokenContainer("the EBML header must be followed by one Segment filling the file")
-    pos, count = segment.body, 0
+    yield from _sequence(buf, segment.body, end, walk or Walk())
+
+
+def _sequence(buf: memoryview, pos: int, end: int, walk: Walk) -> Iterator[Element]:
+    """The elements that follow one another from `pos` to `end`."""
     while pos < end:
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise BrokenContainer("too many elements")
+        walk.step()
         element = _element(buf, pos, end)
         yield element
-        pos = _cluster_end(buf, element, end) if element.end is None else element.end
+        pos = _cluster_end(buf, element, end, walk) if element.end is None else element.end
 
 
-def _cluster_end(buf: memoryview, cluster: Element, end: int) -> int:
+def _cluster_end(buf: memoryview, cluster: Element, end: int, walk: Walk) -> int:
     """Where a Cluster of unknown size ends: at the next Segment-level element, or the end."""
     if cluster.id != CLUSTER:
         raise BrokenContainer(f"element {cluster.id:#x} at {cluster.start} has unknown size")
-    pos, count = cluster.body, 0
-    while pos < end:
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise BrokenContainer("too many elements")
-        element = _element(buf, pos, end)
+    for element in _sequence(buf, cluster.body, end, walk):
         if element.id in SEGMENT_CHILDREN:
-            return pos
-        if element.end is None:
-            raise BrokenContainer(f"element {element.id:#x} at {pos} has unknown size")
-        pos = element.end
+            return element.start
     return end
 
 

@@ -90,8 +90,7 @@ def _jpeg(data: bytes) -> bytes:
 
 
 def _next_marker(data: bytes, pos: int) -> int:
-    if data[pos] != 0xFF:
-        raise ValueError(f"no marker at {pos}")
+    pos = data.index(b"\xff", pos)  # stray bytes before a marker are skipped, as decoders do
     while data[pos + 1] == 0xFF:  # fill bytes
         pos += 1
     return pos

@@ -25,6 +25,7 @@ class PruneAttachmentsWorkflow:
             AttachmentActivities.prune_attachments,
             PruneAttachmentsInput(now=inp.now or workflow.now()),
             start_to_close_timeout=timedelta(minutes=30),
+            schedule_to_close_timeout=timedelta(hours=1),
             heartbeat_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(maximum_attempts=5),
         )

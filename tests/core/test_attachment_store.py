@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sqlite3
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,32 +15,13 @@ from sqlmodel import select
 from core import attachments
 from core.cases import CaseError
 from core.config import Settings
-from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
+from core.db import SessionFactory, session_scope
 from core.models import Attachment
 from core.uploads import Uploader
-from tests.media import video
+from tests.media import gps_of, located_photo, pixels, video
 
 MP4 = video("clip.mp4")
 OPERATOR = Uploader.staff("operator1", "10.0.0.1")
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file for the module; each test gets a copy (migrating takes seconds)."""
-    path = tmp_path_factory.mktemp("attachments") / "template.db"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db(migrated: Path, tmp_path: Path) -> Iterator[SessionFactory]:
-    """A fresh, migrated SQLite database. Tests that depend on the dialect take `sessions`."""
-    path = tmp_path / "attachments.db"
-    with sqlite3.connect(migrated) as src, sqlite3.connect(path) as dst:
-        src.backup(dst)
-    engine = make_engine(f"sqlite:///{path}")
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture
@@ -308,3 +287,64 @@ async def test_store_upload_reads_no_more_than_it_needs(
         await attachments.store_upload(db, small, upload, OPERATOR)
     assert upload.read_bytes == (3 << 20) + 1
     assert stored_files(small) == []
+
+
+# -- location ---------------------------------------------------------------------------------
+
+
+def test_a_located_photo_is_served_without_its_place_unless_the_viewer_may_see_it(
+    db: SessionFactory, settings: Settings
+) -> None:
+    data = located_photo()
+    row = attachments.store(db, settings, data, "p.jpg", OPERATOR)
+    assert row.clean_copy is True
+    with session_scope(db) as session:
+        stripped = attachments.locate(session, settings, row.sha256)
+        original = attachments.locate(session, settings, row.sha256, exact_location=True)
+        thumb = attachments.locate(session, settings, row.sha256, thumbnail=True)
+    assert stripped is not None and original is not None and thumb is not None
+    assert original[0].read_bytes() == data and gps_of(data)
+    assert gps_of(stripped[0].read_bytes()) == {} and gps_of(thumb[0].read_bytes()) == {}
+    assert pixels(stripped[0].read_bytes()) == pixels(data)
+    assert stripped[1] == original[1] == "image/jpeg"
+
+
+def test_a_photo_without_metadata_is_served_as_it_is(
+    db: SessionFactory, settings: Settings
+) -> None:
+    row = attachments.store(db, settings, image_bytes("PNG"), "p.png", OPERATOR)
+    assert row.clean_copy is False
+    with session_scope(db) as session:
+        served = attachments.locate(session, settings, row.sha256)
+    assert served == (attachments.path_of(settings, row.sha256), "image/png")
+
+
+def test_a_file_stored_before_clean_copies_gets_one_when_first_served(
+    db: SessionFactory, settings: Settings
+) -> None:
+    row = attachments.store(db, settings, located_photo(), "p.jpg", OPERATOR)
+    clean = attachments.path_of(settings, row.sha256, clean=True)
+    clean.unlink()
+    with session_scope(db) as session:
+        legacy = session.get(Attachment, row.sha256)
+        assert legacy is not None
+        legacy.clean_copy = None  # as migration 0009 leaves the rows before it
+        session.add(legacy)
+    with session_scope(db) as session:
+        served = attachments.locate(session, settings, row.sha256)
+    assert served == (clean, "image/jpeg") and gps_of(clean.read_bytes()) == {}
+    with session_scope(db) as session:
+        assert attachments.get(session, row.sha256).clean_copy is True  # type: ignore[union-attr]
+
+
+def test_an_image_past_the_decode_budget_is_refused_and_not_kept(
+    db: SessionFactory, settings: Settings
+) -> None:
+    tight = settings.model_copy(update={"image_decode_pixels": 100_000})
+    err = refused(db, tight, image_bytes("PNG", (400, 300), "P"), "p.png")
+    assert "400×300 px cannot be thumbnailed" in err.reason
+
+
+def test_a_broken_video_is_refused_and_not_kept(db: SessionFactory, settings: Settings) -> None:
+    err = refused(db, settings, MP4[: len(MP4) // 2], "half.mp4")
+    assert err.reason.startswith("the video is damaged or not a video")

@@ -80,6 +80,16 @@ def test_a_file_of_endless_tiny_boxes_is_refused_without_walking_it_all() -> Non
         containers.check_video(mp4 + tiny)
 
 
+def test_the_walk_is_bounded_across_levels_too() -> None:
+    # A browser-style WebM (Segment of unknown size) ending in an unknown-size Cluster of
+    # empty Void elements: each level alone is short of the bound, not the file.
+    webm = video("clip-live.webm")
+    cluster = b"\x1f\x43\xb6\x75\xff" + b"\xec\x80" * (containers.MAX_ELEMENTS // 2)
+    assert containers.check_video(webm + cluster) == "video/webm"
+    with pytest.raises(BrokenContainer, match="too many"):
+        containers.check_video(webm + cluster + cluster)
+
+
 def elements(data: bytes) -> dict[int, containers.Element]:
     return {e.id: e for e in containers.matroska_top_level(memoryview(data))}
 

@@ -139,6 +139,15 @@ def test_a_matroska_file_loses_its_tags(name: str) -> None:
     assert containers.check_video(clean) == containers.check_video(data)
 
 
+def test_stray_bytes_between_jpeg_segments_are_skipped_as_decoders_do() -> None:
+    data = located_photo()
+    app0_end = 4 + struct.unpack_from(">H", data, 4)[0]
+    sloppy = data[:app0_end] + b"\x00junk\x00" + data[app0_end:]
+    assert pixels(sloppy) == pixels(data)  # Pillow reads it
+    clean = assert_clean(metadata.strip(sloppy, "image/jpeg"))
+    assert b"junk" not in clean and pixels(clean) == pixels(data)
+
+
 def test_a_jpeg_whose_segments_cannot_be_walked_is_unstrippable() -> None:
     data = located_photo()
     broken = data[:4] + struct.pack(">H", len(data)) + data[6:]  # APP0 runs past the end

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import sqlite3
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,29 +12,12 @@ from sqlmodel import select
 
 from core import attachments, uploads
 from core.config import Settings
-from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
+from core.db import SessionFactory, session_scope
 from core.models import Attachment, UploadRecord
 from core.uploads import QuotaExceeded, Uploader
 from workflows.workcal import CST
 
 OPERATOR = Uploader.staff("operator1", "10.0.0.1")
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("uploads") / "template.db"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db(migrated: Path, tmp_path: Path) -> Iterator[SessionFactory]:
-    path = tmp_path / "uploads.db"
-    with sqlite3.connect(migrated) as src, sqlite3.connect(path) as dst:
-        src.backup(dst)
-    engine = make_engine(f"sqlite:///{path}")
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def settings(tmp_path: Path, **quotas: int) -> Settings:
