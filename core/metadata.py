@@ -243,11 +243,9 @@ def _iso_media(data: bytes) -> bytes:
 
 def _blank_boxes(out: bytearray, start: int, end: int) -> None:
     for box in containers.iso_boxes(memoryview(out), start, end):
-        if box.kind in _ISO_METADATA:
+        if box.kind in _ISO_METADATA:  # (a 64-bit size stays as it is: the type names it)
             out[box.body : box.end] = bytes(box.end - box.body)
             out[box.start + 4 : box.start + 8] = b"free"
-            if box.body - box.start == 16:  # a 64-bit size stays; its type is what names it
-                continue
         elif box.kind in _ISO_CONTAINERS:
             _blank_boxes(out, box.body, box.end)
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +16,14 @@ from sqlmodel import col, select
 
 from core import attachments
 from core.config import Settings
-from core.db import MIGRATIONS, SessionFactory, make_engine, session_factory, session_scope
+from core.db import (
+    MIGRATIONS,
+    SessionFactory,
+    make_engine,
+    migrate,
+    session_factory,
+    session_scope,
+)
 from core.models import Attachment, CaseAttachment, UploadRecord
 from core.unattached import remove_unattached
 from core.uploads import Uploader
@@ -139,3 +149,29 @@ def test_the_migration_dates_files_stored_before_it(db_url: str, tmp_path: Path)
         ("b", "user", "operator1", 100, True),
     ]
     assert all(r.created_at == stored for r in rows) and clean == [None, None]
+
+
+def test_operators_prune_from_the_command_line(sqlite_url: str, tmp_path: Path) -> None:
+    migrate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    sessions = session_factory(engine)
+    settings = Settings(database_url=sqlite_url, attachment_dir=tmp_path / "files")
+    sha = attachments.store(sessions, settings, png(5), "a.png", CITIZEN).sha256
+    age(sessions, sha, 25)
+    engine.dispose()
+    env = {
+        **os.environ,
+        "CITYLOOP_DATABASE_URL": sqlite_url,
+        "CITYLOOP_ATTACHMENT_DIR": str(settings.attachment_dir),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "core.cli", "attachments", "prune"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"removed 1 files ({len(png(5))} bytes)" in run.stdout
+    assert not attachments.path_of(settings, sha).exists()

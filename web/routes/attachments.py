@@ -46,7 +46,7 @@ router = APIRouter(dependencies=[Depends(_within_limit), Depends(check_csrf)])
 
 
 @router.post("/attachments")
-async def upload(request: Request, user: WebUser, sessions: Sessions) -> Response:
+async def upload(request: Request, user: WebUser) -> Response:
     """Store the files of field `file`; answer with a figure per file that carries its sha."""
     form = await request.form()  # parsed already by check_csrf
     # An empty file input still sends a part: no name, no bytes.
