@@ -101,12 +101,16 @@ def _prepare_database(settings: Settings, *, demo: bool) -> None:
 def worker() -> None:
     """Run a worker against CITYLOOP_TEMPORAL_ADDRESS (scale out by running more)."""
     settings = _setup()
+    from core.schedules import ensure_schedules
     from core.temporal import build_worker, connect
 
     async def main() -> None:
         client = await connect(settings)
         sessions = session_factory(make_engine(settings.database_url))
-        w = build_worker(client, task_queue=settings.task_queue, sessions=sessions)
+        w = build_worker(
+            client, task_queue=settings.task_queue, sessions=sessions, settings=settings
+        )
+        await ensure_schedules(client, settings)
         log.info(
             "worker_started", task_queue=settings.task_queue, address=settings.temporal_address
         )
@@ -181,6 +185,29 @@ def audit_verify(ticket: str = typer.Argument("", help="one case (and its whistl
     typer.echo(f"{checked} timelines checked, {len(broken)} broken")
     if broken or (ticket and not checked):
         raise typer.Exit(1)
+
+
+attachments_app = typer.Typer(help="Uploaded photos and videos.", no_args_is_help=True)
+app.add_typer(attachments_app, name="attachments")
+
+
+@attachments_app.command("prune")
+def attachments_prune() -> None:
+    """Remove now the files no case took, last uploaded longer ago than the retention setting."""
+    from datetime import UTC, datetime
+
+    from core.unattached import remove_unattached
+
+    settings = _setup()
+    engine = make_engine(settings.database_url)
+    try:
+        done = remove_unattached(session_factory(engine), settings, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"removed {done.removed} files ({done.freed_bytes} bytes);"
+        f" {done.attached} uploads found held by cases"
+    )
 
 
 @contextlib.contextmanager

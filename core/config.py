@@ -79,6 +79,23 @@ class Settings(BaseSettings):
     # Automatic channels merge into a duplicate only when it lies this close (same category).
     certain_duplicate_m: float = 5.0
 
+    # Uploads (issue 10). An image decodes to at most this many pixels for its thumbnail (a
+    # baseline JPEG at 1/2 to 1/8 of each side), and a process decodes this many at once.
+    image_decode_pixels: int = 16_000_000
+    thumbnail_workers: int = 2
+    # Daily quotas (China's calendar day): staff per user; the public per address and per
+    # device (a browser's session), each in files and in bytes.
+    upload_quota_user_files: int = 500
+    upload_quota_user_bytes: int = 2 * 1024**3
+    upload_quota_address_files: int = 200
+    upload_quota_address_bytes: int = 1024**3
+    upload_quota_device_files: int = 30
+    upload_quota_device_bytes: int = 300 * 1024**2
+    # A file no case holds is removed this many hours after its last upload, by a clean-up
+    # that runs every so many minutes (a Temporal Schedule the worker creates).
+    unattached_upload_hours: int = 24
+    upload_cleanup_minutes: int = 60
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -8,13 +8,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.attachments import AttachmentActivities
 from activities.bulk import BulkActivities
 from activities.case import CaseActivities
 from activities.projection import projection_writers
 from activities.whistle import WhistleActivities
-from core.config import Settings
+from core.config import Settings, get_settings
 from core.db import SessionFactory
 from workflows import registry
+from workflows.attachments import PruneAttachmentsWorkflow
 from workflows.bulk import BulkOverrideWorkflow
 
 # The sandbox re-imports a workflow's modules for every new workflow run; ours are pure and
@@ -33,26 +35,34 @@ async def connect(settings: Settings) -> Client:
 
 
 def build_worker(
-    client: Client, *, task_queue: str, sessions: SessionFactory, max_threads: int = 32
+    client: Client,
+    *,
+    task_queue: str,
+    sessions: SessionFactory,
+    max_threads: int = 32,
+    settings: Settings | None = None,
 ) -> Worker:
     """A worker running every registered case type and the activities they call.
 
     Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool.
+    `settings` says where attachments are kept (default: from the environment).
     """
     writers = projection_writers()
     acts = CaseActivities(sessions, writers)
     whistles = WhistleActivities(sessions, writers)
     bulk = BulkActivities(client, sessions)
+    files = AttachmentActivities(sessions, settings or get_settings())
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[*registry.workflow_classes(), BulkOverrideWorkflow],
+        workflows=[*registry.workflow_classes(), BulkOverrideWorkflow, PruneAttachmentsWorkflow],
         activities=[
             acts.record_events,
             acts.route_case,
             whistles.record_whistle,
             bulk.select_cases,
             bulk.apply_override,
+            files.prune_attachments,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,
