@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from workflows.contracts import CasePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
+# Temporal payload encryption for development only: the key is public, so production refuses
+# to encrypt with it (core/codec.py). Its bytes spell "cityloop-development-only-key!!!".
+DEV_PAYLOAD_KEYS = "dev:Y2l0eWxvb3AtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE="
 
 
 class WhistleKindSetting(BaseModel):
@@ -74,6 +77,13 @@ class Settings(BaseSettings):
     alarm_window_minutes: int = 30
     # Automatic channels merge into a duplicate only when it lies this close (same category).
     certain_duplicate_m: float = 5.0
+
+    # Temporal payload encryption (docs/codec.md): the keys as "id:base64key,…", and the id of
+    # the one that encrypts new payloads (the others only decrypt, for rotation). The Temporal
+    # Web UI's origins may call the codec endpoint (/codec/decode) from the browser.
+    payload_keys: str = DEV_PAYLOAD_KEYS
+    payload_key_id: str = "dev"
+    codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
 
     @property
     def is_production(self) -> bool:
