@@ -7,8 +7,11 @@ without the codec, i.e. what the Temporal Web UI or CLI shows anyone who reaches
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -30,6 +33,7 @@ from core.geo import boundaries
 from core.temporal import data_converter
 from tests.conftest import CONVERTER, api_client, make_settings, running_worker, token_for
 from tests.web.support import Web, login, web_stack
+from tests.web.test_browser import serving
 from workflows import registry
 from workflows.contracts import CaseInput
 
@@ -284,3 +288,40 @@ async def test_bad_bodies_and_unknown_keys_are_refused_naming_why(web: Web) -> N
 async def with_converter_encode(keys: dict[str, bytes], current: str, text: str) -> dict[str, Any]:
     payloads = await data_converter(keys_settings(keys, current)).encode([text])
     return json_format.MessageToDict(Payloads(payloads=payloads))
+
+
+async def test_the_temporal_cli_shows_history_decoded_through_the_endpoint(
+    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+) -> None:
+    """`temporal workflow show --codec-endpoint … --codec-auth …`: the Web UI's protocol."""
+    async with serving(dev_env, sqlite_db, task_queue) as base:
+        sessions = session_factory(make_engine(sqlite_db))
+        async with httpx.AsyncClient(base_url=base) as http:
+            created = await http.post(
+                "/api/v1/reports", json=REPORT, headers=token_for(sessions, "operator1")
+            )
+        case_id = created.json()["case"]["case_id"]
+        auth = token_for(sessions, "supervisor1")["Authorization"]
+        seen = await temporal_show(dev_env, case_id)
+        decoded = await temporal_show(
+            dev_env, case_id, "--codec-endpoint", f"{base}/codec", "--codec-auth", auth
+        )
+    assert PHONE not in json.dumps(seen)
+    assert base64.b64decode(seen["metadata"]["encoding"]) == b"binary/encrypted"
+    assert base64.b64decode(decoded["metadata"]["encoding"]) == b"json/plain"
+    assert json.loads(base64.b64decode(decoded["data"]))["reporter_phone"] == PHONE
+
+
+async def temporal_show(env: WorkflowEnvironment, workflow_id: str, *extra: str) -> Any:
+    """The start input of the workflow's history as the `temporal` CLI prints it."""
+    argv = [
+        f"{sys.executable.rsplit('/', 1)[0]}/temporal",
+        "workflow", "show", "-w", workflow_id, "-o", "json",
+        "--address", env.client.service_client.config.target_host,
+        "--namespace", env.client.namespace,
+        *extra,
+    ]  # fmt: skip
+    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    started = json.loads(done.stdout)["events"][0]["workflowExecutionStartedEventAttributes"]
+    return started["input"]["payloads"][0]

@@ -1,7 +1,7 @@
 """Every recorded history in tests/histories/ replays against today's workflow code.
 
 A change that breaks replay fails here: gate it behind `workflow.patched` instead. An
-encrypted history (the payload codec) is replayed in tests/core/test_codec_history.py.
+encrypted history (the payload codec) is replayed in tests/api/test_codec.py.
 """
 
 from __future__ import annotations
