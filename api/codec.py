@@ -42,6 +42,33 @@ DECODING_LEVEL = "city"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 _bearer = HTTPBearer(auto_error=False)
+# The body is parsed by protobuf's own JSON parser, as the protocol asks; this only documents it.
+_BYTES = {"type": "string", "format": "byte"}
+PAYLOADS_SCHEMA = {
+    "type": "object",
+    "required": ["payloads"],
+    "properties": {
+        "payloads": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "metadata": {"type": "object", "additionalProperties": _BYTES},
+                    "data": _BYTES,
+                },
+            },
+        }
+    },
+}
+_JSON = {"application/json": {"schema": PAYLOADS_SCHEMA}}
+OPENAPI = {"requestBody": {"required": True, "content": _JSON}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The payloads, converted", "content": _JSON},
+    401: {"description": "No credential, or an unknown one"},
+    403: {"description": "Not a city supervisor or an administrator"},
+    413: {"description": "More than 8 MiB of payloads"},
+    422: {"description": "Not a Payloads JSON, or a payload that cannot be decrypted (key id)"},
+}
 
 
 def cors_headers(request: Request) -> dict[str, str]:
@@ -120,7 +147,7 @@ def preflight(action: str, request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-@router.post("/decode")
+@router.post("/decode", responses=RESPONSES, openapi_extra=OPENAPI)
 async def decode(request: Request, _user: Reader) -> Response:
     """Decrypt payloads (remote codec protocol); unencrypted ones come back as they were."""
     codec: EncryptionCodec = request.app.state.codec
@@ -131,7 +158,7 @@ async def decode(request: Request, _user: Reader) -> Response:
     return _answer(decoded)
 
 
-@router.post("/encode")
+@router.post("/encode", responses=RESPONSES, openapi_extra=OPENAPI)
 async def encode(request: Request, _user: Reader) -> Response:
     """Encrypt payloads with the current key (the UI uses it to send a signal's input)."""
     codec: EncryptionCodec = request.app.state.codec
@@ -152,5 +179,5 @@ async def _payloads(request: Request) -> list[Any]:
 
 
 def _answer(payloads: list[Any]) -> Response:
-    body = json_format.MessageToJson(Payloads(payloads=payloads), indent=None)
-    return Response(body, media_type="application/json")
+    # `payloads` even when empty, which protobuf's JSON would leave out
+    return JSONResponse({"payloads": [json_format.MessageToDict(p) for p in payloads]})

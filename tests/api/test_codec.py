@@ -225,6 +225,8 @@ async def test_a_city_supervisor_or_admin_gets_decoded_payloads(web: Web) -> Non
     assert data_of((await web.http.post("/codec/decode", json=plain, headers=sup)).json()) == [
         "明文"
     ]
+    empty = await web.http.post("/codec/decode", json={"payloads": []}, headers=sup)
+    assert empty.json() == {"payloads": []}
 
 
 async def test_everyone_else_is_refused_and_sees_no_payload(web: Web) -> None:
