@@ -146,6 +146,18 @@ def migrate_cmd(demo: bool = typer.Option(False, help="also seed the demo data")
     _prepare_database(_setup(), demo=demo)
 
 
+@app.command("payload-key")
+def payload_key(key_id: str = typer.Argument(..., help="the new key's id, e.g. k2027a")) -> None:
+    """Print a new 256-bit Temporal payload key as a CITYLOOP_PAYLOAD_KEYS entry (docs/codec.md)."""
+    from core.codec import PayloadKeyError, new_key_entry
+
+    try:
+        typer.echo(new_key_entry(key_id))
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def token(username: str) -> None:
     """Mint an API bearer token for USERNAME and print it."""
@@ -176,18 +188,6 @@ def open311_key(name: str) -> None:
         except ValueError as err:
             typer.echo(str(err), err=True)
             raise typer.Exit(2) from None
-
-
-@app.command("payload-key")
-def payload_key(key_id: str = typer.Argument(..., help="the new key's id, e.g. k2027a")) -> None:
-    """Print a new 256-bit Temporal payload key as a CITYLOOP_PAYLOAD_KEYS entry (docs/codec.md)."""
-    from core.codec import PayloadKeyError, new_key_entry
-
-    try:
-        typer.echo(new_key_entry(key_id))
-    except PayloadKeyError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager
