@@ -3,7 +3,7 @@
 A dev server started from temporal-dev.yml (fresh ports) with `--ui-codec-endpoint` pointing at
 the app's /codec, the app under uvicorn, a worker. The UI's own page for a case shows the start
 input as ciphertext to anyone, and decoded only to a browser logged in to cityloop as a city
-supervisor once the Data Encoder setting includes credentials (docs/codec.md).
+supervisor once the UI's Codec Server dialog includes credentials (docs/codec.md).
 """
 
 from __future__ import annotations
@@ -31,13 +31,6 @@ from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in, log_out, ser
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
-# The UI keeps its Data Encoder setting in localStorage; this is what its dialog saves when an
-# operator overrides the cluster-level endpoint and ticks "Include cross-origin credentials".
-DATA_ENCODER = """endpoint => {
-  localStorage.setItem("endpoint", JSON.stringify(endpoint));
-  localStorage.setItem("overrideRemoteCodecConfiguration", "true");
-  localStorage.setItem("includeCredentials", "true");
-}"""
 
 
 def bound_socket() -> socket.socket:
@@ -77,6 +70,15 @@ async def ui_stack(
         await asyncio.to_thread(server.stop)
 
 
+async def include_credentials(page: Page, endpoint: str) -> None:
+    """What an operator does once in the UI's Codec Server dialog (docs/codec.md)."""
+    await page.get_by_role("button", name="Codec Server").first.click()
+    await page.get_by_text("Use my browser setting and ignore Cluster-level setting.").click()
+    await page.get_by_placeholder("Paste your endpoint here").fill(endpoint)
+    await page.get_by_text("Include cross-origin credentials").click()
+    await page.get_by_role("button", name="Apply").click()
+
+
 async def case_in_ui(page: Page, url: str, status: int) -> None:
     """Open the case in the Temporal UI; its codec request must be answered `status`."""
     async with page.expect_response(lambda r: "/codec/decode" in r.url) as answered:
@@ -101,7 +103,7 @@ async def test_the_temporal_ui_shows_ciphertext_except_to_a_city_supervisor(
             await case_in_ui(page, url, 401)
             await expect(cannot).to_be_visible()
             assert PHONE not in await page.inner_text("body")
-            await page.evaluate(DATA_ENCODER, f"{base}/codec")
+            await include_credentials(page, f"{base}/codec")
             # A handler logged in to cityloop: the cookie goes along, and is refused.
             await log_in(page, base, "handler_nhl")
             await case_in_ui(page, url, 403)
