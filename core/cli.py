@@ -101,6 +101,7 @@ def _prepare_database(settings: Settings, *, demo: bool) -> None:
 def worker() -> None:
     """Run a worker against CITYLOOP_TEMPORAL_ADDRESS (scale out by running more)."""
     settings = _setup()
+    _check_payload_keys(settings)
     from core.schedules import ensure_schedules
     from core.temporal import build_worker, connect
 
@@ -124,6 +125,7 @@ def worker() -> None:
 def web() -> None:
     """Run the web app and JSON API."""
     settings = _setup()
+    _check_payload_keys(settings)
     from api.main import create_app
 
     uvicorn.run(
@@ -131,10 +133,33 @@ def web() -> None:
     )
 
 
+def _check_payload_keys(settings: Settings) -> None:
+    """Exit naming the setting when the payload keys are unusable (or weak in production)."""
+    from core.codec import PayloadKeyError, keyring
+
+    try:
+        keyring(settings)
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("migrate")
 def migrate_cmd(demo: bool = typer.Option(False, help="also seed the demo data")) -> None:
     """Apply database migrations (and optionally seed the demo data)."""
     _prepare_database(_setup(), demo=demo)
+
+
+@app.command("payload-key")
+def payload_key(key_id: str = typer.Argument(..., help="the new key's id, e.g. k2027a")) -> None:
+    """Print a new 256-bit Temporal payload key as a CITYLOOP_PAYLOAD_KEYS entry (docs/codec.md)."""
+    from core.codec import PayloadKeyError, new_key_entry
+
+    try:
+        typer.echo(new_key_entry(key_id))
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

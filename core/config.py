@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from workflows.contracts import CasePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
+# Temporal payload encryption for development only: the key is public, so production refuses
+# to encrypt with it (core/codec.py). Its bytes spell "cityloop-development-only-key!!!".
+DEV_PAYLOAD_KEYS = "dev:Y2l0eWxvb3AtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE="
 
 
 class WhistleKindSetting(BaseModel):
@@ -95,6 +98,13 @@ class Settings(BaseSettings):
     # that runs every so many minutes (a Temporal Schedule the worker creates).
     unattached_upload_hours: int = 24
     upload_cleanup_minutes: int = 60
+
+    # Temporal payload encryption (docs/codec.md): the keys as "id:base64key,…", and the id of
+    # the one that encrypts new payloads (the others only decrypt, for rotation). The Temporal
+    # Web UI's origins may call the codec endpoint (/codec/decode) from the browser.
+    payload_keys: str = DEV_PAYLOAD_KEYS
+    payload_key_id: str = "dev"
+    codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
 
     @property
     def is_production(self) -> bool:

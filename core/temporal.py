@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
+import temporalio.converter
 from temporalio.client import Client
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -13,6 +16,7 @@ from activities.bulk import BulkActivities
 from activities.case import CaseActivities
 from activities.projection import projection_writers
 from activities.whistle import WhistleActivities
+from core.codec import codec_from_settings
 from core.config import Settings, get_settings
 from core.db import SessionFactory
 from workflows import registry
@@ -30,8 +34,27 @@ RUNNER = SandboxedWorkflowRunner(
 )
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """The one converter of every client, worker, replayer and test environment.
+
+    Payloads are encrypted by the codec (core/codec.py). Failure messages and stack traces
+    move into an encrypted payload too: an activity's database error can quote the row it
+    failed on, reporter and all. Search attributes are not payloads the codec sees, which is
+    why none of them may hold personal information.
+    """
+    return dataclasses.replace(
+        temporalio.converter.default(),
+        payload_codec=codec_from_settings(settings),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )
 
 
 def build_worker(
