@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import errors, open311
+from api import codec, errors, open311
 from api.routes import alerts as alert_routes
 from api.routes import attachments as attachment_routes
 from api.routes import cases as case_routes
@@ -26,6 +26,7 @@ from api.routes import reports as report_routes
 from api.routes import whistles as whistle_routes
 from core import privacy
 from core.cases import CaseService
+from core.codec import codec_from_settings
 from core.config import Settings
 from core.db import make_engine, session_factory
 from core.geo import boundaries
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         boundaries(settings.boundaries_file)  # a bad boundaries file fails here, not at intake
+        app.state.codec = codec_from_settings(settings)  # /codec/*; refuses a weak key first
         engine = make_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
         temporal = client or await connect(settings)
@@ -67,6 +69,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     ):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(open311.router)
+    app.include_router(codec.router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -77,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import col, func, select
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import Client, WorkflowHandle
+    from temporalio.converter import DataConverter
     from temporalio.worker import Worker
 
     from bench.stack import ROOT, embedded_config, free_ports
@@ -86,7 +87,7 @@ with workflow.unsafe.imports_passed_through():
     from core.devstack import DevServer, DevStackConfig
     from core.models import CaseRecord, User
     from core.security import mint_token
-    from core.temporal import build_worker
+    from core.temporal import build_worker, data_converter
     from workflows import registry
 
 STEPS = ("accept", "add_progress", "submit_feedback", "verify", "record_callback")
@@ -436,6 +437,8 @@ def serve_api_process() -> None:
     from core.logs import configure_logging
 
     settings = Settings(**json.loads(os.environ["BENCH_API_SETTINGS"]))
+    if os.environ.get("BENCH_CODEC") == "off":
+        _connect_without_codec()
     configure_logging(json=True, level=settings.log_level)
     probe = ApiProbe(own_loop=True)
     install_probes(probe.timers)
@@ -459,6 +462,18 @@ def serve_api_process() -> None:
 
     threading.Thread(target=orphan_watch, daemon=True).start()
     server.run()  # SIGTERM from the bench: graceful shutdown
+
+
+def _connect_without_codec() -> None:
+    """--codec off: the API process's Temporal client skips the codec (a bench-only patch)."""
+    import api.main
+
+    async def connect(settings: Settings) -> Client:
+        return await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+
+    api.main.connect = connect  # type: ignore[assignment]
 
 
 class _InlineServer:
@@ -548,7 +563,11 @@ async def api_server(
         return
     assert stack.tmp is not None
     log_path = stack.tmp / "api.log"
-    env = {**os.environ, "BENCH_API_SETTINGS": settings.model_dump_json()}
+    env = {
+        **os.environ,
+        "BENCH_API_SETTINGS": settings.model_dump_json(),
+        "BENCH_CODEC": args.codec,
+    }
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.lifecycle", "--serve-api"],
@@ -959,6 +978,7 @@ class Bench:
     args: argparse.Namespace
     stack: Stack
     client: Client
+    bare_client: Client
     http: httpx.AsyncClient
     tokens: dict[str, dict[str, str]]
     run_id: str
@@ -969,7 +989,7 @@ async def run_once(b: Bench, kind: str, rnd: int, n: int) -> RunResult:
     res = RunResult(kind=kind, round=rnd, cases=n)
     driver: Any
     if kind == "bare":
-        driver = BareDriver(client, stack.bare_queue, args.bare_shape, b.run_id)
+        driver = BareDriver(b.bare_client, stack.bare_queue, args.bare_shape, b.run_id)
     else:
         driver = CityloopDriver(http, b.tokens)
         await api_stats(http, reset=True)
@@ -992,18 +1012,6 @@ async def run_once(b: Bench, kind: str, rnd: int, n: int) -> RunResult:
 
 
 async def bench(args: argparse.Namespace, stack: Stack) -> list[RunResult]:
-    client = await Client.connect(stack.address, namespace=stack.namespace)
-    engine = make_engine(stack.db_url)
-    sessions = session_factory(engine)
-    case_worker = build_worker(client, task_queue=stack.case_queue, sessions=sessions)
-    bare_worker = Worker(
-        client,
-        task_queue=stack.bare_queue,
-        workflows=[BareLifecycle],
-        activities=[bench_noop],
-        activity_executor=ThreadPoolExecutor(max_workers=32),
-        max_concurrent_activities=32,
-    )
     run_id = uuid.uuid4().hex[:8]
     settings = Settings(
         database_url=stack.db_url,
@@ -1017,6 +1025,25 @@ async def bench(args: argparse.Namespace, stack: Stack) -> list[RunResult]:
         web_port=free_ports("127.0.0.1", 1)[0],
         log_level=args.log_level,
     )
+    # The case worker and the API encrypt payloads as production does, unless --codec off;
+    # the bare baseline never does (same connection, plain converter), so it stays a fixed
+    # yardstick and the cityloop/bare ratio of an on run against an off run is the codec's cost.
+    converter = data_converter(settings) if args.codec == "on" else DataConverter.default
+    client = await Client.connect(
+        stack.address, namespace=stack.namespace, data_converter=converter
+    )
+    bare_client = Client(**{**client.config(), "data_converter": DataConverter.default})
+    engine = make_engine(stack.db_url)
+    sessions = session_factory(engine)
+    case_worker = build_worker(client, task_queue=stack.case_queue, sessions=sessions)
+    bare_worker = Worker(
+        bare_client,
+        task_queue=stack.bare_queue,
+        workflows=[BareLifecycle],
+        activities=[bench_noop],
+        activity_executor=ThreadPoolExecutor(max_workers=32),
+        max_concurrent_activities=32,
+    )
     tokens = await asyncio.to_thread(bearer_tokens, stack.db_url)
     results: list[RunResult] = []
     LOOP_LAG_MAIN.start()
@@ -1029,7 +1056,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> list[RunResult]:
             httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits) as http,
         ):
             print_header(args, stack)
-            b = Bench(args, stack, client, http, tokens, run_id)
+            b = Bench(args, stack, client, bare_client, http, tokens, run_id)
             for kind in ("bare", "cityloop") if args.warmup else ():
                 w = await run_once(b, kind, 0, args.warmup)
                 errors = "".join(f"; ERROR ×{n}: {e}" for e, n in w.errors.items())
@@ -1072,6 +1099,8 @@ def print_header(args: argparse.Namespace, stack: Stack) -> None:
         f"asyncio.Semaphore({args.concurrency})"
     )
     print(f"  baseline : BareLifecycle, shape {args.bare_shape!r}: {shape}")
+    codec = "AES-GCM payload codec (core/codec.py)" if args.codec == "on" else "none"
+    print(f"  codec    : cityloop worker and API: {codec}; bare baseline: none")
     print("  order    : each round runs bare first, then cityloop (rounds alternate the two)")
     print(
         f"  host     : {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -1101,6 +1130,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve the web app in a separate process (default) or inline",
     )
     p.add_argument("--bare-shape", choices=("queue", "await"), default="queue")
+    p.add_argument(
+        "--codec",
+        choices=("on", "off"),
+        default="on",
+        help="encrypt cityloop's Temporal payloads (core/codec.py) as production does (default "
+        "on); the bare baseline never encrypts",
+    )
     p.add_argument("--history-sample", type=int, default=20, help="histories to analyse per run")
     p.add_argument("--drain-timeout", type=float, default=180.0)
     p.add_argument("--log-level", default="WARNING", help="cityloop app/worker log level")

@@ -129,7 +129,10 @@ whistles.overdue,escalation_level,rating,rated_at,last_seq  一般 - - staff  �
 whistles.title,need,rating_note,closed_reason  一般 个人 - staff  工单标题、需求、评价、关闭原因（文字）
 attachments.sha256,content_type,kind,size,has_thumbnail,uploaded_at  一般 - - staff  文件的散列、类型、大小
 attachments.filename,uploaded_by             一般 个人 - staff  上传时的文件名、上传人
-attachments[file]                            一般 个人 敏感 staff 照片和视频：可含人脸、车牌、EXIF 定位
+attachments.clean_copy                       一般 - - staff     是否另存了去除定位等元数据的副本
+attachments[file]                            一般 个人 敏感 staff 照片和视频：可含人脸、车牌；原件的 EXIF 定位只给可见精确位置的人，其余人拿到去除元数据的副本
+uploads.id,sha256,uploader_kind,size,created_at,attached  一般 - - staff  上传记录（配额、清理未关联文件）
+uploads.uploader_id,address                  一般 个人 - staff  上传人（用户名或公众设备标识）及其 IP 地址；界面不展示
 case_attachments.id,case_id,sha256,seq,added_at  一般 - - staff  工单的文件
 case_attachments.added_by                    一般 个人 - staff  添加人用户名
 devices.id,name,alarm_categories,active,is_demo  一般 - - staff  感知设备

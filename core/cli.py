@@ -101,12 +101,17 @@ def _prepare_database(settings: Settings, *, demo: bool) -> None:
 def worker() -> None:
     """Run a worker against CITYLOOP_TEMPORAL_ADDRESS (scale out by running more)."""
     settings = _setup()
+    _check_payload_keys(settings)
+    from core.schedules import ensure_schedules
     from core.temporal import build_worker, connect
 
     async def main() -> None:
         client = await connect(settings)
         sessions = session_factory(make_engine(settings.database_url))
-        w = build_worker(client, task_queue=settings.task_queue, sessions=sessions)
+        w = build_worker(
+            client, task_queue=settings.task_queue, sessions=sessions, settings=settings
+        )
+        await ensure_schedules(client, settings)
         log.info(
             "worker_started", task_queue=settings.task_queue, address=settings.temporal_address
         )
@@ -120,6 +125,7 @@ def worker() -> None:
 def web() -> None:
     """Run the web app and JSON API."""
     settings = _setup()
+    _check_payload_keys(settings)
     from api.main import create_app
 
     uvicorn.run(
@@ -127,10 +133,33 @@ def web() -> None:
     )
 
 
+def _check_payload_keys(settings: Settings) -> None:
+    """Exit naming the setting when the payload keys are unusable (or weak in production)."""
+    from core.codec import PayloadKeyError, keyring
+
+    try:
+        keyring(settings)
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("migrate")
 def migrate_cmd(demo: bool = typer.Option(False, help="also seed the demo data")) -> None:
     """Apply database migrations (and optionally seed the demo data)."""
     _prepare_database(_setup(), demo=demo)
+
+
+@app.command("payload-key")
+def payload_key(key_id: str = typer.Argument(..., help="the new key's id, e.g. k2027a")) -> None:
+    """Print a new 256-bit Temporal payload key as a CITYLOOP_PAYLOAD_KEYS entry (docs/codec.md)."""
+    from core.codec import PayloadKeyError, new_key_entry
+
+    try:
+        typer.echo(new_key_entry(key_id))
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -181,6 +210,29 @@ def audit_verify(ticket: str = typer.Argument("", help="one case (and its whistl
     typer.echo(f"{checked} timelines checked, {len(broken)} broken")
     if broken or (ticket and not checked):
         raise typer.Exit(1)
+
+
+attachments_app = typer.Typer(help="Uploaded photos and videos.", no_args_is_help=True)
+app.add_typer(attachments_app, name="attachments")
+
+
+@attachments_app.command("prune")
+def attachments_prune() -> None:
+    """Remove now the files no case took, last uploaded longer ago than the retention setting."""
+    from datetime import UTC, datetime
+
+    from core.unattached import remove_unattached
+
+    settings = _setup()
+    engine = make_engine(settings.database_url)
+    try:
+        done = remove_unattached(session_factory(engine), settings, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"removed {done.removed} files ({done.freed_bytes} bytes);"
+        f" {done.attached} uploads found held by cases"
+    )
 
 
 @contextlib.contextmanager

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from workflows.contracts import CasePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
+# Temporal payload encryption for development only: the key is public, so production refuses
+# to encrypt with it (core/codec.py). Its bytes spell "cityloop-development-only-key!!!".
+DEV_PAYLOAD_KEYS = "dev:Y2l0eWxvb3AtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE="
 
 
 class WhistleKindSetting(BaseModel):
@@ -78,6 +81,30 @@ class Settings(BaseSettings):
     alarm_window_minutes: int = 30
     # Automatic channels merge into a duplicate only when it lies this close (same category).
     certain_duplicate_m: float = 5.0
+
+    # Uploads (issue 10). An image decodes to at most this many pixels for its thumbnail (a
+    # baseline JPEG at 1/2 to 1/8 of each side), and a process decodes this many at once.
+    image_decode_pixels: int = 16_000_000
+    thumbnail_workers: int = 2
+    # Daily quotas (China's calendar day): staff per user; the public per address and per
+    # device (a browser's session), each in files and in bytes.
+    upload_quota_user_files: int = 500
+    upload_quota_user_bytes: int = 2 * 1024**3
+    upload_quota_address_files: int = 200
+    upload_quota_address_bytes: int = 1024**3
+    upload_quota_device_files: int = 30
+    upload_quota_device_bytes: int = 300 * 1024**2
+    # A file no case holds is removed this many hours after its last upload, by a clean-up
+    # that runs every so many minutes (a Temporal Schedule the worker creates).
+    unattached_upload_hours: int = 24
+    upload_cleanup_minutes: int = 60
+
+    # Temporal payload encryption (docs/codec.md): the keys as "id:base64key,…", and the id of
+    # the one that encrypts new payloads (the others only decrypt, for rotation). The Temporal
+    # Web UI's origins may call the codec endpoint (/codec/decode) from the browser.
+    payload_keys: str = DEV_PAYLOAD_KEYS
+    payload_key_id: str = "dev"
+    codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
 
     @property
     def is_production(self) -> bool:

@@ -40,6 +40,7 @@ _KEYS = (
     "sqlite_pragmas",
     "search_attributes",
     "dynamic_config",
+    "ui_codec_endpoint",
 )
 
 _POLL_INTERVAL = 0.2
@@ -131,6 +132,7 @@ class DevStackConfig:
         sqlite_pragmas: Pragmas passed as ``--sqlite-pragma KEY=VALUE``.
         search_attributes: Custom search attributes, name to type.
         dynamic_config: Dynamic config overrides, JSON-encoded on the command line.
+        ui_codec_endpoint: The Web UI's remote codec (cityloop's /codec), "" for none.
     """
 
     namespace: str
@@ -141,6 +143,7 @@ class DevStackConfig:
     sqlite_pragmas: dict[str, str]
     search_attributes: dict[str, str]
     dynamic_config: dict[str, object]
+    ui_codec_endpoint: str = ""
 
     @classmethod
     def load(cls, path: Path, *, root: Path | None = None) -> DevStackConfig:
@@ -175,6 +178,10 @@ class DevStackConfig:
             sqlite_pragmas=_pragmas(data),
             search_attributes=_search_attributes(data),
             dynamic_config=_dynamic_config(data),
+            # Optional: a stack without the web app has no codec endpoint to offer.
+            ui_codec_endpoint=_require(data, "ui_codec_endpoint", str)
+            if "ui_codec_endpoint" in data
+            else "",
         )
 
     @property
@@ -215,6 +222,8 @@ class DevStackConfig:
         for name, raw in self.dynamic_config.items():
             # The CLI parses each value as JSON, so `true` not `True`.
             argv += ["--dynamic-config-value", f"{name}={json.dumps(raw)}"]
+        if self.ui_codec_endpoint:
+            argv += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         return argv
 
 

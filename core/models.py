@@ -261,6 +261,9 @@ class Attachment(SQLModel, table=True):
     has_thumbnail: bool = False
     uploaded_by: str = Field(default="", max_length=64)
     uploaded_at: datetime = Field(sa_column=_ts(nullable=False))
+    # A copy without location and identifying metadata sits beside the file (`<sha>.clean`):
+    # True; the file holds none to remove: False; None: stored before this was looked at.
+    clean_copy: bool | None = None
 
 
 class CaseAttachment(SQLModel, table=True):
@@ -408,6 +411,27 @@ class IntakeKey(SQLModel, table=True):
     case_ticket: str = Field(max_length=80)  # the case it opened (the same) or joined
     received_at: datetime = Field(sa_column=_ts(nullable=False))
     created_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+
+
+# ---- uploads (issue 10) ---------------------------------------------------------------------
+class UploadRecord(SQLModel, table=True):
+    """One accepted upload: which content, who sent it and from where (quotas, clean-up)."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        Index("ix_uploads_uploader", "uploader_kind", "uploader_id", "created_at"),
+        Index("ix_uploads_address", "uploader_kind", "address", "created_at"),
+        Index("ix_uploads_pending", "attached", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    uploader_kind: str = Field(max_length=8)  # user (staff, by username) | public (by device)
+    uploader_id: str = Field(max_length=64)
+    address: str = Field(default="", max_length=64)  # the client's IP address
+    size: int
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    attached: bool = False  # a case holds the content: never a candidate for clean-up again
 
 
 # ---- personal information (article 20, 21): consent to publish, and who saw what ----------

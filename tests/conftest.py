@@ -33,10 +33,13 @@ from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.demo import prepare_demo_database
 from core.models import CaseRecord, User
 from core.security import mint_token
-from core.temporal import build_worker
+from core.temporal import build_worker, data_converter
 from workflows import attributes
 
 BIN = Path(sys.executable).parent
+# Every test client encrypts payloads as the real processes do (core/temporal.py), with the
+# keys of the environment's Settings (the development key unless CITYLOOP_PAYLOAD_KEYS is set).
+CONVERTER = data_converter(Settings())
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -60,6 +63,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=attributes.ALL,
+        data_converter=CONVERTER,
         dev_server_extra_args=[
             "--dynamic-config-value",
             "frontend.enableUpdateWorkflowExecution=true",
@@ -74,7 +78,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server")
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=CONVERTER,
     )
     # The test server knows no custom search attributes until they are added.
     await env.client.operator_service.add_search_attributes(

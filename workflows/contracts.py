@@ -739,3 +739,21 @@ class WhistleSnapshot:
 class RecordWhistleInput:
     whistle: WhistleSnapshot
     events: list[CaseEvent]
+
+
+# ---- attachments clean-up (issue 10) --------------------------------------------------------
+@dataclass
+class PruneAttachmentsInput:
+    """Remove the files no case holds whose last upload is older than the retention setting.
+
+    `now` is the workflow's time (time is Temporal's); None lets the activity use the clock.
+    """
+
+    now: datetime | None = None
+
+
+@dataclass
+class PruneAttachmentsResult:
+    removed: int = 0  # files removed (with their thumbnails, clean copies and rows)
+    freed_bytes: int = 0
+    attached: int = 0  # uploads found held by a case, never candidates again

@@ -1,24 +1,27 @@
 """JSON API for attachments: upload a photo or short video, fetch it and its thumbnail.
 
 Uploads are parsed here rather than by a `File()` parameter, which would spool the whole body
-to disk before the handler runs: the body is cut off one byte past the limits instead.
+to disk before the handler runs: the body is cut off one byte past the limits instead. An
+uploader whose daily quota is used up is refused (429, `Retry-After`) before the body is read.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import ApiUser
-from core import attachments
+from core import attachments, uploads
 from core.cases import CaseError
 from core.db import session_scope
 from core.models import Attachment
+from core.uploads import QuotaExceeded, Uploader
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -32,23 +35,39 @@ class AttachmentOut(BaseModel):
     thumbnail_url: str | None  # videos have none
 
 
-@router.post("", status_code=201)
-async def upload(request: Request, user: ApiUser) -> AttachmentOut:
+class QuotaOut(BaseModel):
+    detail: str
+    field: str
+    retry_after: int  # seconds, as the Retry-After header says
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AttachmentOut,
+    responses={429: {"model": QuotaOut, "description": "The daily upload quota is used up"}},
+)
+async def upload(request: Request, user: ApiUser) -> AttachmentOut | Response:
     """Store one image or video sent as multipart field `file`; the same file twice is kept once."""
-    settings = request.app.state.settings
-    file = await _the_file(request, attachments.upload_limit(settings))
+    settings, sessions = request.app.state.settings, request.app.state.sessions
+    host = request.client.host if request.client else ""
+    uploader = Uploader.staff(user.username, host)
     try:
-        row = await attachments.store_upload(
-            request.app.state.sessions, settings, file, user.username
-        )
-    finally:
-        await file.close()
+        await asyncio.to_thread(uploads.check_room, sessions, settings, uploader)
+        file = await _the_file(request, attachments.upload_limit(settings))
+        try:
+            row = await attachments.store_upload(sessions, settings, file, uploader)
+        finally:
+            await file.close()
+    except QuotaExceeded as err:
+        body = QuotaOut(detail=err.reason, field=err.field, retry_after=err.retry_after or 0)
+        return JSONResponse(body.model_dump(), status_code=429, headers=err.headers)
     return _out(request, row)
 
 
 @router.get("/{sha}", response_class=FileResponse, name="attachment_file")
 def download(request: Request, sha: str, user: ApiUser) -> FileResponse:
-    """The stored file, as its sniffed content type."""
+    """The stored file, as its sniffed content type, without location metadata."""
     return _serve(request, sha, thumbnail=False)
 
 
@@ -59,8 +78,13 @@ def thumbnail(request: Request, sha: str, user: ApiUser) -> FileResponse:
 
 
 def _serve(request: Request, sha: str, *, thumbnail: bool) -> FileResponse:
+    settings = request.app.state.settings
     with session_scope(request.app.state.sessions) as session:
-        found = attachments.locate(session, request.app.state.settings, sha, thumbnail=thumbnail)
+        # The access policy will say who may see a case's exact location (and so a photo's
+        # GPS); until it does, nobody gets the original through here.
+        found = attachments.locate(
+            session, settings, sha, thumbnail=thumbnail, exact_location=False
+        )
     if found is None:
         raise HTTPException(404, "no such attachment")
     path, content_type = found

@@ -16,23 +16,29 @@ from temporalio.testing import WorkflowEnvironment
 from core.db import SessionFactory, session_scope
 from core.models import Attachment
 from tests.conftest import api_client, make_settings, token_for
+from tests.media import gps_of, located_photo, pixels, video
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" * 4
+MP4 = video("clip.mp4")
 
 
 # Overrides tests/api/conftest.py's `http`: `make_settings` leaves attachment_dir at its default
 # (var/attachments in the checkout), and these tests must write into their own tmp_path.
-# Nothing here needs a worker.
+# Nothing here needs a worker. A test may lower a quota through `quotas`.
 @pytest_asyncio.fixture(loop_scope="session")
 async def http(
-    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, files: Path
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, files: Path, quotas: dict[str, int]
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(db_url, dev_env.client, task_queue)
-    settings = settings.model_copy(update={"attachment_dir": files})
+    settings = settings.model_copy(update={"attachment_dir": files, **quotas})
     async with api_client(settings, dev_env.client) as client:
         yield client
+
+
+@pytest.fixture
+def quotas() -> dict[str, int]:
+    return {}
 
 
 @pytest.fixture
@@ -99,9 +105,61 @@ async def test_video_has_no_thumbnail(http: httpx.AsyncClient, sessions: Session
         None,
     )
     got = await http.get(body["url"], headers=op)
-    assert got.content == MP4 and got.headers["content-type"] == "video/mp4"
+    # Served without its user data (ffmpeg's name here; a phone's place elsewhere), same size.
+    assert got.headers["content-type"] == "video/mp4" and len(got.content) == len(MP4)
+    assert b"Lavf" in MP4 and b"Lavf" not in got.content
     thumb = await http.get(f"{body['url']}/thumbnail", headers=op)
     assert thumb.status_code == 404
+
+
+async def test_a_photo_is_served_without_its_place(
+    http: httpx.AsyncClient, sessions: SessionFactory, files: Path
+) -> None:
+    op = token_for(sessions, "operator1")
+    data = located_photo()
+    body = (
+        await http.post("/api/v1/attachments", files={"file": ("p.jpg", data)}, headers=op)
+    ).json()
+    got = await http.get(body["url"], headers=op)
+    thumb = await http.get(body["thumbnail_url"], headers=op)
+    assert got.status_code == thumb.status_code == 200
+    assert gps_of(data) and gps_of(got.content) == {} and gps_of(thumb.content) == {}
+    assert pixels(got.content) == pixels(data) and b"iPhone" not in got.content
+    # The original is kept, for whoever may see the case's exact location.
+    assert [p.read_bytes() for p in stored(files) if p.name == body["sha256"]] == [data]
+
+
+async def test_a_video_with_a_broken_container_is_refused(
+    http: httpx.AsyncClient, sessions: SessionFactory, files: Path
+) -> None:
+    op = token_for(sessions, "operator1")
+    broken = MP4[:-200]  # the magic bytes are right; the moov box runs past the end
+    refused = await http.post("/api/v1/attachments", files={"file": ("v.mp4", broken)}, headers=op)
+    assert refused.status_code == 422 and refused.json()["field"] == "file"
+    assert refused.json()["detail"].startswith("the video is damaged or not a video")
+    assert stored(files) == []
+
+
+@pytest.mark.parametrize("quotas", [{"upload_quota_user_files": 1}])
+async def test_past_the_daily_quota_uploads_get_429_with_retry_after(
+    http: httpx.AsyncClient, sessions: SessionFactory, files: Path
+) -> None:
+    op = token_for(sessions, "operator1")
+    first = await http.post("/api/v1/attachments", files={"file": ("a.jpg", jpeg())}, headers=op)
+    assert first.status_code == 201
+    kept = stored(files)
+    refused = await http.post(
+        "/api/v1/attachments", files={"file": ("b.jpg", jpeg((640, 480)))}, headers=op
+    )
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["field"] == "file" and "quota of this user used up" in body["detail"]
+    assert 0 < int(refused.headers["retry-after"]) == body["retry_after"] <= 86_400
+    assert stored(files) == kept
+    other = token_for(sessions, "handler_nhl")
+    assert (
+        await http.post("/api/v1/attachments", files={"file": ("b.jpg", jpeg())}, headers=other)
+    ).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sqlite3
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,29 +15,13 @@ from sqlmodel import select
 from core import attachments
 from core.cases import CaseError
 from core.config import Settings
-from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
+from core.db import SessionFactory, session_scope
 from core.models import Attachment
+from core.uploads import Uploader
+from tests.media import gps_of, located_photo, pixels, video
 
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" * 4
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file for the module; each test gets a copy (migrating takes seconds)."""
-    path = tmp_path_factory.mktemp("attachments") / "template.db"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db(migrated: Path, tmp_path: Path) -> Iterator[SessionFactory]:
-    """A fresh, migrated SQLite database. Tests that depend on the dialect take `sessions`."""
-    path = tmp_path / "attachments.db"
-    with sqlite3.connect(migrated) as src, sqlite3.connect(path) as dst:
-        src.backup(dst)
-    engine = make_engine(f"sqlite:///{path}")
-    yield session_factory(engine)
-    engine.dispose()
+MP4 = video("clip.mp4")
+OPERATOR = Uploader.staff("operator1", "10.0.0.1")
 
 
 @pytest.fixture
@@ -66,7 +48,7 @@ def rows(sessions: SessionFactory) -> list[Attachment]:
 
 def refused(sessions: SessionFactory, settings: Settings, data: bytes, name: str) -> CaseError:
     with pytest.raises(CaseError) as caught:
-        attachments.store(sessions, settings, data, name, "operator1")
+        attachments.store(sessions, settings, data, name, OPERATOR)
     assert (caught.value.status, caught.value.field) == (422, "file")
     assert stored_files(settings) == [] and rows(sessions) == []
     return caught.value
@@ -142,7 +124,7 @@ def test_real_images_are_stored_with_a_thumbnail(
     db: SessionFactory, settings: Settings, fmt: str, content_type: str, mode: str
 ) -> None:
     data = image_bytes(fmt, (1000, 500), mode)
-    row = attachments.store(db, settings, data, "C:\\photos\\路面.jpg", "operator1")
+    row = attachments.store(db, settings, data, "C:\\photos\\路面.jpg", OPERATOR)
 
     assert (row.content_type, row.kind, row.size) == (content_type, "image", len(data))
     assert row.has_thumbnail and row.filename == "路面.jpg" and row.uploaded_by == "operator1"
@@ -162,9 +144,9 @@ def test_real_images_are_stored_with_a_thumbnail(
 
 def test_same_content_twice_is_kept_once(sessions: SessionFactory, settings: Settings) -> None:
     data = image_bytes("PNG")
-    first = attachments.store(sessions, settings, data, "a.png", "operator1")
+    first = attachments.store(sessions, settings, data, "a.png", OPERATOR)
     files = {p: p.stat().st_mtime_ns for p in stored_files(settings)}
-    second = attachments.store(sessions, settings, data, "b.png", "handler_nhl")
+    second = attachments.store(sessions, settings, data, "b.png", Uploader.staff("handler_nhl"))
 
     assert second.sha256 == first.sha256 and second.filename == "a.png"
     assert len(rows(sessions)) == 1
@@ -174,7 +156,7 @@ def test_same_content_twice_is_kept_once(sessions: SessionFactory, settings: Set
 def test_store_within_the_callers_transaction(sessions: SessionFactory, settings: Settings) -> None:
     data = image_bytes("JPEG")
     with session_scope(sessions) as session:
-        row = attachments.store(session, settings, data, "a.jpg", "operator1")
+        row = attachments.store(session, settings, data, "a.jpg", OPERATOR)
         assert attachments.missing(session, [row.sha256]) == []
     # A row whose insert lost the race (or was there all along) is not inserted twice.
     with session_scope(sessions) as session:
@@ -184,11 +166,11 @@ def test_store_within_the_callers_transaction(sessions: SessionFactory, settings
 
 def test_a_lost_file_is_written_again(db: SessionFactory, settings: Settings) -> None:
     data = image_bytes("PNG")
-    row = attachments.store(db, settings, data, "a.png", "operator1")
+    row = attachments.store(db, settings, data, "a.png", OPERATOR)
     attachments.path_of(settings, row.sha256).unlink()
     with session_scope(db) as session:
         assert attachments.locate(session, settings, row.sha256) is None
-    attachments.store(db, settings, data, "a.png", "operator1")
+    attachments.store(db, settings, data, "a.png", OPERATOR)
     assert attachments.path_of(settings, row.sha256).read_bytes() == data
 
 
@@ -198,20 +180,24 @@ def test_exif_orientation_is_applied_to_the_thumbnail(
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
     data = image_bytes("JPEG", (640, 480), exif=exif)
-    row = attachments.store(db, settings, data, "side.jpg", "operator1")
+    row = attachments.store(db, settings, data, "side.jpg", OPERATOR)
     with Image.open(attachments.path_of(settings, row.sha256, thumbnail=True)) as thumb:
         assert thumb.size == (240, 320)
         assert thumb.getexif().get(0x0112) in (None, 1)
 
 
 def test_video_is_stored_without_thumbnail(db: SessionFactory, settings: Settings) -> None:
-    row = attachments.store(db, settings, MP4, "clip.mp4", "operator1")
+    row = attachments.store(db, settings, MP4, "clip.mp4", OPERATOR)
     assert (row.content_type, row.kind, row.has_thumbnail) == ("video/mp4", "video", False)
-    assert stored_files(settings) == [attachments.path_of(settings, row.sha256)]
+    # ffmpeg wrote its name into the user data: the clean copy goes without it.
+    original = attachments.path_of(settings, row.sha256)
+    clean = attachments.path_of(settings, row.sha256, clean=True)
+    assert row.clean_copy and stored_files(settings) == [original, clean]
     with session_scope(db) as session:
         assert attachments.locate(session, settings, row.sha256, thumbnail=True) is None
-        assert attachments.locate(session, settings, row.sha256) == (
-            attachments.path_of(settings, row.sha256),
+        assert attachments.locate(session, settings, row.sha256) == (clean, "video/mp4")
+        assert attachments.locate(session, settings, row.sha256, exact_location=True) == (
+            original,
             "video/mp4",
         )
 
@@ -243,11 +229,11 @@ def test_empty_file_is_refused(db: SessionFactory, settings: Settings) -> None:
 
 
 def test_over_the_limit_of_its_kind_is_refused(db: SessionFactory, settings: Settings) -> None:
-    small = settings.model_copy(update={"max_image_bytes": 1000, "max_video_bytes": 100})
+    small = settings.model_copy(update={"max_image_bytes": 1000, "max_video_bytes": len(MP4)})
     err = refused(db, small, image_bytes("PNG", (400, 400), "RGB", compress_level=0), "a.png")
     assert "image larger than" in err.reason and "MiB" in err.reason
-    assert "video larger than" in refused(db, small, MP4 + bytes(100), "a.mp4").reason
-    assert attachments.store(db, small, MP4[:100], "ok.mp4", "op").kind == "video"
+    assert "video larger than" in refused(db, small, video("clip-gps.mp4"), "a.mp4").reason
+    assert attachments.store(db, small, MP4, "ok.mp4", OPERATOR).kind == "video"
 
 
 @pytest.mark.parametrize("size", [(13_000, 10), (10, 12_001), (8_000, 7_000)])
@@ -267,7 +253,7 @@ def test_decompression_bomb_is_refused(db: SessionFactory, settings: Settings) -
 
 
 def test_nothing_is_missing_but_the_unknown(db: SessionFactory, settings: Settings) -> None:
-    row = attachments.store(db, settings, image_bytes("PNG"), "a.png", "op")
+    row = attachments.store(db, settings, image_bytes("PNG"), "a.png", OPERATOR)
     other = "0" * 64
     with session_scope(db) as session:
         assert attachments.missing(session, [row.sha256, other, row.sha256, "../x"]) == [
@@ -298,6 +284,67 @@ async def test_store_upload_reads_no_more_than_it_needs(
     small = settings.model_copy(update={"max_image_bytes": 1000, "max_video_bytes": 3 << 20})
     upload = Endless()
     with pytest.raises(CaseError, match="video larger than 3 MiB"):
-        await attachments.store_upload(db, small, upload, "op")
+        await attachments.store_upload(db, small, upload, OPERATOR)
     assert upload.read_bytes == (3 << 20) + 1
     assert stored_files(small) == []
+
+
+# -- location ---------------------------------------------------------------------------------
+
+
+def test_a_located_photo_is_served_without_its_place_unless_the_viewer_may_see_it(
+    db: SessionFactory, settings: Settings
+) -> None:
+    data = located_photo()
+    row = attachments.store(db, settings, data, "p.jpg", OPERATOR)
+    assert row.clean_copy is True
+    with session_scope(db) as session:
+        stripped = attachments.locate(session, settings, row.sha256)
+        original = attachments.locate(session, settings, row.sha256, exact_location=True)
+        thumb = attachments.locate(session, settings, row.sha256, thumbnail=True)
+    assert stripped is not None and original is not None and thumb is not None
+    assert original[0].read_bytes() == data and gps_of(data)
+    assert gps_of(stripped[0].read_bytes()) == {} and gps_of(thumb[0].read_bytes()) == {}
+    assert pixels(stripped[0].read_bytes()) == pixels(data)
+    assert stripped[1] == original[1] == "image/jpeg"
+
+
+def test_a_photo_without_metadata_is_served_as_it_is(
+    db: SessionFactory, settings: Settings
+) -> None:
+    row = attachments.store(db, settings, image_bytes("PNG"), "p.png", OPERATOR)
+    assert row.clean_copy is False
+    with session_scope(db) as session:
+        served = attachments.locate(session, settings, row.sha256)
+    assert served == (attachments.path_of(settings, row.sha256), "image/png")
+
+
+def test_a_file_stored_before_clean_copies_gets_one_when_first_served(
+    db: SessionFactory, settings: Settings
+) -> None:
+    row = attachments.store(db, settings, located_photo(), "p.jpg", OPERATOR)
+    clean = attachments.path_of(settings, row.sha256, clean=True)
+    clean.unlink()
+    with session_scope(db) as session:
+        legacy = session.get(Attachment, row.sha256)
+        assert legacy is not None
+        legacy.clean_copy = None  # as migration 0009 leaves the rows before it
+        session.add(legacy)
+    with session_scope(db) as session:
+        served = attachments.locate(session, settings, row.sha256)
+    assert served == (clean, "image/jpeg") and gps_of(clean.read_bytes()) == {}
+    with session_scope(db) as session:
+        assert attachments.get(session, row.sha256).clean_copy is True  # type: ignore[union-attr]
+
+
+def test_an_image_past_the_decode_budget_is_refused_and_not_kept(
+    db: SessionFactory, settings: Settings
+) -> None:
+    tight = settings.model_copy(update={"image_decode_pixels": 100_000})
+    err = refused(db, tight, image_bytes("PNG", (400, 300), "P"), "p.png")
+    assert "400×300 px cannot be thumbnailed" in err.reason
+
+
+def test_a_broken_video_is_refused_and_not_kept(db: SessionFactory, settings: Settings) -> None:
+    err = refused(db, settings, MP4[: len(MP4) // 2], "half.mp4")
+    assert err.reason.startswith("the video is damaged or not a video")

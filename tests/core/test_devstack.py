@@ -71,6 +71,18 @@ def test_command_has_all_flags() -> None:
     assert "frontend.enableUpdateWorkflowExecution=true" in _flag_values(
         argv, "--dynamic-config-value"
     )
+    # The Web UI decodes payloads through cityloop's codec endpoint (docs/codec.md).
+    assert _flag_values(argv, "--ui-codec-endpoint") == ["http://127.0.0.1:8000/codec"]
+
+
+def test_codec_endpoint_is_optional(tmp_path: Path) -> None:
+    data = yaml.safe_load(REAL_YML.read_text(encoding="utf-8"))
+    del data["ui_codec_endpoint"]
+    path = tmp_path / "temporal-dev.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert "--ui-codec-endpoint" not in DevStackConfig.load(path).command("/bin/temporal")
+    with pytest.raises(ValueError, match="'ui_codec_endpoint' must be str"):
+        DevStackConfig.load(_write_yml(tmp_path, ui_codec_endpoint=8000))
 
 
 def test_db_file_relative_to_root(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.db import session_scope
 from core.models import Attachment
+from tests.media import gps_of, located_photo, pixels
 from tests.web.support import HX, Web, csrf, login, web_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -26,9 +27,19 @@ async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> 
         yield stack
 
 
-def png() -> bytes:
+@pytest_asyncio.fixture(loop_scope="session")
+async def limited(
+    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Web]:
+    """The stack with a staff member's daily quota cut to 2 files."""
+    monkeypatch.setenv("CITYLOOP_UPLOAD_QUOTA_USER_FILES", "2")
+    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
+        yield stack
+
+
+def png(shade: int = 0) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (640, 480), "orange").save(out, "PNG")
+    Image.new("RGB", (640, 480), (255, 165, shade)).save(out, "PNG")
     return out.getvalue()
 
 
@@ -74,3 +85,31 @@ async def test_a_fake_photo_is_refused_in_chinese_and_not_kept(web: Web) -> None
     assert status == 200 and "图片无法读取" in fragment, fragment
     assert SHA_INPUT.search(fragment) is None
     assert stored(web) == before
+
+
+async def test_a_photo_is_served_to_staff_without_its_place(web: Web) -> None:
+    await login(web.http, "grid_nhl")
+    data = located_photo()
+    status, fragment = await upload(web, "井盖.jpg", data)
+    found = SHA_INPUT.search(fragment)
+    assert status == 200 and found, fragment
+    full = await web.http.get(f"/files/{found.group(1)}")
+    thumb = await web.http.get(f"/files/{found.group(1)}/thumb")
+    assert gps_of(data) and gps_of(full.content) == {} and gps_of(thumb.content) == {}
+    assert pixels(full.content) == pixels(data)
+
+
+async def test_past_the_daily_quota_staff_are_told_in_chinese(limited: Web) -> None:
+    await login(limited.http, "grid_nhl")
+    token = await csrf(limited.http)
+    files = [("file", (f"{n}.png", png(n), "image/png")) for n in range(3)]
+    response = await limited.http.post("/attachments", files=files, data={"csrf_token": token})
+    # Two are kept, the third is refused with the time the quota renews.
+    assert response.status_code == 200 and len(SHA_INPUT.findall(response.text)) == 2
+    assert "今日上传已达上限（每个账号每天最多 2 个文件" in response.text
+    assert 0 < int(response.headers["retry-after"]) <= 86_400
+    refused = await limited.http.post(
+        "/attachments", files=files[:1], data={"csrf_token": await csrf(limited.http)}
+    )
+    assert refused.status_code == 429 and "今日上传已达上限" in refused.text
+    assert stored(limited) == 2

@@ -39,13 +39,20 @@ SHOTS = os.environ.get("CITYLOOP_SCREENSHOT_DIR", "")
 
 
 @asynccontextmanager
-async def serving(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[str]:
-    """Worker plus uvicorn on a free local port; yields the base URL."""
+async def serving(
+    dev_env: WorkflowEnvironment,
+    db_url: str,
+    task_queue: str,
+    *,
+    sock: socket.socket | None = None,
+) -> AsyncIterator[str]:
+    """Worker plus uvicorn on a free local port (or `sock`, bound already); yields the base URL."""
     client = dev_env.client
     engine = make_engine(db_url)
     app = create_app(make_settings(db_url, client, task_queue), client=client)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # the port is ours from here on: no race for a "free" one
+    if sock is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))  # the port is ours from here on: no race for a "free" one
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     async with running_worker(client, task_queue, session_factory(engine)):
         task = asyncio.create_task(server.serve(sockets=[sock]))

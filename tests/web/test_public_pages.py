@@ -294,6 +294,42 @@ async def test_a_fake_image_is_refused_inline_and_nothing_is_stored(
     assert not attachment_dir.exists() or not any(p.is_file() for p in attachment_dir.rglob("*"))
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def limited(
+    dev_env: WorkflowEnvironment,
+    sqlite_db: str,
+    task_queue: str,
+    attachment_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Web]:
+    """The stack with a citizen's daily quotas cut to 1 file a device and 2 an address."""
+    monkeypatch.setenv("CITYLOOP_UPLOAD_QUOTA_DEVICE_FILES", "1")
+    monkeypatch.setenv("CITYLOOP_UPLOAD_QUOTA_ADDRESS_FILES", "2")
+    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
+        yield stack
+
+
+async def test_past_a_daily_quota_a_citizen_is_told_when_to_come_back(limited: Web) -> None:
+    http = limited.http
+    assert (await upload(http, "a.png", png(), HX)).status_code == 200
+    again = await upload(http, "b.png", png((30, 30)), HX)
+    assert again.status_code == 200 and 'data-testid="upload-error"' in again.text
+    assert "今日上传已达上限（每台设备每天最多 1 个文件" in again.text
+    assert 0 < int(again.headers["retry-after"]) <= 86_400
+    without_js = await upload(http, "b.png", png((30, 30)))
+    assert without_js.status_code == 429 and "retry-after" in without_js.headers
+
+    http.cookies.clear()  # another phone behind the same address has a quota of its own…
+    assert (await upload(http, "c.png", png((31, 31)), HX)).status_code == 200
+    http.cookies.clear()  # …until the address's runs out
+    third = await upload(http, "d.png", png((32, 32)))
+    assert third.status_code == 429 and "每个网络地址每天最多 2 个文件" in third.text
+    assert count(limited.sessions, Attachment) == 2
+
+    # A report without new files still goes through.
+    assert "提交成功" in (await report(http)).text
+
+
 async def test_a_body_beyond_the_upload_limit_is_refused_before_it_is_read(web: Web) -> None:
     huge = await upload(web.http, "huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (3 * MIB))
     assert huge.status_code == 413 and "文件过大" in huge.json()["detail"]

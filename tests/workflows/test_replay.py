@@ -1,6 +1,7 @@
 """Every recorded history in tests/histories/ replays against today's workflow code.
 
-A change that breaks replay fails here: gate it behind `workflow.patched` instead.
+A change that breaks replay fails here: gate it behind `workflow.patched` instead. An
+encrypted history (the payload codec) is replayed in tests/api/test_codec.py.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from tests.conftest import CONVERTER
 from workflows import registry
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
@@ -19,7 +21,8 @@ HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(workflows=registry.workflow_classes())
+    # The codec-enabled converter of every process: recorded (plain) payloads pass through it.
+    replayer = Replayer(workflows=registry.workflow_classes(), data_converter=CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.datastructures import UploadFile
@@ -13,6 +11,7 @@ from core.cases import CaseError
 from core.db import session_scope
 from web.deps import Sessions, WebUser, check_csrf
 from web.templating import error_status, templates
+from web.uploads import staff_message, staff_uploader, store_files, with_retry_after
 
 MAX_FILES = 10  # per request
 # The thumbnail of a video, which has none of its own: a play mark.
@@ -21,17 +20,6 @@ VIDEO_MARK = (
     b'<rect width="320" height="180" fill="#333"/>'
     b'<path d="M140 60v60l50-30z" fill="#fff"/></svg>'
 )
-_REASONS = [
-    (re.compile(r"the file is empty"), "文件为空"),
-    (
-        re.compile(r"not an image or video.*"),
-        "不是图片或视频（支持 JPEG、PNG、GIF、WebP、MP4、MOV、WebM）",
-    ),
-    (re.compile(r"image larger than (.+)"), r"图片超过 \1"),
-    (re.compile(r"video larger than (.+)"), r"视频超过 \1"),
-    (re.compile(r"the image cannot be read.*"), "图片无法读取（文件损坏或不是图片）"),
-    (re.compile(r"image (of|too large).*"), "图片尺寸过大"),
-]
 
 
 def _within_limit(request: Request) -> None:
@@ -58,9 +46,8 @@ router = APIRouter(dependencies=[Depends(_within_limit), Depends(check_csrf)])
 
 
 @router.post("/attachments")
-async def upload(request: Request, user: WebUser, sessions: Sessions) -> Response:
+async def upload(request: Request, user: WebUser) -> Response:
     """Store the files of field `file`; answer with a figure per file that carries its sha."""
-    settings = request.app.state.settings
     form = await request.form()  # parsed already by check_csrf
     # An empty file input still sends a part: no name, no bytes.
     files = [
@@ -72,24 +59,27 @@ async def upload(request: Request, user: WebUser, sessions: Sessions) -> Respons
     elif len(files) > MAX_FILES:
         results.append({"row": None, "name": "", "error": f"一次最多上传 {MAX_FILES} 个文件"})
         files = []
-    for file in files:
-        try:
-            row = await attachments.store_upload(sessions, settings, file, user.username)
-        except CaseError as err:
-            results.append({"row": None, "name": file.filename or "", "error": _chinese(err)})
+    outcome = await store_files(request, staff_uploader(request, user.username), files)
+    for name, item in outcome.items:
+        if isinstance(item, CaseError):
+            results.append({"row": None, "name": name, "error": staff_message(item)})
         else:
-            results.append({"row": row})
+            results.append({"row": item})
+    if outcome.quota:
+        results.append({"row": None, "name": "", "error": staff_message(outcome.quota)})
     macros = templates.env.get_template("_attachments.html").module
     html = macros.upload_results(results)  # type: ignore[attr-defined]
-    ok = any(r["row"] for r in results)
-    return HTMLResponse(html, status_code=200 if ok else error_status(request, 422))
+    status = 200 if outcome.rows else error_status(request, 429 if outcome.quota else 422)
+    return with_retry_after(HTMLResponse(html, status_code=status), outcome.retry_after)
 
 
 @router.get("/files/{sha}")
 def file(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Response:
     """A stored file, as its sniffed content type."""
     with session_scope(sessions) as session:
-        found = attachments.locate(session, request.app.state.settings, sha)
+        # Until the access policy says who may see a case's exact location, nobody here gets
+        # a photo's GPS: the copy without it is served.
+        found = attachments.locate(session, request.app.state.settings, sha, exact_location=False)
     if found is None:
         raise HTTPException(404, "没有这个附件")
     path, content_type = found
@@ -108,10 +98,3 @@ def thumb(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Resp
     if row is not None and row.kind == "video":
         return Response(VIDEO_MARK, media_type="image/svg+xml", headers=attachments.FILE_HEADERS)
     raise HTTPException(404, "没有这个附件")
-
-
-def _chinese(err: CaseError) -> str:
-    for pattern, message in _REASONS:
-        if pattern.fullmatch(err.reason):
-            return pattern.sub(message, err.reason)
-    return err.reason

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
-from core import attachments, scrub
+from core import attachments, scrub, uploads
 from core.cases import CaseError, CaseService, IntakeRequest
 from core.config import Settings
 from core.db import session_scope
@@ -33,6 +33,14 @@ from core.models import Attachment, CaseEventRecord, CaseRecord, LinkedReportRec
 from web import forms, reads
 from web.deps import SAFE_METHODS, check_csrf
 from web.templating import error_status, redirect, render
+from web.uploads import (
+    Outcome,
+    public_message,
+    public_uploader,
+    quota_message,
+    store_files,
+    with_retry_after,
+)
 from workflows.contracts import Status
 from workflows.transitions import STATUS_NAMES
 
@@ -51,7 +59,7 @@ async def limit_body(request: Request) -> None:
 
 router = APIRouter(dependencies=[Depends(limit_body), Depends(check_csrf)])
 
-UPLOADED_BY = "public"
+UPLOADED_BY = uploads.PUBLIC  # what an attachment of the public shows as its uploader
 TITLE_LENGTH = 30  # a citizen writes no title: the description's start serves
 MAX_TOKEN = 64
 _TICKET = re.compile(r"[A-Za-z0-9_.-]{1,80}")
@@ -182,10 +190,11 @@ async def submit_report(request: Request) -> Response:
     form = await request.form()
     report = _posted(form)
     stored, failures = await _store_all(request, _files(form, "files"))  # posted without JS
-    report.shas += [row.sha256 for row in stored]
+    report.shas += [row.sha256 for row in stored.rows]
     if failures:
-        report.errors = {"attachments": "；".join(f"{n}：{m}" for n, m in failures)}
-        return _form(request, report, error_status(request, 422))
+        report.errors = {"attachments": "；".join(f"{n}：{m}" if n else m for n, m in failures)}
+        status = error_status(request, 429 if stored.quota else 422)
+        return with_retry_after(_form(request, report, status), stored.retry_after)
     intake: IntakeService = request.app.state.intake
     try:
         key = forms.idempotency_key(form)
@@ -202,13 +211,16 @@ async def submit_report(request: Request) -> Response:
 @router.post("/report/attachments")
 async def upload(request: Request) -> Response:
     """Keep the posted photo or video; answer with its thumbnail, or the refusal inline."""
-    uploads = _files(await request.form(), "file")
-    stored, failures = await _store_all(request, uploads)
-    if not uploads:
+    files = _files(await request.form(), "file")
+    stored, failures = await _store_all(request, files)
+    if not files:
         failures.append(("", "请选择照片或视频"))
-    context = {"items": _previews(_settings(request), stored), "failures": failures}
-    status = error_status(request, 422) if failures and not stored else 200
-    return render(request, "public/_upload.html", context, block="upload", status=status)
+    context = {"items": _previews(_settings(request), stored.rows), "failures": failures}
+    status = 200
+    if failures and not stored.rows:
+        status = error_status(request, 429 if stored.quota else 422)
+    response = render(request, "public/_upload.html", context, block="upload", status=status)
+    return with_retry_after(response, stored.retry_after)
 
 
 def _form(request: Request, report: ReportForm, status: int = 200) -> Response:
@@ -327,32 +339,19 @@ def _files(form: FormData, name: str) -> list[UploadFile]:
 
 
 async def _store_all(
-    request: Request, uploads: list[UploadFile]
-) -> tuple[list[Attachment], list[tuple[str, str]]]:
-    """Store each file; the refused ones come back as (file name, message)."""
-    settings, sessions = _settings(request), request.app.state.sessions
-    stored, failures = [], []
-    for upload in uploads:
-        try:
-            stored.append(await attachments.store_upload(sessions, settings, upload, UPLOADED_BY))
-        except CaseError as err:
-            failures.append((upload.filename or "", _file_message(err, settings)))
-    return stored, failures
-
-
-def _file_message(err: CaseError, settings: Settings) -> str:
-    reason = err.reason
-    if reason.startswith("image larger than"):
-        return f"文件过大（上限 {_mb(settings.max_image_bytes)} MB）"
-    if reason.startswith("video larger than"):
-        return f"文件过大（上限 {_mb(settings.max_video_bytes)} MB）"
-    if reason.startswith("file too large"):
-        return f"文件过大（上限 {_mb(attachments.upload_limit(settings))} MB）"
-    if reason.startswith(("image of ", "image too large")):
-        return "图片尺寸过大"
-    if reason == "the file is empty":
-        return "文件是空的"
-    return "不是有效的图片或视频"
+    request: Request, files: list[UploadFile]
+) -> tuple[Outcome, list[tuple[str, str]]]:
+    """Store each file; with the refusals as (file name, message in Chinese)."""
+    outcome = await store_files(request, public_uploader(request), files)
+    settings = _settings(request)
+    failures = [
+        (name, public_message(item, settings))
+        for name, item in outcome.items
+        if isinstance(item, CaseError)
+    ]
+    if outcome.quota:
+        failures.append(("", quota_message(outcome.quota)))
+    return outcome, failures
 
 
 def _previews(settings: Settings, rows: Iterable[Attachment]) -> list[Preview]:
