@@ -13,10 +13,11 @@ from core.cases import CaseService
 from core.db import session_scope
 from core.intake import IntakeService
 from core.models import User
-from core.security import user_for_token
+from core.security import CredentialsUnavailable, TokenCache
 
 _bearer = HTTPBearer(auto_error=False)
 T = TypeVar("T")
+RETRY_AFTER_OUTAGE = "5"  # seconds a client waits when credentials cannot be checked
 
 
 def get_cases(request: Request) -> CaseService:
@@ -31,7 +32,21 @@ def get_api_user(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    return bearer_holder(request, creds, user_for_token, "bearer token")
+    """The active user of an unexpired, unrevoked token (checked through the token cache)."""
+    if creds is None:
+        raise _unauthorized("missing bearer token")
+    tokens: TokenCache = request.app.state.tokens
+    try:
+        user = tokens.user_for(creds.credentials)
+    except CredentialsUnavailable:
+        raise HTTPException(
+            503,
+            "credentials cannot be checked right now: the database is unreachable",
+            headers={"Retry-After": RETRY_AFTER_OUTAGE},
+        ) from None
+    if user is None:
+        raise _unauthorized("invalid bearer token")
+    return user
 
 
 def bearer_holder(
@@ -42,12 +57,16 @@ def bearer_holder(
 ) -> T:
     """Whoever holds the bearer token (a user, a device), or 401."""
     if creds is None:
-        raise HTTPException(401, f"missing {what}", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized(f"missing {what}")
     with session_scope(request.app.state.sessions) as session:
         holder = lookup(session, creds.credentials)
     if holder is None:
-        raise HTTPException(401, f"invalid {what}", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized(f"invalid {what}")
     return holder
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 Cases = Annotated[CaseService, Depends(get_cases)]

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -160,17 +161,35 @@ def make_settings(db_url: str, client: Client, task_queue: str) -> Settings:
         ticket_prefix=f"T{uuid.uuid4().hex[:6].upper()}",
         # Uploaded files go to a directory of the test's own, never the checkout's var/.
         attachment_dir=Path(tempfile.mkdtemp(prefix="cityloop-attachments-")),
+        # Tests post faster than any citizen; tests/api/test_rate_limits.py turns them on.
+        rate_limits_enabled=False,
     )
 
 
 @asynccontextmanager
 async def api_client(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the real app (lifespan run), over ASGI."""
+    async with app_client(settings, client) as (_app, http):
+        yield http
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, client: Client, *, base_url: str = "http://cityloop.test"
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The real app (lifespan run) and an HTTP client on it over ASGI, for tests that also
+    look at the app's state or open more clients on it (`client_on`)."""
     app = create_app(settings, client=client)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://cityloop.test") as http:
-            yield http
+    async with app.router.lifespan_context(app), client_on(app, base_url=base_url) as http:
+        yield app, http
+
+
+def client_on(
+    app: FastAPI, *, address: str = "127.0.0.1", base_url: str = "http://cityloop.test"
+) -> httpx.AsyncClient:
+    """An HTTP client on `app` over ASGI, its requests coming from client `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
 async def projected(sessions: SessionFactory, case_id: str, seq: int) -> CaseRecord:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
@@ -19,6 +19,7 @@ from core import attachments
 from core.cases import CaseError
 from core.db import session_scope
 from core.models import Attachment
+from core.ratelimit import bearer_credential, rate_limit
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -32,7 +33,7 @@ class AttachmentOut(BaseModel):
     thumbnail_url: str | None  # videos have none
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[Depends(rate_limit("upload", bearer_credential))])
 async def upload(request: Request, user: ApiUser) -> AttachmentOut:
     """Store one image or video sent as multipart field `file`; the same file twice is kept once."""
     settings = request.app.state.settings
