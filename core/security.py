@@ -107,9 +107,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mint_token(
-    session: Session, user: User, *, days: int = 90, actor: str = "system"
-) -> str:
+def mint_token(session: Session, user: User, *, days: int = 90, actor: str = "system") -> str:
     """Create an API token for `user`, valid `days`; only its digest is stored."""
     if days < 1:
         raise CredentialError("a token lives at least one day")

@@ -37,9 +37,7 @@ def session_digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def open_session(
-    session: Session, user: User, lifetime: Lifetime, *, address: str = ""
-) -> str:
+def open_session(session: Session, user: User, lifetime: Lifetime, *, address: str = "") -> str:
     """A new session for `user`; returns its id (the cookie's value)."""
     assert user.id is not None
     session_id, now = new_session_id(), datetime.now(UTC)

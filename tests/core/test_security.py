@@ -246,12 +246,24 @@ def test_migration_0007_gives_old_tokens_an_expiry(tmp_path: Path) -> None:
     command.upgrade(cfg, "0006")
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("insert into unit (id, name, level, path, dept_type, is_demo) "
-                          "values ('nj', 'nj', 'city', '/nj/', '', 0)"))
-        conn.execute(text("insert into user (id, username, display_name, password_hash, role, "
-                          "unit_id, is_demo) values (1, 'u', 'u', 'x', 'operator', 'nj', 0)"))
-        conn.execute(text("insert into apitoken (user_id, token_hash, created_at) "
-                          "values (1, 'h', '2026-01-01 00:00:00')"))
+        conn.execute(
+            text(
+                "insert into unit (id, name, level, path, dept_type, is_demo) "
+                "values ('nj', 'nj', 'city', '/nj/', '', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "insert into user (id, username, display_name, password_hash, role, "
+                "unit_id, is_demo) values (1, 'u', 'u', 'x', 'operator', 'nj', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "insert into apitoken (user_id, token_hash, created_at) "
+                "values (1, 'h', '2026-01-01 00:00:00')"
+            )
+        )
     migrate(url)
     with session_scope(session_factory(engine)) as session:
         row = session.exec(select(ApiToken)).one()
