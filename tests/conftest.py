@@ -13,7 +13,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -105,6 +105,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         prepare_demo_database(url)
         yield url
         return
+    with _postgres_database() as (url, _name):
+        yield url
+
+
+@pytest.fixture
+def pg_database() -> Iterator[tuple[str, str]]:
+    """A seeded PostgreSQL database of this test's own, for tests that take it down: (url, name)."""
+    with _postgres_database() as (url, name):
+        yield url, name
+
+
+@contextmanager
+def _postgres_database() -> Iterator[tuple[str, str]]:
     if not POSTGRES:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     name = f"cityloop_{uuid.uuid4().hex[:10]}"
@@ -113,10 +126,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     prepare_demo_database(url)
-    yield url
+    yield url, name
     with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))  # after outage()
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def outage(name: str) -> Iterator[None]:
+    """PostgreSQL refuses new connections to `name` and drops the open ones, then comes back."""
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
 
 
 @pytest.fixture

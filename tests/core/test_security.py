@@ -3,9 +3,6 @@ token cache (its TTL, and a read-model outage), equal work for unknown users, mi
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,10 +14,9 @@ from sqlmodel import select
 
 from core import security
 from core.db import MIGRATIONS, SessionFactory, make_engine, migrate, session_factory, session_scope
-from core.demo import prepare_demo_database
 from core.models import ApiToken, SecurityEvent, User
 from core.security import CredentialError, CredentialsUnavailable, TokenCache
-from tests.conftest import PG_ADMIN_URL, POSTGRES, user_named
+from tests.conftest import outage, user_named
 
 
 class Clock:
@@ -178,42 +174,6 @@ def test_a_disabled_user_cannot_log_in_and_a_new_password_ends_sessions(
 
 
 # ---- a read-model outage (PostgreSQL refusing connections) ---------------------------------
-@pytest.fixture
-def pg_database() -> Iterator[tuple[str, str]]:
-    """A seeded PostgreSQL database of this test's own: (url, name)."""
-    if not POSTGRES:
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    name = f"cityloop_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    prepare_demo_database(url)
-    yield url, name
-    with admin.connect() as conn:
-        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@contextmanager
-def outage(name: str) -> Iterator[None]:
-    """PostgreSQL refuses new connections to `name` and drops the open ones, then comes back."""
-    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-        conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-    try:
-        yield
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        admin.dispose()
-
-
 @pytest.mark.postgres
 def test_through_an_outage_cached_tokens_work_for_the_ttl_and_others_are_unavailable(
     pg_database: tuple[str, str],
