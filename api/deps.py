@@ -7,6 +7,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from core.cases import CaseService
@@ -39,11 +40,7 @@ def get_api_user(
     try:
         user = tokens.user_for(creds.credentials)
     except CredentialsUnavailable:
-        raise HTTPException(
-            503,
-            "credentials cannot be checked right now: the database is unreachable",
-            headers={"Retry-After": RETRY_AFTER_OUTAGE},
-        ) from None
+        raise _unavailable() from None
     if user is None:
         raise _unauthorized("invalid bearer token")
     return user
@@ -58,11 +55,22 @@ def bearer_holder(
     """Whoever holds the bearer token (a user, a device), or 401."""
     if creds is None:
         raise _unauthorized(f"missing {what}")
-    with session_scope(request.app.state.sessions) as session:
-        holder = lookup(session, creds.credentials)
+    try:
+        with session_scope(request.app.state.sessions) as session:
+            holder = lookup(session, creds.credentials)
+    except SQLAlchemyError:
+        raise _unavailable() from None
     if holder is None:
         raise _unauthorized(f"invalid {what}")
     return holder
+
+
+def _unavailable() -> HTTPException:
+    return HTTPException(
+        503,
+        "credentials cannot be checked right now: the database is unreachable",
+        headers={"Retry-After": RETRY_AFTER_OUTAGE},
+    )
 
 
 def _unauthorized(detail: str) -> HTTPException:

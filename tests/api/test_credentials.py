@@ -15,24 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import security
 from core.db import SessionFactory, make_engine, session_factory, session_scope
+from tests.api.test_cases import CASE
 from tests.conftest import app_client, make_settings, outage, running_worker, token_for
+from tests.core.test_security import Clock
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-CASE = {
-    "title": "湖南路暴露垃圾",
-    "category": "exposed_garbage",
-    "location_unit_id": "gl-nhl-c1-g2",
-    "address": "湖南路12号",
-}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -105,5 +92,8 @@ async def test_a_read_model_outage_keeps_cached_tokens_acting_and_answers_503_ot
             refused = await http.get("/api/v1/cases", headers=unchecked)
             assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0
             assert "database is unreachable" in refused.json()["detail"]
+            device = {"Authorization": "Bearer dv_some-device-token"}  # devices: never cached
+            alarm = await http.post("/api/v1/alerts", json={}, headers=device)
+            assert alarm.status_code == 503 and alarm.headers["retry-after"] == "5"
         assert await status(http, unchecked) == 200  # the database is back
     engine.dispose()
