@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, delete, update
 
 from core.models import User, WebSessionRecord
 
@@ -104,13 +104,3 @@ def _forget_old(session: Session, now: datetime) -> None:
     """Drop sessions that ended long ago; done at login, so the table stays the live ones."""
     query = delete(WebSessionRecord).where(col(WebSessionRecord.expires_at) < now - KEEP_ENDED)
     session.exec(query)
-
-
-def sessions_of(session: Session, user: User) -> list[WebSessionRecord]:
-    """The user's sessions, newest first (the CLI lists them)."""
-    query = (
-        select(WebSessionRecord)
-        .where(WebSessionRecord.user_id == user.id)
-        .order_by(col(WebSessionRecord.created_at).desc())
-    )
-    return list(session.exec(query))
