@@ -19,11 +19,13 @@ from api.headers import SecurityHeadersMiddleware
 from api.routes import alerts as alert_routes
 from api.routes import attachments as attachment_routes
 from api.routes import cases as case_routes
+from api.routes import data_views as data_view_routes
 from api.routes import directory as directory_routes
 from api.routes import inbox as inbox_routes
 from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
 from api.routes import whistles as whistle_routes
+from core import privacy
 from core.cases import CaseService
 from core.codec import codec_from_settings
 from core.config import Settings, check_production
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         report_routes,
         attachment_routes,
         directory_routes,
+        data_view_routes,
     ):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(open311.router)
@@ -107,6 +110,7 @@ class RequestIdMiddleware:
         request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex[:16]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        privacy.ROUTE.set(f"{scope['method']} {scope['path']}")  # for the personal-data view log
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -106,6 +106,10 @@ class IntakeRequest(BaseModel):
         default="ask",
         description="ask: 409 with candidates; new: never merge; auto: merge a certain one",
     )
+    publish: bool = Field(
+        default=False,
+        description="the reporter agreed to publish the text (personal information removed)",
+    )
 
 
 class ActionRequest(BaseModel):

@@ -25,7 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import attachments, dedup
+from core import attachments, consent, dedup
 from core.cases import (
     HTTP_OF_KIND,
     INTAKE_ROLES,
@@ -153,6 +153,9 @@ class IntakeService:
                 return self.cases.with_ticket(inp, claim.ticket), target
             target = self._merge_target(session, req, inp)
             inp = self.cases.with_ticket(inp, self.cases.ticket_for(session, req))
+            consent.record(
+                session, inp.ticket, channel=req.channel, publish=req.publish, by=actor.username
+            )
             if key:
                 session.add(_key_row(actor, req, key, inp, target))
         return inp, target

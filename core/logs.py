@@ -11,7 +11,7 @@ import sys
 
 import structlog
 
-from core.privacy import redact_phones
+from core.scrub import redact_log
 
 _configured = False
 
@@ -29,7 +29,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
         _drop_color_message,
-        redact_phones,  # personal information never reaches a log line
+        redact_log,  # phones, ID numbers and e-mails never reach a log line
     ]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -49,7 +49,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
-                redact_phones,  # again: a traceback's text comes only now
+                redact_log,  # again: a traceback's text comes only now
                 renderer,
             ],
         )

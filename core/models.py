@@ -468,3 +468,37 @@ class SecurityEvent(SQLModel, table=True):
     action: str = Field(max_length=32)
     target: str = Field(max_length=120)
     reason: str = Field(default="")
+
+
+# ---- personal information (article 20, 21): consent to publish, and who saw what ----------
+class PublicationConsent(SQLModel, table=True):
+    """Whether a report's text may be published (Open311), recorded when its ticket is minted.
+
+    Keyed by the report's own ticket, so a report merged into a case, or split back out, keeps
+    its reporter's answer. No row, or `publish` false: only a neutral summary is public.
+    """
+
+    __tablename__ = "publication_consents"
+
+    ticket: str = Field(primary_key=True, max_length=80)
+    publish: bool = False
+    basis: str = Field(max_length=16)  # form (the citizen's box) | open311 | operator
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class PersonalDataView(SQLModel, table=True):
+    """One record's personal information shown unmasked to one user (article 21)."""
+
+    __tablename__ = "personal_data_views"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    viewer_username: str = Field(max_length=64, index=True)
+    viewer_role: str = Field(max_length=16)
+    viewer_unit_id: str = Field(max_length=64)
+    subject_kind: str = Field(max_length=16)  # report (a case's or linked report's) | person | team
+    subject_key: str = Field(max_length=80, index=True)  # the report's ticket, or the row's id
+    area_path: str = Field(max_length=400, index=True)  # where the record lies: who may audit it
+    fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    route: str = Field(default="", max_length=300)  # "GET /api/v1/cases/CL…": where it was shown

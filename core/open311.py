@@ -3,8 +3,13 @@
 The catalog's categories are the services; every report is a service request under its own
 ticket. A report merged into an open case (减少重复派单) keeps its ticket and shows the status
 of the case it joined. Requests are read from the SQL read model and turned into plain dicts
-that `api/open311.py` renders as JSON or XML. Reporters' names, phones and e-mail addresses
-never leave through this API (article 20), and phone-shaped numbers in free text are masked.
+that `api/open311.py` renders as JSON or XML.
+
+Article 20: reporters' names, phones and e-mail addresses never leave through this API. A
+report's text, address and point are published only when its reporter agreed
+(`core/consent.py`), and then scrubbed of names, ID numbers, phones, e-mails and building
+detail; every other request shows a neutral summary: service, street, status and dates.
+`core.privacy.shown` decides each field from its class.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
+from core import consent
 from core.cases import CaseError, CaseService, IntakeRequest
 from core.db import SessionFactory, session_scope
 from core.errors import IntakePending
 from core.intake import IntakeResult
-from core.models import CaseRecord, Category, LinkedReportRecord, Open311Key
-from core.privacy import redact_phones
+from core.models import CaseRecord, Category, LinkedReportRecord, Open311Key, Unit
+from core.privacy import Shown, Subject, mask, shown
 from core.security import token_digest
 from workflows.contracts import Actor, Role, Status
 from workflows.transitions import STATUS_NAMES
@@ -35,6 +41,8 @@ CLOSED = frozenset({Status.CLOSED, Status.ARCHIVED, Status.VOIDED})
 MAX_RESULTS = 1000
 WINDOW = timedelta(days=90)
 PRIVATE_KINDS = frozenset({"举报"})  # 12345 tip-offs: their text is never published
+TIP_OFF = "（举报内容不公开）"
+NOT_PUBLISHED = "（诉求内容未经反映人同意公开）"
 MEDIA = "\n媒体: "  # how a media_url rides in the description: we cannot fetch URLs here
 KIND_NAMES = {"component": "部件", "event": "事件", "hotline": "12345诉求"}
 UNIT_NAMES = {"m": "分钟", "h": "小时", "d": "天"}  # of the catalog's compact limits: "2h"
@@ -194,6 +202,7 @@ def _intake_request(post: Open311Post, category: Category) -> IntakeRequest:
             address=post.address_string,
             reporter_name=f"{post.first_name} {post.last_name}".strip(),
             reporter_phone=post.phone,
+            publish=True,  # a client posts to a public feed: the spec's requests are public
         )
     except ValidationError as err:
         raise Open311Error(400, validation_message(err)) from None
@@ -256,6 +265,10 @@ class CaseRow(Protocol):
     def request_kind(self) -> str: ...
     @property
     def assigned_unit_name(self) -> str: ...
+    @property
+    def district_id(self) -> str: ...
+    @property
+    def street_id(self) -> str: ...
     @property
     def address(self) -> str: ...
     @property
@@ -358,19 +371,46 @@ def find_requests(session: Session, query: RequestQuery) -> list[dict[str, Any]]
                 cond = col(CaseRecord.status).not_in(closed)
             cases, linked = cases.where(cond), linked.where(cond)
     newest = col(CaseRecord.created_at).desc()
-    found = [
-        (c.created_at, request_dict(c))
-        for c in session.exec(cases.order_by(newest).limit(MAX_RESULTS))
+    rows: list[tuple[datetime, CaseRow, LinkedReportRecord | None]] = [
+        (c.created_at, c, None) for c in session.exec(cases.order_by(newest).limit(MAX_RESULTS))
     ]
-    rows = session.exec(
+    linked_rows = session.exec(
         linked.order_by(col(LinkedReportRecord.linked_at).desc()).limit(MAX_RESULTS)
     )
-    found += [(r.linked_at, request_dict(c, r)) for r, c in rows]
+    rows += [(r.linked_at, c, r) for r, c in linked_rows]
+    if not query.ids:
+        rows.sort(key=lambda row: row[0], reverse=True)
+        rows = rows[:MAX_RESULTS]
+    publics = Publication.of(session, [(c, r) for _, c, r in rows])
+    found = [request_dict(c, r, publics) for _, c, r in rows]
     if query.ids:
         order = {ticket: i for i, ticket in enumerate(query.ids)}
-        return sorted((d for _, d in found), key=lambda d: order[d["service_request_id"]])
-    found.sort(key=lambda pair: pair[0], reverse=True)
-    return [d for _, d in found[:MAX_RESULTS]]
+        found.sort(key=lambda d: order[d["service_request_id"]])
+    return found
+
+
+@dataclass
+class Publication:
+    """What the public may know around a page of requests: which reports their reporters
+    agreed to publish, and the names of the districts and streets they lie in."""
+
+    published: set[str] = field(default_factory=set)
+    units: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, session: Session, rows: Sequence[tuple[CaseRow, LinkedReportRecord | None]]
+    ) -> Publication:
+        tickets = [(r or c).ticket for c, r in rows]
+        ids = {u for c, _ in rows for u in (c.district_id, c.street_id) if u}
+        names = select(Unit.id, Unit.name).where(col(Unit.id).in_(ids))
+        units = dict(session.exec(names).all()) if ids else {}
+        return cls(consent.published(session, tickets), units)
+
+    def area(self, case: CaseRow) -> str | None:
+        """The neutral place of a request: its district and street, no closer."""
+        names = [self.units.get(u, "") for u in (case.district_id, case.street_id) if u]
+        return "".join(names) or None
 
 
 async def service_request(
@@ -387,7 +427,10 @@ async def service_request(
         if err.status != 404:
             raise
         raise Open311Error(404, f"service_request_id {ticket!r} not found") from None
-    return request_dict(state.snapshot())
+    snapshot = state.snapshot()
+    with session_scope(sessions) as session:
+        publics = Publication.of(session, [(snapshot, None)])
+    return request_dict(snapshot, None, publics)
 
 
 def ticket_for_token(session: Session, token: str) -> str | None:
@@ -402,37 +445,62 @@ def ticket_for_token(session: Session, token: str) -> str | None:
     return found
 
 
-def request_dict(case: CaseRow, linked: LinkedReportRecord | None = None) -> dict[str, Any]:
+def request_dict(
+    case: CaseRow, linked: LinkedReportRecord | None, publics: Publication
+) -> dict[str, Any]:
     """A service request in the spec's fields; a linked report shows its case's progress.
 
-    Never the reporter: name, phone and e-mail stay out of every answer.
+    Never the reporter; the report's own text, address and point only as `public_text` allows.
     """
     status = Status(case.status)
     closed = status in CLOSED
     notes = f"{STATUS_NAMES.get(status, status.value)} ({status.value})"
     if linked is not None:
         notes = f"已并入工单 {case.ticket}：{notes} / merged into case {case.ticket}"
-    description, media_url = _split_media((linked or case).description)
-    if (linked or case).request_kind in PRIVATE_KINDS:
-        description = "（举报内容不公开）"  # a tip-off can name the people it is about
-    text = redact_phones(None, "", {"d": description, "a": (linked or case).address})
+    text = public_text(case, linked, publics)
     return {
         "service_request_id": linked.ticket if linked else case.ticket,
         "status": "closed" if closed else "open",
         "status_notes": notes,
         "service_name": case.category_name,
         "service_code": case.category,
-        "description": text["d"],
+        "description": text["description"],
         "agency_responsible": case.assigned_unit_name or None,
         "service_notice": None,
         "requested_datetime": w3c(linked.linked_at if linked else case.created_at),
         "updated_datetime": w3c((case.closed_at if closed else None) or case.updated_at),
         "expected_datetime": None if closed else w3c(case.due_at),
-        "address": text["a"] or None,
+        "address": text["address"],
         "address_id": None,
         "zipcode": None,
-        "lat": linked.lat if linked else case.lat,
-        "long": linked.lon if linked else case.lon,
+        "lat": text["lat"],
+        "long": text["long"],
+        "media_url": text["media_url"],
+    }
+
+
+def public_text(
+    case: CaseRow, linked: LinkedReportRecord | None, publics: Publication
+) -> dict[str, Any]:
+    """The report's description, address, point and media as the public may see them:
+    scrubbed when its reporter agreed, else the neutral summary (its street, no closer)."""
+    report: Any = linked or case
+    table = "linked_reports" if linked else "cases"
+    subject = Subject("report", report.ticket, published=report.ticket in publics.published)
+    description, media_url = _split_media(report.description)
+    if shown(None, f"{table}.description", subject) is Shown.WITHHELD:
+        description, media_url = NOT_PUBLISHED, None
+    elif report.request_kind in PRIVATE_KINDS:
+        description, media_url = TIP_OFF, None  # a tip-off can name the people it is about
+    else:
+        description = mask(f"{table}.description", description)
+    placed = shown(None, f"{table}.lat", subject) is Shown.WHOLE
+    address = mask(f"{table}.address", report.address) if placed else ""
+    return {
+        "description": description,
+        "address": address or publics.area(case),
+        "lat": report.lat if placed else None,
+        "long": report.lon if placed else None,
         "media_url": media_url,
     }
 

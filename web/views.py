@@ -75,25 +75,53 @@ def reports_panel(cases: CaseService, user: User, state: CaseState) -> dict[str,
 
 
 def reporter_rows(cases: CaseService, user: User, state: CaseState) -> list[dict[str, Any]]:
-    """The case's reporters who left a name or a phone, as `user` may see them."""
-    return [_shown(user, r) for r in cases.reporters_of(state) if r.name or r.phone]
+    """The case's reporters who left a name or a phone, as `user` may see them; the ones
+    shown whole are logged."""
+    view = privacy.View(user)
+    area = privacy.path_of(state.location.path)
+    shown = [
+        {
+            "ticket": r.ticket,
+            "channel": r.channel,
+            "split": r.split,
+            **_reporter(view, r, state.ticket, area),
+        }
+        for r in cases.reporters_of(state)
+        if r.name or r.phone
+    ]
+    view.record(cases.sessions)
+    return shown
 
 
-def _shown(user: User, r: Reporter) -> dict[str, Any]:
-    return {
-        "ticket": r.ticket,
-        "channel": r.channel,
-        "split": r.split,
-        **privacy.reporter(user, r.taken_by, r.name, r.phone),
-    }
+def _reporter(view: privacy.View, r: Reporter, case_ticket: str, area: str) -> dict[str, Any]:
+    return privacy.reporter(
+        view,
+        ticket=r.ticket,
+        case_ticket=case_ticket,
+        area_path=area,
+        taken_by=r.taken_by,
+        name=r.name,
+        phone=r.phone,
+    )
 
 
-def queue_reporters(user: User, rows: list[CaseRecord]) -> dict[str, dict[str, Any]]:
-    """Each queue row's reporter as `user` may see them (whole only to the taker, supervisors)."""
-    return {
-        c.ticket: privacy.reporter(user, c.taken_by, c.reporter_name, c.reporter_phone)
+def queue_reporters(
+    cases: CaseService, user: User, rows: list[CaseRecord]
+) -> dict[str, dict[str, Any]]:
+    """Each queue row's reporter as `user` may see them (whole only to the taker and the
+    supervisors of the case's area; those views are logged)."""
+    view = privacy.View(user)
+    shown = {
+        c.ticket: _reporter(
+            view,
+            Reporter(c.ticket, c.channel, c.taken_by, c.reporter_name, c.reporter_phone),
+            c.ticket,
+            c.location_path,
+        )
         for c in rows
     }
+    view.record(cases.sessions)
+    return shown
 
 
 def _units_named(state: CaseState, events: list[CaseEvent]) -> list[str]:

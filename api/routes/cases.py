@@ -56,7 +56,8 @@ class EventOut(BaseModel):
 
 
 class ReporterOut(BaseModel):
-    """A reporter, whole for the operator who took the report and supervisors, else masked."""
+    """A reporter, whole for the operator who took the report and supervisors of the case's
+    area (each such view logged), else masked."""
 
     ticket: str  # the case's, or a linked report's own
     channel: str
@@ -102,15 +103,25 @@ async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
     """The live case state and its timeline, both from its workflow (complete at once)."""
     state = await cases.live_state(ticket)
     events = await cases.live_timeline(state)
+    view = privacy.View(user)
     people = [
         ReporterOut(
             ticket=r.ticket,
             channel=r.channel,
             split=r.split,
-            **privacy.reporter(user, r.taken_by, r.name, r.phone),
+            **privacy.reporter(
+                view,
+                ticket=r.ticket,
+                case_ticket=state.ticket,
+                area_path=privacy.path_of(state.location.path),
+                taken_by=r.taken_by,
+                name=r.name,
+                phone=r.phone,
+            ),
         )
         for r in cases.reporters_of(state)
     ]
+    view.record(cases.sessions)
     files = list(dict.fromkeys([*cases.attachments(state.case_id), *state.attachments]))
     return CaseDetail(
         case=state, timeline=[event_out(e) for e in events], reporters=people, attachments=files

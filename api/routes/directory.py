@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import ApiUser, Cases
+from core import privacy
 from core.directory import (
     AllocateRequest,
     AllocationOut,
@@ -36,34 +37,37 @@ UnitFilter = Annotated[str, Query(max_length=64, description="a unit and the uni
 
 # ---- teams ---------------------------------------------------------------------------------
 @router.get("/directory/teams", response_model=list[TeamOut])
-def list_teams(_user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[TeamOut]:
-    """Teams with their people and the case each is allocated to."""
-    return directory.list_teams(unit)
+def list_teams(user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[TeamOut]:
+    """Teams with their people and the case each is allocated to; phones as the user may see
+    them (whole to the unit's own users and supervisors of its area)."""
+    return privacy.teams_for(user, directory.sessions, directory.list_teams(unit))
 
 
 @router.post("/directory/teams", status_code=201, response_model=TeamOut)
 def create_team(body: TeamCreate, user: ApiUser, directory: Directory) -> TeamOut:
     """Add a team to a unit (an admin's, or one's own unit)."""
-    return directory.create_team(user, body)
+    return privacy.teams_for(user, directory.sessions, [directory.create_team(user, body)])[0]
 
 
 @router.patch("/directory/teams/{team_id}", response_model=TeamOut)
 def update_team(team_id: int, body: TeamUpdate, user: ApiUser, directory: Directory) -> TeamOut:
     """Change the fields sent."""
-    return directory.update_team(user, team_id, body)
+    return privacy.teams_for(
+        user, directory.sessions, [directory.update_team(user, team_id, body)]
+    )[0]
 
 
 # ---- people --------------------------------------------------------------------------------
 @router.get("/directory/people", response_model=list[PersonOut])
-def list_people(_user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[PersonOut]:
-    """People of the units, in a team or not."""
-    return directory.list_people(unit)
+def list_people(user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[PersonOut]:
+    """People of the units, in a team or not; phones as the user may see them."""
+    return privacy.people_for(user, directory.sessions, directory.list_people(unit))
 
 
 @router.post("/directory/people", status_code=201, response_model=PersonOut)
 def create_person(body: PersonCreate, user: ApiUser, directory: Directory) -> PersonOut:
     """Add a person to a unit, optionally to one of its teams."""
-    return directory.create_person(user, body)
+    return privacy.people_for(user, directory.sessions, [directory.create_person(user, body)])[0]
 
 
 @router.patch("/directory/people/{person_id}", response_model=PersonOut)
@@ -71,7 +75,9 @@ def update_person(
     person_id: int, body: PersonUpdate, user: ApiUser, directory: Directory
 ) -> PersonOut:
     """Change the fields sent; `team_id: null` takes the person out of their team."""
-    return directory.update_person(user, person_id, body)
+    return privacy.people_for(
+        user, directory.sessions, [directory.update_person(user, person_id, body)]
+    )[0]
 
 
 # ---- equipment -----------------------------------------------------------------------------

@@ -381,13 +381,13 @@ async def test_reporter_never_shown(
             answer = await http.get(f"{BASE}/{path}", params=params)
             assert answer.status_code == 200, answer.text
             bodies.append(answer.text)
-    assert "139****5678" in bodies[0]  # masked in the description, where the reporter typed it
+    assert "垃圾堆放，联系 [电话]" in bodies[0]  # taken out where the reporter typed it
     for text in bodies:
         for secret in (PHONE, "139 8765 4321", "晓明", "wxm@example.cn", "丽娟"):
             assert secret not in text
 
 
-async def test_a_tip_off_is_listed_without_its_text(
+async def test_a_tip_off_is_listed_without_its_text_even_with_consent(
     http: httpx.AsyncClient, sessions: SessionFactory
 ) -> None:
     lat, lon = point()
@@ -402,7 +402,12 @@ async def test_a_tip_off_is_listed_without_its_text(
     }
     complaint = (await http.post("/api/v1/reports", json=body, headers=op)).json()
     await in_read_model(sessions, complaint["ticket"])
-    tip = {**body, "request_kind": "举报", "description": "某某在楼下无证经营，人名在此"}
+    tip = {
+        **body,
+        "request_kind": "举报",
+        "description": "某某在楼下无证经营，人名在此",
+        "publish": True,
+    }
     tip_off = await http.post(
         "/api/v1/reports", json={**tip, "merge_into": complaint["ticket"]}, headers=op
     )
@@ -412,6 +417,12 @@ async def test_a_tip_off_is_listed_without_its_text(
         shown = (await http.get(f"{BASE}/requests/{made['ticket']}.json")).json()[0]
         assert shown["description"] == "（举报内容不公开）" and "某某" not in str(shown)
     public = (await http.get(f"{BASE}/requests/{complaint['ticket']}.json")).json()[0]
+    assert public["description"] == "（诉求内容未经反映人同意公开）"  # operators did not ask
+    agreed = await http.post(
+        "/api/v1/reports", json={**body, "duplicates": "new", "publish": True}, headers=op
+    )
+    await in_read_model(sessions, agreed.json()["ticket"])
+    public = (await http.get(f"{BASE}/requests/{agreed.json()['ticket']}.json")).json()[0]
     assert public["description"] == "楼下有人无证经营"
 
 

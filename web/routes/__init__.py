@@ -8,6 +8,7 @@ from web.routes import (
     attachments,
     auth,
     cases,
+    data_views,
     directory,
     inbox,
     overrides,
@@ -26,6 +27,7 @@ router.include_router(inbox.router)
 router.include_router(overrides.router)
 router.include_router(whistles.router)
 router.include_router(directory.router)
+router.include_router(data_views.router)
 router.include_router(attachments.router)
 router.include_router(public.router)
 router.include_router(patrol.router)

@@ -31,7 +31,7 @@ def queue(request: Request, user: WebUser, cases: Cases) -> Response:
     context = {
         **layout_context(cases, user),
         "rows": rows,
-        "reporters": views.queue_reporters(user, rows),
+        "reporters": views.queue_reporters(cases, user, rows),
     }
     return render(request, "cases/queue.html", context, block="queue")
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from core import privacy
 from core.cases import CaseError, CaseService
 from core.directory import (
     DirectoryService,
@@ -250,8 +251,10 @@ def _page_context(
         **layout_context(cases, user),
         "unit": unit,
         "units": directory.filter_units(),
-        "teams": directory.list_teams(unit),
-        "loose_people": directory.list_people(unit, unassigned=True),
+        "teams": privacy.teams_for(user, cases.sessions, directory.list_teams(unit)),
+        "loose_people": privacy.people_for(
+            user, cases.sessions, directory.list_people(unit, unassigned=True)
+        ),
         "equipment": directory.list_equipment(unit),
         "owner_units": owner_units,
         "team_options": [

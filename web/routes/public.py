@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
-from core import attachments, uploads
+from core import attachments, scrub, uploads
 from core.cases import CaseError, CaseService, IntakeRequest
 from core.config import Settings
 from core.db import session_scope
@@ -260,7 +260,7 @@ def _form(request: Request, report: ReportForm, status: int = 200) -> Response:
 
 def _posted(form: FormData) -> ReportForm:
     names = ("category", "description", "lat", "lon", "address", "reporter_name")
-    values = {name: forms.text(form, name) for name in (*names, "reporter_phone")}
+    values = {name: forms.text(form, name) for name in (*names, "reporter_phone", "publish")}
     shas = [s for s in form.getlist("attachments") if isinstance(s, str) and s]
     return ReportForm(values=values, shas=list(dict.fromkeys(shas)))
 
@@ -283,6 +283,7 @@ def _intake_request(report: ReportForm) -> IntakeRequest:
             "attachments": report.shas,
             "channel": "citizen",
             "duplicates": "auto",  # nobody to ask: merge only into a certain duplicate
+            "publish": values["publish"] == "yes",  # the box, unticked unless they tick it
         }
     )
 
@@ -515,11 +516,12 @@ def _steps(events: Sequence[_Event]) -> list[Step]:
 
 
 def _result(events: Sequence[_Event]) -> str:
-    """The last result the handling unit reported (or the answer given on the spot)."""
+    """The last result the handling unit reported (or the answer given on the spot), with
+    any personal information a handler wrote into it taken out."""
     for e in reversed(events):
         key = RESULT_NOTES.get(e.action)
         if key and e.payload.get(key):
-            return str(e.payload[key])
+            return scrub.published(str(e.payload[key]))
     return ""
 
 
