@@ -7,16 +7,18 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from core.cases import CaseService
 from core.db import session_scope
 from core.intake import IntakeService
 from core.models import User
-from core.security import user_for_token
+from core.security import CredentialsUnavailable, TokenCache
 
 _bearer = HTTPBearer(auto_error=False)
 T = TypeVar("T")
+RETRY_AFTER_OUTAGE = "5"  # seconds a client waits when credentials cannot be checked
 
 
 def get_cases(request: Request) -> CaseService:
@@ -31,7 +33,17 @@ def get_api_user(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    return bearer_holder(request, creds, user_for_token, "bearer token")
+    """The active user of an unexpired, unrevoked token (checked through the token cache)."""
+    if creds is None:
+        raise _unauthorized("missing bearer token")
+    tokens: TokenCache = request.app.state.tokens
+    try:
+        user = tokens.user_for(creds.credentials)
+    except CredentialsUnavailable:
+        raise _unavailable() from None
+    if user is None:
+        raise _unauthorized("invalid bearer token")
+    return user
 
 
 def bearer_holder(
@@ -42,11 +54,14 @@ def bearer_holder(
 ) -> T:
     """Whoever holds the bearer token (a user, a device), or 401."""
     if creds is None:
-        raise HTTPException(401, f"missing {what}", headers={"WWW-Authenticate": "Bearer"})
-    with session_scope(request.app.state.sessions) as session:
-        holder = lookup(session, creds.credentials)
+        raise _unauthorized(f"missing {what}")
+    try:
+        with session_scope(request.app.state.sessions) as session:
+            holder = lookup(session, creds.credentials)
+    except SQLAlchemyError:
+        raise _unavailable() from None
     if holder is None:
-        raise HTTPException(401, f"invalid {what}", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized(f"invalid {what}")
     return holder
 
 
@@ -62,6 +77,20 @@ IdempotencyKey = Annotated[
         "(actions) or per user (intake); see the README for how long they are kept.",
     ),
 ]
+
+
+def _unavailable() -> HTTPException:
+    return HTTPException(
+        503,
+        "credentials cannot be checked right now: the database is unreachable",
+        headers={"Retry-After": RETRY_AFTER_OUTAGE},
+    )
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
 Cases = Annotated[CaseService, Depends(get_cases)]
 Intake = Annotated[IntakeService, Depends(get_intake)]
 ApiUser = Annotated[User, Depends(get_api_user)]

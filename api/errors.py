@@ -18,6 +18,8 @@ from temporalio.service import RPCError
 
 from core.errors import RETRY_AFTER_S, CaseError, IntakePending
 from core.logs import get_logger
+from core.ratelimit import RateLimited
+from web.templating import render
 from workflows.contracts import CaseState
 
 log = get_logger(__name__)
@@ -60,6 +62,7 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
 def install(app: FastAPI) -> None:
     app.add_exception_handler(CaseError, _case_error)  # type: ignore[arg-type]
     app.add_exception_handler(IntakePending, _pending)  # type: ignore[arg-type]
+    app.add_exception_handler(RateLimited, _rate_limited)  # type: ignore[arg-type]
     for unreachable in (OperationalError, InterfaceError, RPCError):
         app.add_exception_handler(unreachable, _unavailable)
 
@@ -86,3 +89,15 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
         body = {"detail": "a service this request needs is unavailable; retry", "field": ""}
         return JSONResponse(body, status_code=503, headers=headers)
     return HTMLResponse(UNAVAILABLE_HTML, status_code=503, headers=headers)
+
+
+async def _rate_limited(request: Request, exc: RateLimited) -> Response:
+    """429 with Retry-After: JSON for the API, a page in Chinese for the web UI."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    if request.url.path.startswith(("/api/", "/open311/")):
+        body = {"detail": str(exc), "retry_after": exc.retry_after}
+        return JSONResponse(body, status_code=429, headers=headers)
+    context = {"status": 429, "message": f"请求过于频繁，请 {exc.retry_after} 秒后再试"}
+    response = render(request, "error.html", context, block="error", status=429)
+    response.headers.update(headers)
+    return response

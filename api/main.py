@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,11 +11,11 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import codec, errors, open311
+from api import codec, docs, errors, open311
+from api.headers import SecurityHeadersMiddleware
 from api.routes import alerts as alert_routes
 from api.routes import attachments as attachment_routes
 from api.routes import cases as case_routes
@@ -27,17 +28,25 @@ from api.routes import whistles as whistle_routes
 from core import privacy
 from core.cases import CaseService
 from core.codec import codec_from_settings
-from core.config import Settings
+from core.config import Settings, check_production
 from core.db import make_engine, session_factory
 from core.geo import boundaries
 from core.intake import IntakeService
+from core.ratelimit import LoginThrottle, RateLimiter
+from core.security import TokenCache, dummy_hash
 from core.temporal import connect
 from web.routes import STATIC_DIR
 from web.routes import router as web_router
+from web.sessions import WebSessionMiddleware
 
 
 def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
-    """Build the app; the Temporal client is connected in the lifespan unless one is given."""
+    """Build the app; the Temporal client is connected in the lifespan unless one is given.
+
+    Raises:
+        InsecureSettings: in production, with settings production must not run with.
+    """
+    check_production(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,11 +58,19 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         app.state.cases = CaseService(temporal, app.state.sessions, settings)
         app.state.intake = IntakeService(app.state.cases)
         app.state.settings = settings
+        app.state.tokens = TokenCache(app.state.sessions, ttl=settings.token_cache_seconds)
+        await asyncio.to_thread(dummy_hash)  # made now, so no login pays for it
         yield
         engine.dispose()
 
-    app = FastAPI(title="cityloop", version="0.1.0", lifespan=lifespan)
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax")
+    # /docs is served from vendored assets (api/docs.py); ReDoc would load from a CDN.
+    app = FastAPI(
+        title="cityloop", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.state.limiter = RateLimiter(settings)
+    app.state.login_throttle = LoginThrottle(settings)
+    app.add_middleware(WebSessionMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     for routes in (
@@ -70,6 +87,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(open311.router)
     app.include_router(codec.router)
+    app.include_router(docs.router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -26,6 +26,7 @@ from core.cases import CaseError
 from core.db import SessionFactory, session_scope
 from core.errors import IntakePending
 from core.open311 import Open311Error
+from core.ratelimit import RateLimited, rate_limit
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # The XML element of each item of a list, by the list's own element.
@@ -62,6 +63,10 @@ class Open311Route(APIRoute):
                 return error(request, 400, open311.describe_errors(err.errors()))
             except HTTPException as err:  # a malformed form body, say
                 return error(request, err.status_code, str(err.detail))
+            except RateLimited as err:
+                refused = error(request, 429, f"too many requests: retry after {err.retry_after} s")
+                refused.headers["Retry-After"] = str(err.retry_after)
+                return refused
 
         return answer
 
@@ -114,7 +119,17 @@ def get_service_definition(service_code: str, fmt: Format, sessions: Sessions) -
         return render(fmt, "service_definition", open311.service_definition(session, service_code))
 
 
-@router.post("/requests.{fmt}", status_code=201)
+async def _api_key(request: Request) -> str | None:
+    """The client's api_key, as the spec sends it: in the form body (or the query)."""
+    key = (await request.form()).get("api_key") or request.query_params.get("api_key")
+    return key if isinstance(key, str) else None
+
+
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    dependencies=[Depends(rate_limit("open311_post", _api_key))],
+)
 async def post_request(
     request: Request, fmt: Format, sessions: Sessions, intake: Intake, key: IdempotencyKey = ""
 ) -> Response:

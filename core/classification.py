@@ -78,8 +78,15 @@ unit.is_demo                                 一般 - - staff     演示数据�
 user.id,role,unit_id,is_demo                 一般 - - staff     工作人员账号的编号、角色、单位
 user.username,display_name                   一般 个人 - staff  工作人员的用户名和姓名
 user.password_hash                           一般 - - secret    口令的加盐散列
+user.disabled_at                             一般 - - staff     账号停用时间
 apitoken.id,user_id,created_at               一般 - - staff     API 令牌的编号、持有人、签发时间
+apitoken.prefix,expires_at,revoked_at        一般 - - staff     令牌的前几位（用于列出和吊销）、过期和吊销时间
 apitoken.token_hash                          一般 - - secret    API 令牌的散列
+web_sessions.id_hash,data                    一般 - - secret    登录会话编号的散列、会话数据（含 CSRF 令牌）
+web_sessions.user_id,created_at,last_seen_at,expires_at,revoked_at,revoked_reason  一般 - - staff  登录会话的持有人和时间
+web_sessions.address                         一般 个人 - staff  登录来源 IP 地址；界面不展示
+security_events.id,at,action                 一般 - - staff     凭据变更记录：时间、动作
+security_events.actor,target,reason          一般 个人 - staff  操作人、对象（用户名、令牌、客户端）及原因
 category.key,name,kind,group_name            一般 - - public    事项目录（Open311 的服务）
 category.working_time,limits,reminders       一般 - - public    处置时限和催办
 category.owner_dept,keywords                 一般 - - public    权属部门类型、分类关键词

@@ -8,24 +8,25 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import TypeVar
 
 import typer
 import uvicorn
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from core.config import ROOT, Settings, get_settings
-from core.db import make_engine, migrate, session_factory, session_scope
+from core.cli_security import open311_app, token_app, user_app
+from core.config import ROOT, InsecureSettings, Settings, check_production, get_settings
+from core.db import database, make_engine, migrate, session_factory
 from core.demo import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig
 from core.logs import configure_logging, get_logger
-from core.models import User
-from core.security import mint_token
 
 app = typer.Typer(
     help="cityloop: closed-loop city case management on Temporal.", no_args_is_help=True
 )
+app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
+app.add_typer(open311_app, name="open311-key")
 log = get_logger("cityloop")
 T = TypeVar("T")
 
@@ -36,10 +37,21 @@ def _setup() -> Settings:
     return settings
 
 
+def _web_settings() -> Settings:
+    """The settings, if the web app may run with them; else say which setting and exit 2."""
+    settings = _setup()
+    try:
+        check_production(settings)
+    except InsecureSettings as err:
+        typer.echo(f"refusing to start: {err}", err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
 @app.command()
 def run(demo: bool = typer.Option(True, help="seed the demo org tree, users and catalog")) -> None:
     """Start the Temporal dev server, the worker and the web app (Ctrl-C stops all three)."""
-    settings = _setup()
+    settings = _web_settings()
     config = DevStackConfig.load(settings.dev_stack_file, root=ROOT)
     settings = settings.model_copy(
         update={"temporal_address": config.address, "temporal_namespace": config.namespace}
@@ -124,7 +136,7 @@ def worker() -> None:
 @app.command()
 def web() -> None:
     """Run the web app and JSON API."""
-    settings = _setup()
+    settings = _web_settings()
     _check_payload_keys(settings)
     from api.main import create_app
 
@@ -162,14 +174,6 @@ def payload_key(key_id: str = typer.Argument(..., help="the new key's id, e.g. k
         raise typer.Exit(2) from None
 
 
-@app.command()
-def token(username: str) -> None:
-    """Mint an API bearer token for USERNAME and print it."""
-    with _database() as session:
-        user = session.exec(select(User).where(User.username == username)).first()
-        typer.echo(mint_token(session, _found(user, f"no user {username!r}")))
-
-
 @app.command("device-token")
 def device_token(device_id: str) -> None:
     """Mint a new token for sensor DEVICE_ID (its old one stops working) and print it."""
@@ -179,19 +183,6 @@ def device_token(device_id: str) -> None:
     with _database() as session:
         device = _found(session.get(Device, device_id), f"no device {device_id!r}")
         typer.echo(mint_device_token(session, device))
-
-
-@app.command("open311-key")
-def open311_key(name: str) -> None:
-    """Mint an Open311 api_key for the client NAME and print it."""
-    from core.open311 import mint_open311_key
-
-    with _database() as session:
-        try:
-            typer.echo(mint_open311_key(session, name))
-        except ValueError as err:
-            typer.echo(str(err), err=True)
-            raise typer.Exit(2) from None
 
 
 audit_app = typer.Typer(help="The audit trail (article 21).", no_args_is_help=True)
@@ -235,15 +226,9 @@ def attachments_prune() -> None:
     )
 
 
-@contextlib.contextmanager
-def _database() -> Iterator[Session]:
+def _database() -> contextlib.AbstractContextManager[Session]:
     """A session on the configured database, committed when the command succeeds."""
-    engine = make_engine(_setup().database_url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
+    return database(_setup().database_url)
 
 
 def _found(row: T | None, missing: str) -> T:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from limits import parse_many
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.contracts import CasePolicy
@@ -14,6 +15,20 @@ ROOT = Path(__file__).resolve().parent.parent
 # Temporal payload encryption for development only: the key is public, so production refuses
 # to encrypt with it (core/codec.py). Its bytes spell "cityloop-development-only-key!!!".
 DEV_PAYLOAD_KEYS = "dev:Y2l0eWxvb3AtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE="
+
+
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+MIN_SECRET_BYTES = 32
+# Requests per client address (and per device token or Open311 api_key, where one is sent) on
+# the public and login endpoints, as `limits` strings; docs/security.md lists the routes.
+RATE_LIMITS = {
+    "login": "30/minute",
+    "report": "10/minute;60/hour",
+    "upload": "30/minute;300/hour",
+    "track": "30/minute;300/hour",
+    "open311_post": "30/minute;600/hour",
+    "alerts": "120/minute",
+}
 
 
 class WhistleKindSetting(BaseModel):
@@ -34,7 +49,7 @@ class Settings(BaseSettings):
     temporal_namespace: str = "cityloop"
     task_queue: str = "cityloop-cases"
     ticket_prefix: str = "CL"  # minted tickets: CL20261129-000001
-    secret_key: str = "dev-only-change-me"  # signs web sessions; set it in production
+    secret_key: str = DEFAULT_SECRET_KEY  # keys CSRF tokens; production needs >= 32 bytes
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     dev_stack_file: Path = ROOT / "temporal-dev.yml"
@@ -106,9 +121,56 @@ class Settings(BaseSettings):
     payload_key_id: str = "dev"
     codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
 
+    # Security (docs/security.md). Web sessions end this long after login, or after this long
+    # without a request; bearer tokens live `token_days` unless minted with their own; the API
+    # trusts a token it checked for `token_cache_seconds` (so revocation takes up to that long,
+    # and authentication outlives a database outage as long).
+    session_hours: float = 12
+    session_idle_minutes: float = 120
+    token_days: int = 90
+    token_cache_seconds: float = 60
+    # Failed logins allowed per user name and per client address before 429 (`limits` strings).
+    login_failures_per_user: str = "5/15minutes"
+    login_failures_per_address: str = "20/15minutes"
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(RATE_LIMITS))
+
+    @field_validator("login_failures_per_user", "login_failures_per_address")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        parse_many(value)  # a typo fails at start-up, not at the first login
+        return value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _limits(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - set(RATE_LIMITS)
+        if unknown:
+            raise ValueError(f"unknown rate limits {sorted(unknown)}: use {sorted(RATE_LIMITS)}")
+        for limit in value.values():
+            parse_many(limit)
+        return {**RATE_LIMITS, **value}  # naming one endpoint keeps the others' defaults
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+
+class InsecureSettings(ValueError):
+    """Settings production must not run with; the message names the setting."""
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse weak settings in production: whoever knows the key forges what it signs."""
+    if not settings.is_production:
+        return
+    key = settings.secret_key
+    if key == DEFAULT_SECRET_KEY or len(key.encode()) < MIN_SECRET_BYTES:
+        raise InsecureSettings(
+            "CITYLOOP_SECRET_KEY must be set to a random value of at least "
+            f"{MIN_SECRET_BYTES} bytes when CITYLOOP_ENV=production "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
 
 
 @lru_cache

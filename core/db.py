@@ -80,6 +80,17 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def database(url: str) -> Iterator[Session]:
+    """A session on its own engine (a command's), committed on success, the engine disposed."""
+    engine = make_engine(url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def migrate(url: str) -> None:
     """Bring the schema to the newest Alembic revision."""
     if url.startswith("sqlite"):

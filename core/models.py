@@ -59,6 +59,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     unit_id: str = Field(foreign_key="unit.id")
     is_demo: bool = False
+    # A disabled user can neither log in nor use a token (security_events says who and why).
+    disabled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class ApiToken(SQLModel, table=True):
@@ -66,6 +68,10 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str = Field(max_length=128, unique=True, index=True)
     created_at: datetime = Field(sa_column=_ts(nullable=False))
+    # The token's first characters, to name it in lists and revoke it without the whole token.
+    prefix: str = Field(default="", max_length=16, index=True)
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class Category(SQLModel, table=True):
@@ -432,6 +438,36 @@ class UploadRecord(SQLModel, table=True):
     size: int
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     attached: bool = False  # a case holds the content: never a candidate for clean-up again
+
+
+# ---- security (issue 10): server-side web sessions and the log of credential changes ------
+class WebSessionRecord(SQLModel, table=True):
+    """A logged-in web session; the cookie holds only its random id, stored here hashed."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    last_seen_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_reason: str = Field(default="", max_length=32)  # logout password_changed …
+    address: str = Field(default="", max_length=64)  # where the login came from
+    data: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SecurityEvent(SQLModel, table=True):
+    """Who changed which credential, when and why: users disabled, tokens and keys revoked."""
+
+    __tablename__ = "security_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    actor: str = Field(max_length=64)  # a username, or "cli:<os user>"
+    action: str = Field(max_length=32)
+    target: str = Field(max_length=120)
+    reason: str = Field(default="")
 
 
 # ---- personal information (article 20, 21): consent to publish, and who saw what ----------

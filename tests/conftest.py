@@ -13,12 +13,13 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -109,6 +110,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         prepare_demo_database(url)
         yield url
         return
+    with _postgres_database() as (url, _name):
+        yield url
+
+
+@pytest.fixture
+def pg_database() -> Iterator[tuple[str, str]]:
+    """A seeded PostgreSQL database of this test's own, for tests that take it down: (url, name)."""
+    with _postgres_database() as (url, name):
+        yield url, name
+
+
+@contextmanager
+def _postgres_database() -> Iterator[tuple[str, str]]:
     if not POSTGRES:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     name = f"cityloop_{uuid.uuid4().hex[:10]}"
@@ -117,10 +131,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     prepare_demo_database(url)
-    yield url
+    yield url, name
     with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))  # after outage()
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def outage(name: str) -> Iterator[None]:
+    """PostgreSQL refuses new connections to `name` and drops the open ones, then comes back."""
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -165,17 +198,35 @@ def make_settings(db_url: str, client: Client, task_queue: str) -> Settings:
         ticket_prefix=f"T{uuid.uuid4().hex[:6].upper()}",
         # Uploaded files go to a directory of the test's own, never the checkout's var/.
         attachment_dir=Path(tempfile.mkdtemp(prefix="cityloop-attachments-")),
+        # Tests post faster than any citizen; tests/api/test_rate_limits.py turns them on.
+        rate_limits_enabled=False,
     )
 
 
 @asynccontextmanager
 async def api_client(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the real app (lifespan run), over ASGI."""
+    async with app_client(settings, client) as (_app, http):
+        yield http
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, client: Client, *, base_url: str = "http://cityloop.test"
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The real app (lifespan run) and an HTTP client on it over ASGI, for tests that also
+    look at the app's state or open more clients on it (`client_on`)."""
     app = create_app(settings, client=client)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://cityloop.test") as http:
-            yield http
+    async with app.router.lifespan_context(app), client_on(app, base_url=base_url) as http:
+        yield app, http
+
+
+def client_on(
+    app: FastAPI, *, address: str = "127.0.0.1", base_url: str = "http://cityloop.test"
+) -> httpx.AsyncClient:
+    """An HTTP client on `app` over ASGI, its requests coming from client `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
 async def projected(sessions: SessionFactory, case_id: str, seq: int) -> CaseRecord:

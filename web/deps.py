@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -11,6 +10,7 @@ from core.cases import CaseService
 from core.db import SessionFactory, session_scope
 from core.intake import IntakeService
 from core.models import User
+from web.sessions import web_session
 from web.templating import is_htmx
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -31,13 +31,13 @@ def get_sessions(request: Request) -> SessionFactory:
 def current_user(
     request: Request, sessions: Annotated[SessionFactory, Depends(get_sessions)]
 ) -> User:
-    """The user of the session cookie; anyone else is sent to the login page."""
-    user_id = request.session.get("user_id")
+    """The user of a live session; anyone else is sent to the login page."""
+    user_id = web_session(request).load()
     user = None
-    if isinstance(user_id, int):
+    if user_id is not None:
         with session_scope(sessions) as session:
             user = session.get(User, user_id)
-    if user is None:
+    if user is None or user.disabled_at is not None:
         raise _to_login(request)
     return user
 
@@ -53,15 +53,13 @@ async def check_csrf(request: Request) -> None:
     """Refuse a state-changing request whose token (header or form field) is not the session's."""
     if request.method in SAFE_METHODS:
         return
-    expected = request.session.get("csrf")
+    session = web_session(request)
     sent = [request.headers.get("x-csrf-token")]
     if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         sent.append((await request.form()).get("csrf_token"))  # type: ignore[arg-type]
-    if not isinstance(expected, str) or not any(
-        isinstance(s, str) and secrets.compare_digest(s, expected) for s in sent
-    ):
+    if not any(session.csrf_matches(s) for s in sent):
         raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试")
 
 

@@ -6,7 +6,6 @@ one block when htmx asks to swap part of a page (STYLE rule 15).
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from core import whistles
+from web.sessions import web_session
 from workflows import registry
 from workflows.contracts import PRIORITIES, Action
 from workflows.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES, SUPERVISOR_OVERRIDES
@@ -213,12 +213,8 @@ def error_status(request: Request, status: int) -> int:
 
 
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, made on first use (before login too: the login form needs it)."""
-    token = request.session.get("csrf")
-    if not isinstance(token, str) or not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
+    """The session's CSRF token (before login too: the login form needs it)."""
+    return web_session(request).csrf_token()
 
 
 def render(

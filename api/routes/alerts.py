@@ -12,6 +12,7 @@ from api.deps import bearer_holder, get_intake
 from core.devices import device_for_token
 from core.intake import AlarmIn, IntakeService
 from core.models import Device
+from core.ratelimit import bearer_credential, rate_limit
 
 router = APIRouter(tags=["sensors"])
 _bearer = HTTPBearer(auto_error=False)
@@ -30,7 +31,12 @@ class AlarmOut(BaseModel):
     status: str
 
 
-@router.post("/alerts", response_model=AlarmOut, status_code=200)
+@router.post(
+    "/alerts",
+    response_model=AlarmOut,
+    status_code=200,
+    dependencies=[Depends(rate_limit("alerts", bearer_credential))],
+)
 async def post_alert(
     body: AlarmIn,
     device: Annotated[Device, Depends(get_device)],

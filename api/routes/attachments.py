@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
@@ -21,6 +21,7 @@ from core import attachments, uploads
 from core.cases import CaseError
 from core.db import session_scope
 from core.models import Attachment
+from core.ratelimit import bearer_credential, rate_limit
 from core.uploads import QuotaExceeded, Uploader
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
@@ -46,6 +47,7 @@ class QuotaOut(BaseModel):
     status_code=201,
     response_model=AttachmentOut,
     responses={429: {"model": QuotaOut, "description": "The daily upload quota is used up"}},
+    dependencies=[Depends(rate_limit("upload", bearer_credential))],
 )
 async def upload(request: Request, user: ApiUser) -> AttachmentOut | Response:
     """Store one image or video sent as multipart field `file`; the same file twice is kept once."""

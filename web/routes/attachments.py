@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 from core import attachments
 from core.cases import CaseError
 from core.db import session_scope
+from core.ratelimit import rate_limit
 from web.deps import Sessions, WebUser, check_csrf
 from web.templating import error_status, templates
 from web.uploads import staff_message, staff_uploader, store_files, with_retry_after
@@ -41,8 +42,16 @@ def _within_limit(request: Request) -> None:
         )
 
 
-# The length check comes first: router dependencies run in order, and check_csrf reads the form.
-router = APIRouter(dependencies=[Depends(_within_limit), Depends(check_csrf)])
+async def _rate_limited(request: Request) -> None:
+    """Uploads count against their abuse limit (Settings.rate_limits["upload"])."""
+    if request.method == "POST":
+        await rate_limit("upload")(request)
+
+
+# The limits come first: router dependencies run in order, and check_csrf reads the form.
+router = APIRouter(
+    dependencies=[Depends(_rate_limited), Depends(_within_limit), Depends(check_csrf)]
+)
 
 
 @router.post("/attachments")

@@ -1,14 +1,17 @@
-"""Login and logout with a session cookie."""
+"""Login and logout: a server-side session per login, failed logins throttled."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from core.db import session_scope
+from core.ratelimit import LoginThrottle, RateLimited, RateLimiter, client_address
 from core.security import authenticate
 from web.deps import Sessions, check_csrf
+from web.sessions import web_session
 from web.templating import error_status, redirect, render
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
@@ -17,7 +20,7 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 @router.get("/login")
 def login_page(request: Request) -> Response:
     """The login form."""
-    return render(request, "auth/login.html", {"username": "", "error": ""}, block="login")
+    return _form(request, "", "")
 
 
 @router.post("/login")
@@ -27,21 +30,37 @@ def login(
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    """Check the password; the session then carries the user id."""
+    """Check the password; a new session (new cookie, new CSRF token) then carries the user."""
+    address, name = client_address(request), username.strip()
+    throttle: LoginThrottle = request.app.state.login_throttle
+    try:
+        limiter: RateLimiter = request.app.state.limiter
+        limiter.check("login", address)
+        if wait := throttle.wait(name, address):
+            raise RateLimited(wait)
+    except RateLimited as err:
+        minutes = math.ceil(err.retry_after / 60)
+        response = _form(request, username, f"登录尝试过于频繁，请 {minutes} 分钟后再试", 429)
+        response.headers["Retry-After"] = str(err.retry_after)
+        return response
     with session_scope(sessions) as session:
-        user = authenticate(session, username.strip(), password)
+        user = authenticate(session, name, password)
     if user is None:
-        context = {"username": username, "error": "用户名或密码错误"}
-        return render(
-            request, "auth/login.html", context, block="login", status=error_status(request, 401)
-        )
-    # The CSRF token stays: it is bound to this cookie, which only we can sign.
-    request.session["user_id"] = user.id
+        throttle.failed(name, address)
+        return _form(request, username, "用户名或密码错误", 401)
+    throttle.succeeded(name)
+    web_session(request).begin(user, address=address)
     return redirect(request, "/")
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    """Forget the session (user and CSRF token alike)."""
-    request.session.clear()
+    """End the session: revoked server-side, so a copy of the cookie no longer works."""
+    web_session(request).end()
     return redirect(request, "/login")
+
+
+def _form(request: Request, username: str, error: str, status: int = 200) -> Response:
+    context = {"username": username, "error": error}
+    status = error_status(request, status) if error else status
+    return render(request, "auth/login.html", context, block="login", status=status)

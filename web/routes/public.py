@@ -30,6 +30,7 @@ from core.db import session_scope
 from core.errors import IntakePending
 from core.intake import PUBLIC, IntakeResult, IntakeService
 from core.models import Attachment, CaseEventRecord, CaseRecord, LinkedReportRecord
+from core.ratelimit import rate_limit
 from web import forms, reads
 from web.deps import SAFE_METHODS, check_csrf
 from web.templating import error_status, redirect, render
@@ -57,7 +58,17 @@ async def limit_body(request: Request) -> None:
         raise HTTPException(413, f"文件过大（上限 {_mb(limit)} MB）")
 
 
-router = APIRouter(dependencies=[Depends(limit_body), Depends(check_csrf)])
+# Abuse limits of the public routes, by route name (Settings.rate_limits): counted before the
+# length check and the CSRF check read anything of the body.
+LIMITS = {"submit_report": "report", "upload": "upload", "lookup": "track", "track": "track"}
+
+
+async def rate_limited(request: Request) -> None:
+    if name := LIMITS.get(request.scope["route"].name):
+        await rate_limit(name)(request)
+
+
+router = APIRouter(dependencies=[Depends(rate_limited), Depends(limit_body), Depends(check_csrf)])
 
 UPLOADED_BY = uploads.PUBLIC  # what an attachment of the public shows as its uploader
 TITLE_LENGTH = 30  # a citizen writes no title: the description's start serves

@@ -1,7 +1,12 @@
-// Surface failures htmx would otherwise swallow: it swaps no 4xx/5xx body (CSRF refusal,
-// server error) and a lost connection leaves the page as it was.
+// Behaviour of the pages that markup cannot say. Everything lives here, not in inline
+// scripts or hx-on attributes: the Content-Security-Policy allows scripts from files only.
 (function () {
   "use strict";
+  if (window.cityloopApp) return; // boosted navigation may load this script again
+  window.cityloopApp = true;
+
+  // Surface failures htmx would otherwise swallow: it swaps no 4xx/5xx body (CSRF refusal,
+  // server error) and a lost connection leaves the page as it was.
   function flash(message) {
     var box = document.getElementById("flash");
     if (!box) return;
@@ -14,9 +19,67 @@
   });
   document.addEventListener("htmx:responseError", function (evt) {
     var status = evt.detail.xhr ? evt.detail.xhr.status : "";
+    if (status === 429) {
+      var wait = evt.detail.xhr.getResponseHeader("Retry-After");
+      flash("请求过于频繁，请" + (wait ? " " + wait + " 秒" : "稍") + "后再试。");
+      return;
+    }
     flash("请求未成功（" + status + "），请刷新页面后重试。");
   });
   document.addEventListener("htmx:sendError", function () {
     flash("网络连接失败，请检查网络后重试。");
   });
+
+  // A suggested category fills the category select; nothing is chosen until it is clicked.
+  function pickCategory(button) {
+    var select = document.getElementById("category");
+    if (!select) return;
+    select.value = button.getAttribute("data-category");
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    button.setAttribute("aria-pressed", "true");
+  }
+
+  // "Use my position": fills the form's lat/lon from the browser's geolocation.
+  function findMe(form) {
+    var status = form.querySelector("[data-locate-status]");
+    status.textContent = "正在定位…";
+    navigator.geolocation.getCurrentPosition(
+      function (pos) {
+        form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(6);
+        form.querySelector("[name=lon]").value = pos.coords.longitude.toFixed(6);
+        status.textContent = "已填入您的位置（精度约 " + Math.round(pos.coords.accuracy) + " 米）";
+      },
+      function () {
+        status.textContent = "无法获取位置：请允许定位，或手动填写经纬度";
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+    );
+  }
+
+  // The locate buttons only where the browser can locate (geolocation needs HTTPS or localhost).
+  function showLocate() {
+    if (!("geolocation" in navigator) || !window.isSecureContext) return;
+    document.querySelectorAll("[data-locate]").forEach(function (b) { b.hidden = false; });
+  }
+
+  document.addEventListener("click", function (evt) {
+    if (!evt.target.closest) return;
+    var suggestion = evt.target.closest("button.suggestion[data-category]");
+    if (suggestion) pickCategory(suggestion);
+    var locate = evt.target.closest("[data-locate]");
+    if (locate) findMe(locate.closest("form"));
+  });
+
+  // A file input that uploads as soon as files are picked is emptied once they went.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-clear-after-request")) elt.value = "";
+  });
+
+  document.addEventListener("htmx:load", showLocate);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", showLocate);
+  } else {
+    showLocate();
+  }
 })();

@@ -1,6 +1,6 @@
-// The public report form: "使用我的位置", and photos uploaded one request per file as they are
-// picked (htmx), each shown as a thumbnail with a remove button. Without JavaScript the form
-// still works: the files then go with the form itself.
+// The public report form: photos uploaded one request per file as they are picked (htmx), each
+// shown as a thumbnail with a remove button ("使用我的位置" is app.js's). Without JavaScript the
+// form still works: the files then go with the form itself.
 (function () {
   "use strict";
   if (window.cityloopPublic) return; // boosted navigation may load this script again
@@ -67,8 +67,6 @@
   document.addEventListener("click", function (evt) {
     var remove = evt.target.closest && evt.target.closest("[data-remove-upload]");
     if (remove) remove.closest("li").remove();
-    var locate = evt.target.closest && evt.target.closest("[data-locate]");
-    if (locate) findMe(locate.closest("form"));
   });
 
   // An upload that failed outright (network, refused request) leaves its item pending.
@@ -85,32 +83,4 @@
     var form = document.querySelector("#report form");
     if (form) syncSubmit(form);
   });
-
-  function findMe(form) {
-    var status = form.querySelector("[data-locate-status]");
-    status.textContent = "正在定位…";
-    navigator.geolocation.getCurrentPosition(
-      function (pos) {
-        form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(6);
-        form.querySelector("[name=lon]").value = pos.coords.longitude.toFixed(6);
-        status.textContent = "已填入您的位置（精度约 " + Math.round(pos.coords.accuracy) + " 米）";
-      },
-      function () {
-        status.textContent = "无法获取位置：请允许定位，或手动填写经纬度";
-      },
-      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
-    );
-  }
-
-  // The button only where the browser can locate (geolocation needs HTTPS or localhost).
-  function showLocate() {
-    if (!("geolocation" in navigator) || !window.isSecureContext) return;
-    document.querySelectorAll("[data-locate]").forEach(function (b) { b.hidden = false; });
-  }
-  document.addEventListener("htmx:load", showLocate);
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", showLocate);
-  } else {
-    showLocate();
-  }
 })();
