@@ -10,6 +10,7 @@ import dataclasses
 from sqlmodel import Session, select
 from temporalio import activity
 
+from core import metrics
 from core.attachments import is_sha256
 from core.db import SessionFactory, session_scope
 from core.directory import release_for_case
@@ -59,6 +60,7 @@ class CaseActivities:
             _upsert_linked_reports(session, case, inp.reports)
             if case.status not in HANDLING:
                 release_for_case(session, case.id, case.status, case.updated_at)
+        metrics.projection_lag(inp.events)
         activity.logger.info(
             "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
         )

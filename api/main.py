@@ -22,6 +22,7 @@ from api.routes import attachments as attachment_routes
 from api.routes import cases as case_routes
 from api.routes import directory as directory_routes
 from api.routes import inbox as inbox_routes
+from api.routes import operations as operation_routes
 from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
 from api.routes import whistles as whistle_routes
@@ -30,6 +31,7 @@ from core.config import Settings
 from core.db import make_engine, session_factory
 from core.geo import boundaries
 from core.intake import IntakeService
+from core.metrics import client_runtime
 from core.temporal import connect
 from web.routes import STATIC_DIR
 from web.routes import router as web_router
@@ -41,9 +43,10 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         boundaries(settings.boundaries_file)  # a bad boundaries file fails here, not at intake
-        engine = make_engine(settings.database_url)
+        app.state.engine = engine = make_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
-        temporal = client or await connect(settings)
+        temporal = client or await connect(settings, runtime=client_runtime())
+        app.state.temporal = temporal
         app.state.cases = CaseService(temporal, app.state.sessions, settings)
         app.state.intake = IntakeService(app.state.cases)
         app.state.settings = settings
@@ -66,6 +69,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     ):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(open311.router)
+    app.include_router(operation_routes.router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

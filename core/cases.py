@@ -26,6 +26,7 @@ from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReus
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core import metrics
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError
@@ -356,7 +357,8 @@ class CaseService:
     # ---- actions -----------------------------------------------------------------------
     async def act(self, user: User, ticket: str, action: str, req: ActionRequest) -> CaseState:
         """Run one human action as an Update; a validator refusal becomes a CaseError."""
-        state: CaseState = await self._update(user, ticket, action, req, CaseState)
+        with metrics.action(action):
+            state: CaseState = await self._update(user, ticket, action, req, CaseState)
         return state
 
     async def act_json(self, user: User, ticket: str, action: str, req: ActionRequest) -> bytes:
@@ -364,7 +366,8 @@ class CaseService:
 
         The JSON API passes it through rather than decoding and re-encoding ~2 KB per action.
         """
-        raw: RawValue = await self._update(user, ticket, action, req, RawValue)
+        with metrics.action(action):
+            raw: RawValue = await self._update(user, ticket, action, req, RawValue)
         return raw.payload.data
 
     async def _update(

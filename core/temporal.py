@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -27,16 +29,25 @@ RUNNER = SandboxedWorkflowRunner(
 )
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """The process's client; `runtime` carries its metrics (core.metrics), else the SDK default."""
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
+    )
 
 
 def build_worker(
-    client: Client, *, task_queue: str, sessions: SessionFactory, max_threads: int = 32
+    client: Client,
+    *,
+    task_queue: str,
+    sessions: SessionFactory,
+    max_threads: int = 32,
+    shutdown_grace: timedelta = timedelta(),
 ) -> Worker:
     """A worker running every registered case type and the activities they call.
 
-    Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool.
+    Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool. On
+    shutdown, running activities get `shutdown_grace` to finish before they are cancelled.
     """
     acts = CaseActivities(sessions)
     whistles = WhistleActivities(sessions)
@@ -55,4 +66,5 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,
         max_concurrent_activities=max_threads,
+        graceful_shutdown_timeout=shutdown_grace,
     )
