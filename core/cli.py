@@ -142,8 +142,7 @@ def worker() -> None:
 async def _run_worker(settings: Settings) -> None:
     from core.temporal import build_worker, connect
 
-    address = settings.worker_metrics_address
-    client = await connect(settings, runtime=worker_runtime(address) if address else None)
+    client = await connect(settings, runtime=worker_runtime(settings.worker_metrics_address))
     sessions = session_factory(make_engine(settings.database_url))
     grace = timedelta(seconds=settings.shutdown_grace_seconds)
     w = build_worker(

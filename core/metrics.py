@@ -10,6 +10,7 @@ plus `cityloop_projection_lag_seconds`, recorded through the same Runtime.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import threading
 import time
@@ -29,6 +30,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from temporalio import activity
 from temporalio.runtime import (
     BUFFERED_METRIC_KIND_COUNTER,
@@ -41,6 +43,7 @@ from temporalio.runtime import (
 )
 
 from core.errors import CaseError
+from core.logs import get_logger
 from workflows.contracts import Action, CaseEvent
 
 # Seconds: a case action answers in tens of milliseconds; a slow routing or a stalled
@@ -64,10 +67,14 @@ INTAKE = Counter(
     "cityloop_intake", "Reports taken in, by channel and outcome", ["channel", "outcome"]
 )
 _ACTION_NAMES = frozenset(a.value for a in Action)
+log = get_logger("cityloop.metrics")
 
 
 def outcome_of(err: BaseException) -> str:
-    """`refused` (the caller's fault), `unavailable` (a dependency down) or `error`."""
+    """`refused` (the caller's fault), `unavailable` (a dependency down), `cancelled` (the
+    caller went away) or `error`."""
+    if isinstance(err, asyncio.CancelledError):
+        return "cancelled"
     if isinstance(err, CaseError):
         return "unavailable" if err.status == 503 else "refused" if err.status < 500 else "error"
     return "error"
@@ -119,15 +126,25 @@ def projection_lag(events: Sequence[CaseEvent]) -> None:
     histogram.record(max(lag, 0.0))
 
 
-def worker_runtime(bind_address: str) -> Runtime:
-    """The worker's Temporal runtime: SDK metrics and the projection lag on `bind_address`."""
+def worker_runtime(bind_address: str) -> Runtime | None:
+    """The worker's Temporal runtime: SDK metrics and the projection lag on `bind_address`.
+
+    None without an address, or when it is taken (a second worker on the machine, say): the
+    worker then runs without an endpoint rather than not at all, and says so in the log.
+    """
+    if not bind_address:
+        return None
     prometheus = PrometheusConfig(
         bind_address=bind_address,
         counters_total_suffix=True,  # as prometheus_client names them on the web app's /metrics
         durations_as_seconds=True,
         histogram_bucket_overrides={PROJECTION_LAG: list(LAG_BUCKETS)},
     )
-    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+    except ValueError as err:  # the exporter could not bind
+        log.error("worker_metrics_unavailable", address=bind_address, error=str(err))
+        return None
 
 
 @cache
@@ -158,7 +175,7 @@ class _Histogram:
         self.total += value
 
     def cumulative(self) -> list[tuple[str, float]]:
-        bounds = [*map(str, LATENCY_BUCKETS), "+Inf"]
+        bounds = [*map(floatToGoString, LATENCY_BUCKETS), "+Inf"]
         return list(zip(bounds, accumulate(self.buckets), strict=True))
 
 
@@ -211,10 +228,10 @@ class TemporalClientMetrics(Collector):
             else:
                 family = HistogramMetricFamily(name, doc)
                 for labels, hist in self._histograms[name].items():
-                    family.add_sample(name + "_sum", dict(labels), hist.total)
                     for bound, count in hist.cumulative():
                         family.add_sample(name + "_bucket", {**dict(labels), "le": bound}, count)
                     family.add_sample(name + "_count", dict(labels), sum(hist.buckets))
+                    family.add_sample(name + "_sum", dict(labels), hist.total)
                 yield family
 
 
