@@ -5,21 +5,22 @@ Dependencies arrive through the class; nothing happens at import time.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from concurrent.futures import Executor
 
 from sqlmodel import Session, select
 from temporalio import activity
 
+from activities.projection import is_stale, project_timeline, projection_writers
 from core import metrics
 from core.attachments import is_sha256
 from core.db import SessionFactory, session_scope
 from core.directory import release_for_case
 from core.models import (
     CaseAttachment,
-    CaseEventRecord,
     CaseRecord,
     Category,
-    InboxItem,
     LinkedReportRecord,
     WhistleRecord,
 )
@@ -40,30 +41,46 @@ HANDLING = frozenset({"ACCEPTED", "HANDLING", "REWORK", "PARKED"})
 
 
 class CaseActivities:
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(self, session_factory: SessionFactory, writers: Executor | None = None) -> None:
         self._sessions = session_factory
+        # Projection writes wait on threads of their own: a locked or absent database delays
+        # the read model only, never routing or the other activities.
+        self._writers = writers or projection_writers()
 
     @activity.defn
-    def record_events(self, inp: RecordEventsInput) -> int:
-        """Write events and the case snapshot, idempotently by (case, sequence).
+    async def record_events(self, inp: RecordEventsInput) -> int:
+        """Project the case: its events and row as the workflow recorded them.
 
-        Returns how many events were new. A retry after a partial or lost write repairs it.
+        Returns how many events were new. A retry, or an attempt that outlived its timeout,
+        converges to the same rows (activities/projection.py).
         """
-        # Should a concurrent attempt of this activity win the race, the unique (case, seq) key
-        # fails this one and its retry finds the rows written.
+        loop = asyncio.get_running_loop()
+        new = await loop.run_in_executor(self._writers, self.write_case, inp)
+        metrics.projection_lag(inp.events)
+        activity.logger.info(
+            "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
+        )
+        return new
+
+    def write_case(self, inp: RecordEventsInput) -> int:
+        case = inp.case
         with session_scope(self._sessions) as session:
-            case = inp.case
-            new = insert_missing_events(session, case.id, case.ticket, case.title, inp.events)
-            _upsert_case(session, case)
+            row = session.get(CaseRecord, case.id, with_for_update=True)
+            if is_stale(row.last_seq if row else None, case.last_seq):
+                return 0
+            new = project_timeline(
+                session,
+                case.id,
+                inp.events,
+                last_seq=case.last_seq,
+                inbox=(case.ticket, case.title),
+            )
+            _upsert_case(session, row, case)
             _record_whistle_ratings(session, inp.events)
             _record_attachments(session, case.id, inp.events)
             _upsert_linked_reports(session, case, inp.reports)
             if case.status not in HANDLING:
                 release_for_case(session, case.id, case.status, case.updated_at)
-        metrics.projection_lag(inp.events)
-        activity.logger.info(
-            "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
-        )
         return new
 
     @activity.defn
@@ -108,68 +125,14 @@ def _owner_unit(session: Session, category: Category | None, district_id: str) -
     return session.exec(query).first()
 
 
-def insert_missing_events(
-    session: Session, case_id: str, ticket: str, title: str, events: list[CaseEvent]
-) -> int:
-    """Insert the events not yet stored, and the inbox items the new ones address.
-
-    `case_id` is the workflow id: a case's, or a whistle's (its own timeline).
-    """
-    seqs = [e.seq for e in events]
-    existing = set(
-        session.exec(
-            select(CaseEventRecord.seq).where(
-                CaseEventRecord.case_id == case_id,
-                CaseEventRecord.seq.in_(seqs),  # type: ignore[attr-defined]
-            )
-        )
-    )
-    new = [e for e in events if e.seq not in existing]
-    session.add_all(_event_row(case_id, e) for e in new)
-    session.add_all(
-        InboxItem(
-            unit_id=unit_id,
-            case_id=case_id,
-            ticket=ticket,
-            title=title,
-            seq=e.seq,
-            kind=e.action,
-            reason=e.reason,
-            created_at=e.at,
-        )
-        for e in new
-        for unit_id in e.payload.get("notify", [])
-    )
-    return len(new)
-
-
-def _event_row(case_id: str, e: CaseEvent) -> CaseEventRecord:
-    return CaseEventRecord(
-        case_id=case_id,
-        seq=e.seq,
-        at=e.at,
-        action=e.action,
-        actor_username=e.actor.username,
-        actor_name=e.actor.name,
-        actor_role=e.actor.role,
-        actor_unit_id=e.actor.unit_id,
-        from_status=e.from_status,
-        to_status=e.to_status,
-        reason=e.reason,
-        payload=dict(e.payload),
-    )
-
-
-def _upsert_case(session: Session, snap: CaseSnapshot) -> None:
-    row = session.get(CaseRecord, snap.id)
-    if row is not None and row.last_seq >= snap.last_seq:
-        return  # an older snapshot arriving late must not overwrite a newer one
+def _upsert_case(session: Session, row: CaseRecord | None, snap: CaseSnapshot) -> None:
+    """The row becomes the snapshot: the workflow's copy wins (stale batches never get here)."""
     values = dataclasses.asdict(snap)
     if row is None:
         session.add(CaseRecord(**values))
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
+        return
+    for key, value in values.items():
+        setattr(row, key, value)
 
 
 def _record_whistle_ratings(session: Session, events: list[CaseEvent]) -> None:

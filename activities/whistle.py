@@ -6,12 +6,14 @@ in `inbox_items` (through the events' `notify`), and its row in `whistles`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from concurrent.futures import Executor
 
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.case import insert_missing_events
+from activities.projection import is_stale, project_timeline, projection_writers
 from core.db import SessionFactory, session_scope
 from core.models import WhistleRecord
 from workflows.contracts import RecordWhistleInput, WhistleSnapshot
@@ -20,26 +22,37 @@ INBOX_TITLE = "吹哨报到：{title}"
 
 
 class WhistleActivities:
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(self, session_factory: SessionFactory, writers: Executor | None = None) -> None:
         self._sessions = session_factory
+        self._writers = writers or projection_writers()
 
     @activity.defn
-    def record_whistle(self, inp: RecordWhistleInput) -> int:
-        """Write a whistle's events and its row, idempotently by (whistle, sequence)."""
+    async def record_whistle(self, inp: RecordWhistleInput) -> int:
+        """Project the whistle (on the projection's own threads, as the case does)."""
+        loop = asyncio.get_running_loop()
+        new = await loop.run_in_executor(self._writers, self.write_whistle, inp)
         w = inp.whistle
-        title = INBOX_TITLE.format(title=w.title)
-        with session_scope(self._sessions) as session:
-            new = insert_missing_events(session, w.id, w.ticket, title, inp.events)
-            _upsert_whistle(session, w)
         activity.logger.info("whistle_projected", extra={"whistle": w.id, "seq": w.last_seq})
         return new
 
+    def write_whistle(self, inp: RecordWhistleInput) -> int:
+        """Write a whistle's events and its row as its workflow recorded them (its own timeline,
+        keyed by the whistle's workflow id)."""
+        w = inp.whistle
+        title = INBOX_TITLE.format(title=w.title)
+        with session_scope(self._sessions) as session:
+            row = session.get(WhistleRecord, w.id, with_for_update=True)
+            if is_stale(row.last_seq if row else None, w.last_seq):
+                return 0
+            new = project_timeline(
+                session, w.id, inp.events, last_seq=w.last_seq, inbox=(w.ticket, title)
+            )
+            _upsert_whistle(session, row, w)
+        return new
 
-def _upsert_whistle(session: Session, snap: WhistleSnapshot) -> None:
+
+def _upsert_whistle(session: Session, row: WhistleRecord | None, snap: WhistleSnapshot) -> None:
     """Write the whistle's own columns; the rating columns belong to the case's events."""
-    row = session.get(WhistleRecord, snap.id)
-    if row is not None and row.last_seq >= snap.last_seq:
-        return  # an older snapshot arriving late must not overwrite a newer one
     values = dataclasses.asdict(snap)
     if row is None:
         session.add(WhistleRecord(**values))

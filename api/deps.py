@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -50,6 +50,18 @@ def bearer_holder(
     return holder
 
 
+# A retry with the same key answers with the first result instead of acting again (issue 9).
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="Makes the request safe to retry: the same key again (also after a "
+        "timeout, a 503 or a lost connection) returns the first result and acts at most once; "
+        "the same key with another body is refused with 422. Keys are per user and per case "
+        "(actions) or per user (intake); see the README for how long they are kept.",
+    ),
+]
 Cases = Annotated[CaseService, Depends(get_cases)]
 Intake = Annotated[IntakeService, Depends(get_intake)]
 ApiUser = Annotated[User, Depends(get_api_user)]

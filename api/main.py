@@ -7,16 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import open311
+from api import errors, open311
 from api.routes import alerts as alert_routes
 from api.routes import attachments as attachment_routes
 from api.routes import cases as case_routes
@@ -26,7 +24,7 @@ from api.routes import operations as operation_routes
 from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
 from api.routes import whistles as whistle_routes
-from core.cases import CaseError, CaseService
+from core.cases import CaseService
 from core.config import Settings
 from core.db import make_engine, session_factory
 from core.geo import boundaries
@@ -56,7 +54,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app = FastAPI(title="cityloop", version="0.1.0", lifespan=lifespan)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax")
     app.add_middleware(RequestIdMiddleware)
-    app.add_exception_handler(CaseError, _case_error)  # type: ignore[arg-type]
+    errors.install(app)
     for routes in (
         case_routes,
         inbox_routes,
@@ -99,9 +97,3 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-async def _case_error(request: Request, exc: CaseError) -> Response:
-    """JSON for everyone; web routes catch CaseError themselves to show it inline."""
-    body = {"detail": exc.reason, "field": exc.field, **exc.extra}
-    return JSONResponse(jsonable_encoder(body), status_code=exc.status)

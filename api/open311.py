@@ -20,10 +20,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from api.deps import Cases, Intake
+from api.deps import Cases, IdempotencyKey, Intake
 from core import open311
 from core.cases import CaseError
 from core.db import SessionFactory, session_scope
+from core.errors import IntakePending
 from core.open311 import Open311Error
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -53,7 +54,10 @@ class Open311Route(APIRoute):
             except Open311Error as err:
                 return error(request, err.code, err.description)
             except CaseError as err:  # the spec knows 400 for a bad parameter, not 422
-                return error(request, 400 if err.status == 422 else err.status, err.reason)
+                answer = error(request, 400 if err.status == 422 else err.status, err.reason)
+                if err.retry_after:
+                    answer.headers["Retry-After"] = str(err.retry_after)
+                return answer
             except RequestValidationError as err:
                 return error(request, 400, open311.describe_errors(err.errors()))
             except HTTPException as err:  # a malformed form body, say
@@ -112,7 +116,7 @@ def get_service_definition(service_code: str, fmt: Format, sessions: Sessions) -
 
 @router.post("/requests.{fmt}", status_code=201)
 async def post_request(
-    request: Request, fmt: Format, sessions: Sessions, intake: Intake
+    request: Request, fmt: Format, sessions: Sessions, intake: Intake, key: IdempotencyKey = ""
 ) -> Response:
     """Report an event (form-encoded): it opens a case, or joins the open case it duplicates."""
     form = await request.form()
@@ -120,7 +124,10 @@ async def post_request(
     open311.check_jurisdiction(params.get("jurisdiction_id"))
     with session_scope(sessions) as session:
         actor, report = open311.prepare_post(session, params)
-    result = await intake.submit(actor, report)
+    try:
+        result = await intake.submit(actor, report, key=key)
+    except IntakePending as pending:  # started; routing has not answered yet
+        return render(fmt, "service_requests", [open311.pending_answer(pending)], status=202)
     return render(fmt, "service_requests", [open311.post_answer(result)], status=201)
 
 

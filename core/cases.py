@@ -7,9 +7,10 @@ where one is to blame, a field.
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import dataclasses
+import hmac
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,13 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -29,7 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import metrics
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.errors import CaseError
+from core.errors import CaseError, IntakePending
 from core.geo import boundaries
 from core.logs import get_logger
 from core.models import (
@@ -43,12 +50,13 @@ from core.models import (
     User,
 )
 from core.org import supervisors_of
-from workflows import registry
+from workflows import idempotency, registry
 from workflows.case import start_search_attributes
 from workflows.contracts import (
     TERMINAL,
     Action,
     Actor,
+    CaseEvent,
     CaseInput,
     CasePolicy,
     CaseState,
@@ -61,7 +69,7 @@ from workflows.workcal import CST
 log = get_logger(__name__)
 INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR})
 HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422}
-INTAKE_WAIT = 15.0  # seconds the intake call waits for routing before answering as it stands
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{1,100}$"
 
 
 class IntakeRequest(BaseModel):
@@ -216,20 +224,36 @@ class CaseService:
         self, op: WithStartWorkflowOperation, ticket: str, *, reuse: bool
     ) -> CaseState:
         try:
-            return await asyncio.wait_for(
-                self.client.execute_update_with_start_workflow(
-                    "confirm_intake", start_workflow_operation=op, result_type=CaseState
-                ),
-                INTAKE_WAIT,
+            return await self.client.execute_update_with_start_workflow(
+                "confirm_intake",
+                start_workflow_operation=op,
+                result_type=CaseState,
+                rpc_timeout=timedelta(seconds=self.settings.intake_wait_seconds),
             )
         except WorkflowAlreadyStartedError:
             if not reuse:
                 raise CaseError(409, f"ticket {ticket} is taken by another case") from None
             return await self.live_state(ticket)  # the external id's case, finished already
-        except TimeoutError:
-            return await self.live_state(ticket)  # routing is slow: answer with what it is now
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise await self._pending(ticket) from None
         except RPCError as err:
             raise rpc_error(err, ticket) from None
+
+    async def _pending(self, ticket: str) -> Exception:
+        """Routing did not answer in time: 202 if the case provably runs, else 503 (a retry
+        with the same key or external id finds or starts the same case)."""
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            await handle.describe(rpc_timeout=timedelta(seconds=5))
+        except RPCError as err:
+            return CaseError(503, f"case {ticket} may not have started: {err.message}")
+        try:
+            state = await handle.query(
+                "get_state", result_type=CaseState, rpc_timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            state = None  # no worker answers yet; the ticket is all there is to say
+        return IntakePending(ticket, state, self.tracking_token(ticket))
 
     def case_input(
         self,
@@ -251,8 +275,8 @@ class CaseService:
         if req.direct_answer.strip() and req.request_kind != "咨询":
             raise CaseError(422, "only a 咨询 can be answered directly", "direct_answer")
         location = self._location(session, req, triage_outside=triage_outside)
-        return CaseInput(
-            ticket=ticket or self.ticket_for(session, req),
+        inp = CaseInput(
+            ticket="",
             case_type=req.case_type,
             title=req.title,
             description=req.description,
@@ -272,8 +296,18 @@ class CaseService:
             received_at=datetime.now(UTC),
             direct_answer=req.direct_answer.strip(),
             attachments=list(dict.fromkeys(req.attachments)),
-            tracking_token=secrets.token_urlsafe(16),
         )
+        return self.with_ticket(inp, ticket or self.ticket_for(session, req))
+
+    def with_ticket(self, inp: CaseInput, ticket: str) -> CaseInput:
+        """`inp` under `ticket`, with the tracking token that ticket always gets."""
+        return dataclasses.replace(inp, ticket=ticket, tracking_token=self.tracking_token(ticket))
+
+    def tracking_token(self, ticket: str) -> str:
+        """The citizen's token for `ticket`: derived, so a retried or concurrent report of the
+        same ticket answers with the token that was stored (an HMAC under the secret key)."""
+        mac = hmac.new(self.settings.secret_key.encode(), f"track:{ticket}".encode(), "sha256")
+        return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
 
     def _location(self, session: Session, req: IntakeRequest, *, triage_outside: bool) -> Location:
         unit = session.get(Unit, self._area_unit_id(session, req, triage_outside))
@@ -355,23 +389,33 @@ class CaseService:
         raise CaseError(503, "could not mint a ticket number")
 
     # ---- actions -----------------------------------------------------------------------
-    async def act(self, user: User, ticket: str, action: str, req: ActionRequest) -> CaseState:
+    async def act(
+        self, user: User, ticket: str, action: str, req: ActionRequest, *, key: str = ""
+    ) -> CaseState:
         """Run one human action as an Update; a validator refusal becomes a CaseError."""
         with metrics.action(action):
-            state: CaseState = await self._update(user, ticket, action, req, CaseState)
+            state: CaseState = await self._update(user, ticket, action, req, CaseState, key)
         return state
 
-    async def act_json(self, user: User, ticket: str, action: str, req: ActionRequest) -> bytes:
+    async def act_json(
+        self, user: User, ticket: str, action: str, req: ActionRequest, *, key: str = ""
+    ) -> bytes:
         """The same, answered with the workflow's own JSON of the new state.
 
         The JSON API passes it through rather than decoding and re-encoding ~2 KB per action.
         """
         with metrics.action(action):
-            raw: RawValue = await self._update(user, ticket, action, req, RawValue)
+            raw: RawValue = await self._update(user, ticket, action, req, RawValue, key)
         return raw.payload.data
 
     async def _update(
-        self, user: User, ticket: str, action: str, req: ActionRequest, result_type: type
+        self,
+        user: User,
+        ticket: str,
+        action: str,
+        req: ActionRequest,
+        result_type: type,
+        key: str,
     ) -> Any:
         try:
             act = Action(action)
@@ -380,13 +424,23 @@ class CaseService:
         structlog.contextvars.bind_contextvars(ticket=ticket)
         cmd = self.command(user, act, req)
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        update_id = action_update_id(user, act, req, key)
         try:
-            result = await handle.execute_update(act.value, cmd, result_type=result_type)
+            result = await handle.execute_update(
+                act.value,
+                cmd,
+                id=update_id,
+                result_type=result_type,
+                rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
+            )
         except WorkflowUpdateFailedError as err:
             raise refusal(err) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            slow = f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
+            raise CaseError(503, slow) from None
         except RPCError as err:
             raise rpc_error(err, ticket) from None
-        log.info("case_action", action=act.value, user=user.username)
+        log.info("case_action", action=act.value, user=user.username, key=bool(key))
         return result
 
     def command(self, user: User, action: Action, req: ActionRequest) -> Command:
@@ -412,6 +466,26 @@ class CaseService:
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
         try:
             return await handle.query("get_state", result_type=CaseState)
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
+
+    async def live_timeline(self, state: CaseState) -> list[CaseEvent]:
+        """The case's events from its workflow: complete at once, unlike the projection."""
+        handle = self.client.get_workflow_handle(state.case_id)
+        try:
+            return await handle.query("get_timeline", result_type=list[CaseEvent])
+        except RPCError as err:
+            raise rpc_error(err, state.ticket) from None
+
+    async def tracking_token_matches(self, ticket: str, token: str) -> bool:
+        """Whether `token` is the case's tracking token: the workflow checks it, its state
+        never carries it (cases started before kept it in the state)."""
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            return bool(await handle.query("check_tracking_token", token, result_type=bool))
+        except WorkflowQueryFailedError:
+            state = await self.live_state(ticket)
+            return bool(token) and hmac.compare_digest(state.tracking_token, token)
         except RPCError as err:
             raise rpc_error(err, ticket) from None
 
@@ -471,6 +545,34 @@ class CaseService:
             ]
         return [own, *linked]
 
+    def reporters_of(self, state: CaseState) -> list[Reporter]:
+        """The case's reporter and its linked reports' (unmasked: the caller masks them).
+
+        The read model holds them whole; until the projection has caught up with the workflow,
+        a report missing there is the state's copy, which the workflow keeps masked.
+        """
+        with session_scope(self.sessions) as session:
+            record = session.exec(select(CaseRecord).where(CaseRecord.ticket == state.ticket))
+            row = record.first()
+        known = {r.ticket: r for r in self.reporters(row)} if row else {}
+        own = Reporter(
+            state.ticket, state.channel, state.taken_by, state.reporter_name, state.reporter_phone
+        )
+        people = [known.get(state.ticket, own)]
+        for linked in state.linked_reports:
+            rep = linked.report
+            fallback = Reporter(
+                rep.ticket,
+                rep.channel,
+                rep.reporter.username,
+                rep.reporter_name,
+                rep.reporter_phone,
+            )
+            found = known.get(rep.ticket, fallback)
+            found.split = linked.split_at is not None
+            people.append(found)
+        return people
+
     def attachments(self, case_id: str) -> list[str]:
         """The files a case holds (sha256), in the order they came."""
         with session_scope(self.sessions) as session:
@@ -502,6 +604,19 @@ class CaseService:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", ticket):
             raise CaseError(404, f"no case with ticket {ticket!r}")
         return registry.CITY_EVENT.workflow_id(ticket)
+
+
+RETRY_WITH_KEY = "send it again with the same Idempotency-Key: it acts at most once"
+
+
+def action_update_id(user: User, action: Action, req: ActionRequest, key: str) -> str | None:
+    """The update id of an action: from the client's idempotency key, else Temporal's own."""
+    if not key:
+        return None
+    if not re.fullmatch(IDEMPOTENCY_KEY, key):
+        raise CaseError(422, "1-100 letters, digits or _.:- expected", "Idempotency-Key")
+    digest = idempotency.fingerprint(action.value, req.model_dump(mode="json"))
+    return idempotency.update_id(user.username, key, digest)
 
 
 def refusal(err: WorkflowUpdateFailedError) -> CaseError:

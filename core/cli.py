@@ -226,6 +226,24 @@ def open311_key(name: str) -> None:
             raise typer.Exit(2) from None
 
 
+audit_app = typer.Typer(help="The audit trail (article 21).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(ticket: str = typer.Argument("", help="one case (and its whistles)")) -> None:
+    """Check the hash chain of every timeline; name the first broken link of each."""
+    from core.audit import verify_stored
+
+    with _database() as session:
+        checked, broken = verify_stored(session, ticket)
+    for link in broken:
+        typer.echo(f"BROKEN {link.case_id} at seq {link.seq}: {link.problem}")
+    typer.echo(f"{checked} timelines checked, {len(broken)} broken")
+    if broken or (ticket and not checked):
+        raise typer.Exit(1)
+
+
 @contextlib.contextmanager
 def _database() -> Iterator[Session]:
     """A session on the configured database, committed when the command succeeds."""

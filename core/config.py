@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     dev_stack_file: Path = ROOT / "temporal-dev.yml"
+    # How long a request waits for its case: intake for routing (then 202 with the ticket), an
+    # action for the workflow (then 503: retry with the same Idempotency-Key).
+    intake_wait_seconds: float = 15.0
+    action_wait_seconds: float = 20.0
     # Working hours and deployment corrections to the holiday calendar (one ISO date a line,
     # "+2027-02-06" a make-up working day, "-2027-02-10" a day off).
     workday_start: str = "08:30"

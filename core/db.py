@@ -14,6 +14,10 @@ from sqlmodel import Session, create_engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 SessionFactory = Callable[[], Session]
+# A locked SQLite file or an unreachable server fails a statement within seconds: well inside
+# the projection activity's 30 s attempt (so a retry, not a stuck thread) and the API's answer
+# (503 with Retry-After rather than a hung request).
+BUSY_TIMEOUT_S = 5
 
 
 def make_engine(url: str) -> Engine:
@@ -25,12 +29,19 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"connect_timeout": BUSY_TIMEOUT_S},
     )
 
 

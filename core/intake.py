@@ -29,7 +29,6 @@ from core import attachments, dedup, metrics
 from core.cases import (
     HTTP_OF_KIND,
     INTAKE_ROLES,
-    INTAKE_WAIT,
     CaseError,
     CaseService,
     IntakeRequest,
@@ -38,8 +37,15 @@ from core.cases import (
 )
 from core.db import session_scope
 from core.logs import get_logger
-from core.models import AlarmStream, CaseRecord, Category, Device, LinkedReportRecord
-from workflows import registry, reports
+from core.models import (
+    AlarmStream,
+    CaseRecord,
+    Category,
+    Device,
+    IntakeKey,
+    LinkedReportRecord,
+)
+from workflows import idempotency, registry, reports
 from workflows.case import start_search_attributes
 from workflows.contracts import (
     Actor,
@@ -107,28 +113,50 @@ class IntakeService:
 
     # ---- reports from people and systems -------------------------------------------------
     @metrics.counted_intake
-    async def submit(self, actor: Actor, req: IntakeRequest) -> IntakeResult:
-        """Open a case for `req`, or link it to the open case it duplicates."""
+    async def submit(self, actor: Actor, req: IntakeRequest, *, key: str = "") -> IntakeResult:
+        """Open a case for `req`, or link it to the open case it duplicates.
+
+        `key`, the client's Idempotency-Key: a retry with it makes no second report, also
+        after a crash between minting the ticket and starting the case.
+        """
         if actor.role not in CHANNEL_ROLES.get(req.channel, frozenset()):
             raise CaseError(403, f"role {actor.role} may not report through {req.channel}")
         with session_scope(self.sessions) as session:
             known = _known_report(session, req.external_id)
         if known is not None:  # a retried submission of an external id
-            report, case = known
-            return IntakeResult(report, await self.cases.live_state(case), report != case, "")
-        with session_scope(self.sessions) as session:
-            # Checked before a ticket is minted: a refused report leaves no gap in the serials.
-            inp = self.cases.case_input(session, actor, req, ticket=UNMINTED)
-            _check_attachments(session, req.attachments)
-            target = self._merge_target(session, req, inp)
-            inp = dataclasses.replace(inp, ticket=self.cases.ticket_for(session, req))
+            report, case, token = known
+            return IntakeResult(report, await self.cases.live_state(case), report != case, token)
+        try:
+            inp, target = self._prepare(actor, req, key)
+        except IntegrityError:  # the same key, sent twice at once: the other request claimed it
+            inp, target = self._prepare(actor, req, key)
         log.info("report_received", channel=req.channel, category=req.category, merge=target)
         if target:
             merged = await self._link(actor, target, inp, auto=req.merge_into == "")
             if merged is not None:
                 return IntakeResult(inp.ticket, merged, True, inp.tracking_token)
-        state = await self.cases.start(inp)
+        state = await self.cases.start(inp, reuse=bool(key))
         return IntakeResult(inp.ticket, state, False, inp.tracking_token)
+
+    def _prepare(self, actor: Actor, req: IntakeRequest, key: str) -> tuple[CaseInput, str]:
+        """The report's input under its ticket, and the case it joins ("" for its own).
+
+        Checked before a ticket is minted: a refused report leaves no gap in the serials.
+        A claimed key brings back the ticket and decision of its first request.
+        """
+        with session_scope(self.sessions) as session:
+            claim = _claimed_key(session, actor, req, key)
+            inp = self.cases.case_input(session, actor, req, ticket=UNMINTED)
+            _check_attachments(session, req.attachments)
+            if claim is not None:
+                inp = dataclasses.replace(inp, received_at=claim.received_at)
+                target = "" if claim.case_ticket == claim.ticket else claim.case_ticket
+                return self.cases.with_ticket(inp, claim.ticket), target
+            target = self._merge_target(session, req, inp)
+            inp = self.cases.with_ticket(inp, self.cases.ticket_for(session, req))
+            if key:
+                session.add(_key_row(actor, req, key, inp, target))
+        return inp, target
 
     def duplicates(
         self, category: str, lat: float, lon: float, now: datetime | None = None
@@ -149,6 +177,8 @@ class IntakeService:
         category = session.get(Category, inp.category)
         assert category is not None  # case_input checked it
         found = dedup.candidates(session, category, loc.lat, loc.lon, datetime.now(UTC))
+        own = f"EX-{req.external_id}"  # a concurrent copy of this very report is no duplicate
+        found = [c for c in found if c.ticket != own]
         if req.duplicates == "ask" and found:
             raise CaseError(
                 409,
@@ -213,12 +243,13 @@ class IntakeService:
             category = session.get(Category, kept.category)
             policy = self.cases.policy(category) if category else kept.policy
         if row is None:  # not projected yet: the masked copy is all there is
-            return dataclasses.replace(kept, policy=policy)
+            return dataclasses.replace(self.cases.with_ticket(kept, kept.ticket), policy=policy)
         return dataclasses.replace(
             kept,
             reporter_name=row.reporter_name,
             reporter_phone=row.reporter_phone,
             description=row.description,
+            tracking_token=row.tracking_token,
             policy=policy,
         )
 
@@ -313,9 +344,9 @@ class IntakeService:
             fresh = row.ticket and row.ticket != stale and row.last_at is not None
             if fresh and row.last_at is not None and at - row.last_at <= window:
                 return row.ticket
-            ticket = self._certain_duplicate(session, device, category) or self._sensor_ticket(
-                device.id, alarm_type, row.generation + 1
-            )
+            ticket = self._certain_duplicate(
+                session, device, category, stale=stale
+            ) or self._sensor_ticket(device.id, alarm_type, row.generation + 1)
             moved = session.execute(
                 update(AlarmStream)
                 .where(
@@ -339,13 +370,20 @@ class IntakeService:
         digest = hashlib.sha1(stream.encode()).hexdigest()[:16]
         return f"{self.settings.ticket_prefix}-SN-{digest}-{generation}"
 
-    def _certain_duplicate(self, session: Session, device: Device, category: str) -> str:
-        """An open case of the category at the device's very spot (another report of it)."""
+    def _certain_duplicate(
+        self, session: Session, device: Device, category: str, *, stale: str
+    ) -> str:
+        """An open case of the category at the device's very spot (another report of it);
+        never `stale`, the case that just refused an alarm as closed (its row may lag)."""
         cat = session.get(Category, category)
         if cat is None:
             return ""
         near = dedup.candidates(session, cat, device.lat, device.lon, datetime.now(UTC))
-        certain = [c for c in near if c.distance_m <= self.settings.certain_duplicate_m]
+        certain = [
+            c
+            for c in near
+            if c.distance_m <= self.settings.certain_duplicate_m and c.ticket != stale
+        ]
         return certain[0].ticket if len(certain) == 1 else ""
 
     async def _alarm_update(
@@ -388,7 +426,7 @@ class IntakeService:
                     signal,
                     start_workflow_operation=op,
                     result_type=CaseState,
-                    rpc_timeout=timedelta(seconds=INTAKE_WAIT),
+                    rpc_timeout=timedelta(seconds=self.settings.intake_wait_seconds),
                 )
                 return state
             except RPCError as err:
@@ -453,17 +491,49 @@ def _alarm_request(device: Device, category: str, signal: AlarmSignal) -> Intake
     )
 
 
-def _known_report(session: Session, external_id: str) -> tuple[str, str] | None:
-    """(report ticket, case ticket) of an external id seen before, if any."""
+def _known_report(session: Session, external_id: str) -> tuple[str, str, str] | None:
+    """(report ticket, case ticket, tracking token) of an external id seen before, if any."""
     if not external_id:
         return None
     ticket = f"EX-{external_id}"
     linked = session.get(LinkedReportRecord, ticket)
     if linked is not None and linked.split_at is None:
-        return ticket, linked.case_ticket
-    if session.exec(select(CaseRecord.ticket).where(CaseRecord.ticket == ticket)).first():
-        return ticket, ticket
-    return None
+        return ticket, linked.case_ticket, linked.tracking_token
+    case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+    return (ticket, ticket, case.tracking_token) if case else None
+
+
+def _key_scope(actor: Actor) -> str:
+    return f"{actor.role}:{actor.username}"
+
+
+def _claimed_key(session: Session, actor: Actor, req: IntakeRequest, key: str) -> IntakeKey | None:
+    """The first request's record of this key, or None; another body under it is refused."""
+    if not key:
+        return None
+    row = session.get(IntakeKey, (_key_scope(actor), key))
+    if row is not None and row.fingerprint != _fingerprint(req):
+        raise CaseError(
+            422, "this Idempotency-Key was sent before with another report", "Idempotency-Key"
+        )
+    return row
+
+
+def _key_row(actor: Actor, req: IntakeRequest, key: str, inp: CaseInput, target: str) -> IntakeKey:
+    assert inp.received_at is not None  # case_input sets it
+    return IntakeKey(
+        scope=_key_scope(actor),
+        key=key,
+        fingerprint=_fingerprint(req),
+        ticket=inp.ticket,
+        case_ticket=target or inp.ticket,
+        received_at=inp.received_at,
+        created_at=datetime.now(UTC),
+    )
+
+
+def _fingerprint(req: IntakeRequest) -> str:
+    return idempotency.fingerprint("intake", req.model_dump(mode="json"))
 
 
 def _check_attachments(session: Session, shas: list[str]) -> None:

@@ -42,7 +42,7 @@ from temporalio.runtime import (
     TelemetryConfig,
 )
 
-from core.errors import CaseError
+from core.errors import CaseError, IntakePending
 from core.logs import get_logger
 from workflows.contracts import Action, CaseEvent
 
@@ -71,8 +71,10 @@ log = get_logger("cityloop.metrics")
 
 
 def outcome_of(err: BaseException) -> str:
-    """`refused` (the caller's fault), `unavailable` (a dependency down), `cancelled` (the
-    caller went away) or `error`."""
+    """`refused` (the caller's fault), `unavailable` (a dependency down), `pending` (started,
+    routing not answered yet: 202), `cancelled` (the caller went away) or `error`."""
+    if isinstance(err, IntakePending):
+        return "pending"
     if isinstance(err, asyncio.CancelledError):
         return "cancelled"
     if isinstance(err, CaseError):
@@ -96,16 +98,16 @@ def action(name: str) -> Iterator[None]:
 
 
 R = TypeVar("R")
-Submit = Callable[[Any, Any, Any], Coroutine[Any, Any, R]]
+Submit = Callable[..., Coroutine[Any, Any, R]]
 
 
 def counted_intake(submit: Submit[R]) -> Submit[R]:
     """Decorate `IntakeService.submit`: count each report by channel and outcome."""
 
     @wraps(submit)
-    async def counted(service: Any, actor: Any, req: Any) -> R:
+    async def counted(service: Any, actor: Any, req: Any, **options: Any) -> R:
         try:
-            result = await submit(service, actor, req)
+            result = await submit(service, actor, req, **options)
         except BaseException as err:
             INTAKE.labels(req.channel, outcome_of(err)).inc()
             raise

@@ -138,7 +138,7 @@ class CaseRecord(SQLModel, table=True):
 
 
 class CaseEventRecord(SQLModel, table=True):
-    """The audit trail: one row per event, unique by (case, sequence) so rewrites are no-ops."""
+    """The audit trail: one row per event, unique by (case, sequence); the workflow's copy wins."""
 
     __tablename__ = "case_events"
     __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
@@ -156,6 +156,9 @@ class CaseEventRecord(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     reason: str = Field(default="")
     payload: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The hash chain (core/audit.py): the previous event's hash, and this one's over both.
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
 
 
 class InboxItem(SQLModel, table=True):
@@ -387,3 +390,21 @@ class TicketCounter(SQLModel, table=True):
 
     day: str = Field(primary_key=True, max_length=8)
     value: int = 0
+
+
+class IntakeKey(SQLModel, table=True):
+    """An intake request's Idempotency-Key: a retry finds the report it made (issue 9).
+
+    Written in the same transaction as the report's ticket, before the case starts, so a
+    retry after any failure reuses that ticket: the start finds the case, or starts it.
+    """
+
+    __tablename__ = "intake_keys"
+
+    scope: str = Field(primary_key=True, max_length=80)  # whose key: a user, device, the public
+    key: str = Field(primary_key=True, max_length=100)
+    fingerprint: str = Field(max_length=32)  # of the request: another body is refused
+    ticket: str = Field(max_length=80)  # the report's own ticket
+    case_ticket: str = Field(max_length=80)  # the case it opened (the same) or joined
+    received_at: datetime = Field(sa_column=_ts(nullable=False))
+    created_at: datetime = Field(sa_column=_ts(nullable=False, index=True))

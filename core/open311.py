@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from core.cases import CaseError, CaseService, IntakeRequest
 from core.db import SessionFactory, session_scope
+from core.errors import IntakePending
 from core.intake import IntakeResult
 from core.models import CaseRecord, Category, LinkedReportRecord, Open311Key
 from core.privacy import redact_phones
@@ -196,6 +197,16 @@ def _intake_request(post: Open311Post, category: Category) -> IntakeRequest:
         )
     except ValidationError as err:
         raise Open311Error(400, validation_message(err)) from None
+
+
+def pending_answer(pending: IntakePending) -> dict[str, Any]:
+    """POST's answer when the case started but routing has not answered yet (202)."""
+    return {
+        "service_request_id": pending.ticket,
+        "token": pending.tracking_token,
+        "service_notice": "已受理，正在派单 / received, being routed",
+        "account_id": None,
+    }
 
 
 def post_answer(result: IntakeResult) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.bulk import BulkActivities
 from activities.case import CaseActivities
+from activities.projection import projection_writers
 from activities.whistle import WhistleActivities
 from core.config import Settings
 from core.db import SessionFactory
@@ -49,8 +50,9 @@ def build_worker(
     Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool. On
     shutdown, running activities get `shutdown_grace` to finish before they are cancelled.
     """
-    acts = CaseActivities(sessions)
-    whistles = WhistleActivities(sessions)
+    writers = projection_writers()
+    acts = CaseActivities(sessions, writers)
+    whistles = WhistleActivities(sessions, writers)
     bulk = BulkActivities(client, sessions)
     return Worker(
         client,

@@ -200,6 +200,7 @@ class ReportForm:
     attachments: list[str] = field(default_factory=list)
     merge_into: str = ""
     duplicates: str = "ask"
+    key: str = ""  # the rendered form's Idempotency-Key
 
     def request(self, channel: str) -> IntakeRequest:
         return intake_request(
@@ -220,7 +221,14 @@ def report_form(form: FormData, fields: tuple[str, ...] = INTAKE_FIELDS) -> Repo
         attachment_shas(form),
         merge_into=text(form, "merge_into"),
         duplicates=text(form, "duplicates") or "ask",
+        key=idempotency_key(form),
     )
+
+
+def idempotency_key(form: FormData) -> str:
+    """The form's Idempotency-Key, if it is one (a malformed one is ignored, not trusted)."""
+    key = text(form, "idempotency_key")
+    return key if re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", key) else ""
 
 
 def action_request(form: FormData) -> ActionRequest:

@@ -7,6 +7,7 @@ one block when htmx asks to swap part of a page (STYLE rule 15).
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,9 @@ def _environment() -> jinja2.Environment:
         ROUND_STATUS_NAMES=ROUND_STATUS_NAMES,
         REASON_LABELS=REASON_LABELS,
         WHISTLE_STEP_NAMES=WHISTLE_STEP_NAMES,
+        # Each rendered form gets its own Idempotency-Key: a double submit or a refresh that
+        # posts again acts once (issue 9).
+        new_key=lambda: uuid.uuid4().hex,
     )
     return env
 

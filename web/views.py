@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import Request, Response
 from pydantic import ValidationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from core import inbox, privacy
 from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService, Reporter
+from core.errors import IntakePending
 from core.intake import CHANNEL_ROLES, IntakeResult, IntakeService
 from core.models import CaseRecord, User
 from web import forms, reads, whistle_views
@@ -28,18 +28,6 @@ from workflows.contracts import (
 )
 
 
-async def timeline(cases: CaseService, state: CaseState) -> list[CaseEvent]:
-    """The case's events from its workflow: complete at once, unlike the projection."""
-    handle = cases.client.get_workflow_handle(state.case_id)
-    try:
-        events: list[CaseEvent] = await handle.query("get_timeline", result_type=list[CaseEvent])
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise CaseError(404, f"no case with ticket {state.ticket!r}") from None
-        raise CaseError(503, f"case service unavailable: {err.message}") from None
-    return events
-
-
 async def case_context(
     cases: CaseService, user: User, ticket: str, *, state: CaseState | None = None
 ) -> dict[str, Any]:
@@ -50,7 +38,7 @@ async def case_context(
     """
     state = state or await cases.live_state(ticket)
     events, allowed = await asyncio.gather(
-        timeline(cases, state), cases.allowed_actions(user, ticket)
+        cases.live_timeline(state), cases.allowed_actions(user, ticket)
     )
     loc, sessions = state.location, cases.sessions
     picks_unit = bool({"dispatch", "reassign"} & set(allowed))
@@ -87,27 +75,8 @@ def reports_panel(cases: CaseService, user: User, state: CaseState) -> dict[str,
 
 
 def reporter_rows(cases: CaseService, user: User, state: CaseState) -> list[dict[str, Any]]:
-    """The case's reporter and its linked reports' reporters who left a name or a phone, as
-    `user` may see them.
-
-    The read model holds them whole; until the projection has caught up with the workflow, a
-    report missing there shows the state's copy, which the workflow keeps masked.
-    """
-    record = reads.case_record(cases.sessions, state.ticket)
-    known = {r.ticket: r for r in cases.reporters(record)} if record else {}
-    own = Reporter(
-        state.ticket, state.channel, state.taken_by, state.reporter_name, state.reporter_phone
-    )
-    people = [known.get(state.ticket, own)]
-    for linked in state.linked_reports:
-        rep = linked.report
-        fallback = Reporter(
-            rep.ticket, rep.channel, rep.reporter.username, rep.reporter_name, rep.reporter_phone
-        )
-        found = known.get(rep.ticket, fallback)
-        found.split = linked.split_at is not None
-        people.append(found)
-    return [_shown(user, r) for r in people if r.name or r.phone]
+    """The case's reporters who left a name or a phone, as `user` may see them."""
+    return [_shown(user, r) for r in cases.reporters_of(state) if r.name or r.phone]
 
 
 def _shown(user: User, r: Reporter) -> dict[str, Any]:
@@ -220,10 +189,12 @@ class ReportRefused:
 
 async def submit_report(
     intake: IntakeService, cases: CaseService, user: User, posted: forms.ReportForm, channel: str
-) -> IntakeResult | ReportRefused:
+) -> IntakeResult | IntakePending | ReportRefused:
     """Submit the posted report; a refusal comes back as what the form shows next to it."""
     try:
-        return await intake.submit(cases.actor(user), posted.request(channel))
+        return await intake.submit(cases.actor(user), posted.request(channel), key=posted.key)
+    except IntakePending as pending:
+        return pending
     except ValidationError as err:
         return ReportRefused(422, forms.field_errors(err))
     except CaseError as err:
@@ -233,8 +204,14 @@ async def submit_report(
         return ReportRefused(err.status, errors, candidates)
 
 
-def after_report(request: Request, cases: CaseService, result: IntakeResult) -> Response:
+def after_report(
+    request: Request, cases: CaseService, result: IntakeResult | IntakePending
+) -> Response:
     """To the case the report opened or joined, with a notice of what became of it."""
+    if isinstance(result, IntakePending):
+        text = f"工单 {result.ticket} 已受理，正在派单，请稍后刷新查看派往单位"
+        request.session["notice"] = {"ticket": result.ticket, "text": text}
+        return redirect(request, f"/cases/{result.ticket}")
     case = result.case
     if result.merged:
         text = f"已作为关联报告并入工单 {case.ticket}（报告编号 {result.ticket}）"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,15 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from workflows import attributes as sa
-    from workflows import effects, privacy, reports, supervision, transitions, whistle_rules
+    from workflows import (
+        effects,
+        idempotency,
+        privacy,
+        reports,
+        supervision,
+        transitions,
+        whistle_rules,
+    )
     from workflows.clock import StageClock
     from workflows.contracts import (
         SYSTEM,
@@ -69,7 +78,13 @@ with workflow.unsafe.imports_passed_through():
 # Reminders, the escalation ladder and supervisor overrides (issue 3). Cases started before
 # it keep the closed loop's first clock: an overdue mark only.
 SUPERVISION_PATCH = "supervision-v1"
-# The projection must eventually land, however long the database is away.
+# The projection runs as an ordinary activity, which Temporal schedules only after the workflow
+# task that made the events is recorded: SQL never shows an event that did not happen (issue 9).
+# Cases started before keep the local activity their histories recorded.
+PROJECTION_PATCH = "projection-after-record-v1"
+# The projection must eventually land, however long the database is away. Each attempt gets
+# longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
+PROJECTION_TIMEOUT = timedelta(seconds=30)
 PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
@@ -77,6 +92,7 @@ ROUTE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 LOCAL_PROJECTION_RETRY = RetryPolicy(
     maximum_attempts=2, initial_interval=timedelta(milliseconds=200)
 )
+MAX_KEYS = 1000  # idempotency keys a case remembers
 
 
 @workflow.defn
@@ -96,6 +112,8 @@ class CaseWorkflow:
         self._needs_routing = False
         self._intake_settled = False
         self._projection_degraded = False
+        self._after_record = False  # decided in run(), like _supervised
+        self._keys: dict[str, str] = {}  # idempotency key -> request fingerprint (idempotency.py)
         self._timer = StandingTimer()
         self._attributes: dict[str, Any] = {}  # search attribute values last upserted
         self._whistle_lock = asyncio.Lock()
@@ -105,6 +123,7 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
         self._supervised = workflow.patched(SUPERVISION_PATCH)
+        self._after_record = workflow.patched(PROJECTION_PATCH)
         self._set_policy(inp.policy)
         self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
         received = {"attachments": list(inp.attachments)} if inp.attachments else None
@@ -139,6 +158,11 @@ class CaseWorkflow:
     @workflow.query
     def get_timeline(self) -> list[CaseEvent]:
         return self._events
+
+    @workflow.query
+    def check_tracking_token(self, token: str) -> bool:
+        """Whether `token` is this case's tracking token (the state never carries it)."""
+        return bool(token) and hmac.compare_digest(token, self._inp.tracking_token)
 
     @workflow.query
     def get_allowed_actions(self, actor: Actor) -> list[str]:
@@ -433,10 +457,28 @@ class CaseWorkflow:
             self._record("whistle_done", SYSTEM, self._state.status, payload=payload)
 
     def _refuse(self, rejection: transitions.Rejection | None) -> None:
+        rejection = self._key_reused() or rejection
         if rejection is not None:
             raise ApplicationError(
                 rejection.reason, rejection.field, type=rejection.kind, non_retryable=True
             )
+
+    def _key_reused(self) -> transitions.Rejection | None:
+        """An idempotency key already taken by a different request (a retry has the same id and
+        never reaches the validator: Temporal answers it with the first outcome)."""
+        key, digest = idempotency.parse(_update_id())
+        if key and self._keys.get(key, digest) != digest:
+            return transitions.Rejection(
+                "invalid", "this Idempotency-Key was sent before with another request", "key"
+            )
+        return None
+
+    def _remember_key(self) -> None:
+        key, digest = idempotency.parse(_update_id())
+        if key:
+            self._keys[key] = digest
+            if len(self._keys) > MAX_KEYS:  # the oldest go: retries come within minutes
+                del self._keys[next(iter(self._keys))]
 
     async def _summon(self, rnd: WhistleRound) -> None:
         """Start one child workflow per department, all counting from the same instant."""
@@ -698,6 +740,7 @@ class CaseWorkflow:
         )
         self._events.append(event)
         self._unwritten.append(event)
+        self._remember_key()
         if not self._supervised:
             self._upsert_search_attributes()  # as recorded before supervision: every event
         # Supervised cases upsert once per workflow task, in _wait_with_standing_timer.
@@ -862,6 +905,7 @@ class CaseWorkflow:
         """The read-model row, with the reporter's personal information unmasked."""
         snap, raw = self._state.snapshot(), self._inp
         snap.reporter_name, snap.reporter_phone = raw.reporter_name, raw.reporter_phone
+        snap.tracking_token = raw.tracking_token  # the citizen's secret: never in the state
         return snap
 
     def _raw(self, linked: LinkedReport) -> LinkedReport:
@@ -869,14 +913,20 @@ class CaseWorkflow:
         return dataclasses.replace(linked, report=raw)
 
     async def _project(self, inp: RecordEventsInput) -> None:
-        """Write to the read model: in the workflow task while the database answers, else on
-        its own until it does.
+        """Write to the read model once the events are recorded, retrying until it lands."""
+        if self._after_record:
+            await workflow.execute_activity_method(
+                CaseActivities.record_events,
+                inp,
+                start_to_close_timeout=PROJECTION_TIMEOUT,
+                retry_policy=PROJECTION_RETRY,
+            )
+            return
+        await self._project_before_record(inp)
 
-        A local activity saves each action a round trip through the server (an activity task
-        and a second workflow task). When it fails — the database is away — the write moves
-        to an ordinary activity that retries until the database is back, and the case goes on
-        meanwhile; the next write tries the fast way again.
-        """
+    async def _project_before_record(self, inp: RecordEventsInput) -> None:
+        """As cases started before issue 9 recorded it: in the workflow task while the database
+        answers (a local activity), else as an ordinary activity until it does."""
         if self._supervised and not self._projection_degraded:
             try:
                 await workflow.execute_local_activity_method(
@@ -892,7 +942,7 @@ class CaseWorkflow:
         await workflow.execute_activity_method(
             CaseActivities.record_events,
             inp,
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=PROJECTION_TIMEOUT,
             retry_policy=PROJECTION_RETRY,
         )
         self._projection_degraded = False
@@ -925,6 +975,11 @@ class CaseWorkflow:
             workflow.upsert_search_attributes(changed)
 
 
+def _update_id() -> str | None:
+    info = workflow.current_update_info()
+    return info.id if info else None
+
+
 def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:
     return CaseState(
         case_id=case_id,
@@ -944,7 +999,6 @@ def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:
         reporter_phone=privacy.mask_phone(inp.reporter_phone),
         request_kind=inp.request_kind,
         taken_by=inp.reporter.username,
-        tracking_token=inp.tracking_token,
         attachments=list(inp.attachments),
     )
 

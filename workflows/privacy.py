@@ -27,8 +27,10 @@ def mask_name(name: str) -> str:
 
 
 def masked(inp: CaseInput) -> CaseInput:
+    """A report as the state keeps it: reporter masked, the tracking token left out."""
     return dataclasses.replace(
         inp,
         reporter_name=mask_name(inp.reporter_name),
         reporter_phone=mask_phone(inp.reporter_phone),
+        tracking_token="",
     )

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.deps import ApiUser, Cases, Intake
+from api.deps import ApiUser, Cases, IdempotencyKey, Intake
+from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES
 from core import privacy
 from core.cases import ActionRequest, CaseFilter, IntakeRequest
-from workflows.contracts import Action, CaseState
+from workflows.contracts import Action, CaseEvent, CaseState
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -72,13 +73,13 @@ class CaseDetail(BaseModel):
     attachments: list[str]
 
 
-@router.post("", status_code=201, response_model=CaseState)
+@router.post("", status_code=201, response_model=CaseState, responses=INTAKE_RESPONSES)
 async def create_case(
-    body: IntakeRequest, user: ApiUser, cases: Cases, intake: Intake
+    body: IntakeRequest, user: ApiUser, cases: Cases, intake: Intake, key: IdempotencyKey = ""
 ) -> CaseState:
-    """Record a new case; the same external_id again returns the same case. A report that
-    joins an open case (see POST /reports) answers with that case."""
-    result = await intake.submit(cases.actor(user), body)
+    """Record a new case; the same external_id or Idempotency-Key again returns the same case.
+    A report that joins an open case (see POST /reports) answers with that case."""
+    result = await intake.submit(cases.actor(user), body, key=key)
     return result.case
 
 
@@ -98,10 +99,9 @@ def list_cases(
 
 @router.get("/{ticket}", response_model=CaseDetail)
 async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
-    """The live case state (from its workflow) and its timeline (from the audit trail)."""
+    """The live case state and its timeline, both from its workflow (complete at once)."""
     state = await cases.live_state(ticket)
-    record, events = cases.get_case(ticket)
-    timeline = [EventOut.model_validate(e, from_attributes=True) for e in events]
+    events = await cases.live_timeline(state)
     people = [
         ReporterOut(
             ticket=r.ticket,
@@ -109,17 +109,40 @@ async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
             split=r.split,
             **privacy.reporter(user, r.taken_by, r.name, r.phone),
         )
-        for r in cases.reporters(record)
+        for r in cases.reporters_of(state)
     ]
+    files = list(dict.fromkeys([*cases.attachments(state.case_id), *state.attachments]))
     return CaseDetail(
-        case=state, timeline=timeline, reporters=people, attachments=cases.attachments(record.id)
+        case=state, timeline=[event_out(e) for e in events], reporters=people, attachments=files
     )
 
 
-@router.post("/{ticket}/actions/{action}", response_model=CaseState)
+def event_out(e: CaseEvent) -> EventOut:
+    return EventOut(
+        seq=e.seq,
+        at=e.at,
+        action=e.action,
+        actor_username=e.actor.username,
+        actor_name=e.actor.name,
+        actor_role=e.actor.role,
+        actor_unit_id=e.actor.unit_id,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        reason=e.reason,
+        payload=e.payload,
+    )
+
+
+@router.post("/{ticket}/actions/{action}", response_model=CaseState, responses=ACTION_RESPONSES)
 async def act(
-    ticket: str, action: Action, body: ActionRequest, user: ApiUser, cases: Cases
+    ticket: str,
+    action: Action,
+    body: ActionRequest,
+    user: ApiUser,
+    cases: Cases,
+    key: IdempotencyKey = "",
 ) -> Response:
-    """Take one human action; the case's new state comes back."""
-    state_json = await cases.act_json(user, ticket, action.value, body)
+    """Take one human action; the case's new state comes back. Send an Idempotency-Key to
+    make retries safe."""
+    state_json = await cases.act_json(user, ticket, action.value, body, key=key)
     return Response(state_json, media_type="application/json")

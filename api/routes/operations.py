@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from core.errors import RETRY_AFTER_S
 from core.health import check_database, check_temporal
 
 router = APIRouter(include_in_schema=False)
-RETRY_AFTER_SECONDS = 5
 
 
 @router.get("/healthz")
@@ -40,7 +40,7 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(
         {"status": "unavailable", "failed": failed, "checks": checks},
         status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
 

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ApiUser, Cases, Intake
+from api.deps import ApiUser, Cases, IdempotencyKey, Intake
+from api.errors import INTAKE_RESPONSES
 from core.cases import IntakeRequest
 from core.db import session_scope
 from core.dedup import Candidate
@@ -36,14 +37,14 @@ class SplitIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("/reports", status_code=201, response_model=ReportOut)
+@router.post("/reports", status_code=201, response_model=ReportOut, responses=INTAKE_RESPONSES)
 async def submit_report(
-    body: IntakeRequest, user: ApiUser, cases: Cases, intake: Intake
+    body: IntakeRequest, user: ApiUser, cases: Cases, intake: Intake, key: IdempotencyKey = ""
 ) -> ReportOut:
     """Report an event: opens a case, or (merge_into, or a certain duplicate with
     duplicates=auto) joins an open one as a linked report. With duplicates=ask (the default)
     nearby open cases of the category come back as 409 with `candidates`."""
-    result = await intake.submit(cases.actor(user), body)
+    result = await intake.submit(cases.actor(user), body, key=key)
     return ReportOut(
         ticket=result.ticket,
         case_ticket=result.case.ticket,

@@ -11,9 +11,10 @@ from sqlmodel import Session, func, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.case import CaseActivities
+from core import audit
 from core.cases import ActionRequest, CaseService, IntakeRequest
 from core.db import SessionFactory, make_engine, session_factory, session_scope
-from core.models import CaseEventRecord, CaseRecord, User
+from core.models import CaseEventRecord, CaseRecord, InboxItem, User
 from tests.conftest import make_settings, projected, running_worker, user_named
 from workflows.contracts import (
     SYSTEM,
@@ -73,23 +74,85 @@ def count_events(sessions: SessionFactory) -> int:
         return session.exec(select(func.count()).select_from(CaseEventRecord)).one()
 
 
-def test_record_events_is_idempotent_and_never_goes_back(sessions: SessionFactory) -> None:
-    acts, env = CaseActivities(sessions), ActivityEnvironment()
+def stored(sessions: SessionFactory, case_id: str = "case-X1") -> list[CaseEventRecord]:
+    with session_scope(sessions) as session:
+        query = select(CaseEventRecord).where(CaseEventRecord.case_id == case_id)
+        return list(session.exec(query.order_by(CaseEventRecord.seq)))  # type: ignore[arg-type]
+
+
+def test_a_retried_batch_converges_and_a_stale_one_changes_nothing(
+    sessions: SessionFactory,
+) -> None:
+    acts = CaseActivities(sessions)
     first = RecordEventsInput(
         snapshot(2, Status.REGISTERED), [event(1, Status.RECEIVED), event(2, Status.REGISTERED)]
     )
-    assert env.run(acts.record_events, first) == 2
-    assert env.run(acts.record_events, first) == 0  # a retry writes nothing twice
-    later = RecordEventsInput(
-        snapshot(3, Status.DISPATCHED), [event(2, Status.REGISTERED), event(3, Status.DISPATCHED)]
-    )
-    assert env.run(acts.record_events, later) == 1
-    env.run(acts.record_events, first)  # a stale snapshot arriving late
+    assert acts.write_case(first) == 2
+    assert acts.write_case(first) == 0  # a retry writes nothing twice
+    later = RecordEventsInput(snapshot(3, Status.DISPATCHED), [event(3, Status.DISPATCHED)])
+    assert acts.write_case(later) == 1
+    assert acts.write_case(first) == 0  # an attempt that outlived its timeout, arriving late
     with session_scope(sessions) as session:
         row = session.get(CaseRecord, "case-X1")
         assert row is not None and (row.status, row.last_seq) == ("DISPATCHED", 3)
         assert row.created_at == T0 and row.created_at.tzinfo is not None
-    assert count_events(sessions) == 3
+    assert [(e.seq, e.action, e.to_status) for e in stored(sessions)] == [
+        (1, "a1", "RECEIVED"),
+        (2, "a2", "REGISTERED"),
+        (3, "a3", "DISPATCHED"),
+    ]
+
+
+def test_the_workflows_content_wins_over_what_is_stored(sessions: SessionFactory) -> None:
+    """A row written from a task Temporal never recorded (the old local-activity path) is
+    overwritten by the recorded event of the same seq: its content, its time, its status."""
+    acts = CaseActivities(sessions)
+    acts.write_case(RecordEventsInput(snapshot(1, Status.RECEIVED), [event(1, Status.RECEIVED)]))
+    phantom = event(2, Status.ACCEPTED)
+    phantom.action, phantom.at = "accept", T0 + timedelta(seconds=16)
+    acts.write_case(RecordEventsInput(snapshot(2, Status.ACCEPTED), [phantom]))
+    real = event(2, Status.DISPATCHED)
+    acts.write_case(RecordEventsInput(snapshot(2, Status.DISPATCHED), [real]))
+    rows = stored(sessions)
+    assert [(e.seq, e.action, e.to_status, e.at) for e in rows] == [
+        (1, "a1", "RECEIVED", T0 + timedelta(minutes=1)),
+        (2, "a2", "DISPATCHED", T0 + timedelta(minutes=2)),
+    ]
+    with session_scope(sessions) as session:
+        row = session.get(CaseRecord, "case-X1")
+    assert row is not None and row.status == "DISPATCHED"
+    assert audit.verify(rows) is None  # the chain follows the overwrite
+
+
+def test_nothing_is_kept_past_the_workflows_last_event(sessions: SessionFactory) -> None:
+    """After a reset took the case back, events and inbox items past its last seq go."""
+    acts = CaseActivities(sessions)
+    notify = event(3, Status.DISPATCHED)
+    notify.payload = {"notify": ["gl-nhl"]}
+    events = [event(1, Status.RECEIVED), event(2, Status.REGISTERED), notify]
+    acts.write_case(RecordEventsInput(snapshot(3, Status.DISPATCHED), events))
+    with session_scope(sessions) as session:  # the reset rewinds the row (issue 11 does it)
+        row = session.get(CaseRecord, "case-X1")
+        assert row is not None
+        row.last_seq = 1
+    redo = event(2, Status.VOIDED)
+    acts.write_case(RecordEventsInput(snapshot(2, Status.VOIDED), [redo]))
+    assert [(e.seq, e.to_status) for e in stored(sessions)] == [(1, "RECEIVED"), (2, "VOIDED")]
+    with session_scope(sessions) as session:
+        assert session.exec(select(func.count()).select_from(InboxItem)).one() == 0
+
+
+def test_the_hash_chain_names_an_edited_row(sessions: SessionFactory) -> None:
+    acts = CaseActivities(sessions)
+    events = [event(i, Status.REGISTERED) for i in (1, 2, 3)]
+    acts.write_case(RecordEventsInput(snapshot(3, Status.REGISTERED), events[:2]))
+    acts.write_case(RecordEventsInput(snapshot(3, Status.REGISTERED), events[2:]))
+    assert audit.verify(stored(sessions)) is None
+    with session_scope(sessions) as session:
+        row = session.exec(select(CaseEventRecord).where(CaseEventRecord.seq == 2)).one()
+        row.reason = "edited afterwards"
+    broken = audit.verify(stored(sessions))
+    assert broken is not None and (broken.seq, broken.problem) == (2, "content")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlmodel import func, select
-from temporalio.testing import ActivityEnvironment
 
 from activities.case import CaseActivities
 from activities.whistle import WhistleActivities
@@ -65,15 +64,15 @@ def event(seq: int, action: str, **payload: object) -> CaseEvent:
 
 
 def test_a_whistle_projects_its_timeline_inbox_and_row_once(sessions: SessionFactory) -> None:
-    acts, env = WhistleActivities(sessions), ActivityEnvironment()
+    acts = WhistleActivities(sessions)
     first = RecordWhistleInput(
         whistle(1, "summoned"), [event(1, "summon", notify=["gl-dept-police"])]
     )
-    assert env.run(acts.record_whistle, first) == 1
-    assert env.run(acts.record_whistle, first) == 0  # a retry writes nothing twice
+    assert acts.write_whistle(first) == 1
+    assert acts.write_whistle(first) == 0  # a retry writes nothing twice
     signed = RecordWhistleInput(whistle(2, "signed"), [event(2, "sign", notify=["gl-nhl"])])
-    assert env.run(acts.record_whistle, signed) == 1
-    env.run(acts.record_whistle, first)  # a stale snapshot arriving late
+    assert acts.write_whistle(signed) == 1
+    acts.write_whistle(first)  # a stale snapshot arriving late
     with session_scope(sessions) as session:
         row = session.get(WhistleRecord, WID)
         inbox = session.exec(select(InboxItem).where(InboxItem.case_id == WID)).all()
@@ -91,14 +90,11 @@ def test_a_whistle_projects_its_timeline_inbox_and_row_once(sessions: SessionFac
 def test_a_rating_lands_on_the_whistles_row_whichever_is_written_first(
     sessions: SessionFactory,
 ) -> None:
-    env = ActivityEnvironment()
     rate = event(9, "whistle_rate", whistle_id=WID, score=4, note="及时", notify=["gl-dept-police"])
     case = RecordEventsInput(snapshot(9, Status.HANDLING), [rate])
-    env.run(CaseActivities(sessions).record_events, case)  # before the whistle's own row
-    env.run(
-        WhistleActivities(sessions).record_whistle, RecordWhistleInput(whistle(2, "signed"), [])
-    )
-    env.run(CaseActivities(sessions).record_events, case)  # a retry repeats it harmlessly
+    CaseActivities(sessions).write_case(case)  # before the whistle's own row
+    WhistleActivities(sessions).write_whistle(RecordWhistleInput(whistle(2, "signed"), []))
+    CaseActivities(sessions).write_case(case)  # a retry repeats it harmlessly
     with session_scope(sessions) as session:
         row = session.get(WhistleRecord, WID)
     assert row is not None and (row.rating, row.rating_note, row.step) == (4, "及时", "signed")

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.db import SessionFactory
+from core.errors import RETRY_AFTER_S
 from core.metrics import client_runtime
 from tests.conftest import api_client, make_settings, running_worker, token_for
 
@@ -95,7 +96,7 @@ async def test_readyz_names_a_locked_sqlite_file(
         with write_locked(tmp_path / "cityloop.db"):
             locked = await http.get("/readyz")
         again = await http.get("/readyz")
-    assert locked.status_code == 503 and locked.headers["retry-after"] == "5"
+    assert locked.status_code == 503 and locked.headers["retry-after"] == str(RETRY_AFTER_S)
     body = locked.json()
     assert body["failed"] == ["database"] and body["checks"]["temporal"] == "ok"
     assert again.status_code == 200, again.text
@@ -114,7 +115,7 @@ async def test_readyz_names_a_database_it_cannot_use(
     async with app_on(url, dev_env.client, task_queue) as http:
         ready = await http.get("/readyz")
         health = await http.get("/healthz")
-    assert ready.status_code == 503 and ready.headers["retry-after"] == "5"
+    assert ready.status_code == 503 and ready.headers["retry-after"] == str(RETRY_AFTER_S)
     assert ready.json()["failed"] == ["database"]
     assert ready.json()["checks"]["database"] == "unreachable"
     assert health.status_code == 200  # alive, only not ready

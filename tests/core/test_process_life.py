@@ -22,6 +22,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from core.db import make_engine, session_factory, session_scope
@@ -189,6 +190,11 @@ async def test_sigterm_drains_the_worker(stack: WorkerStack) -> None:
         accepted = await accept
     assert accepted.status_code == 200, accepted.text
     assert stack.exit_code() == 0
+    handle = client.get_workflow_handle(f"case-{case['ticket']}")
+    pending = (await handle.describe()).raw_description.pending_activities
+    assert not [
+        a for a in pending if a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+    ]
     row = _row(stack, case["case_id"])
     assert row is not None and row.status == "ACCEPTED"  # written by the draining worker
     (stopped,) = logged(stack.log, "worker_stopped")

@@ -78,8 +78,10 @@ async def _walk(service: CaseService):  # type: ignore[no-untyped-def]
         title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1"
     )
     state = await service.intake(user("operator1"), req)
-    for username, action, body in STEPS:
-        state = await service.act(user(username), state.ticket, action, body)
+    for n, (username, action, body) in enumerate(STEPS):
+        # Idempotency keys, as the API and web forms send them (issue 9).
+        key = f"step-{n}"
+        state = await service.act(user(username), state.ticket, action, body, key=key)
     await service.client.get_workflow_handle(state.case_id).result()
     return state
 

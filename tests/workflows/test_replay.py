@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from workflows import registry
 
@@ -26,3 +26,21 @@ async def test_recorded_history_replays(path: Path) -> None:
 
 def test_histories_are_recorded() -> None:
     assert HISTORIES, "tests/histories/ must hold at least one recorded case history"
+
+
+async def test_the_projection_patch_is_what_keeps_both_versions_replaying(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the marker's id the history projected after record (v3) no longer replays:
+    the patch really gates the change, and the older histories replay because of it."""
+    from workflows import case
+
+    path = Path(__file__).parent.parent / "histories" / "city_event_v3_projected.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    monkeypatch.setattr(case, "PROJECTION_PATCH", "not-the-recorded-patch")
+    # Unsandboxed: the sandbox would import its own copy of the module, unpatched.
+    replayer = Replayer(
+        workflows=registry.workflow_classes(), workflow_runner=UnsandboxedWorkflowRunner()
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None

@@ -103,7 +103,8 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
     """Take one action; htmx gets the case block back, a plain form post a 303 to the case."""
     form = await request.form()
     try:
-        state = await cases.act(user, ticket, action, forms.action_request(form))
+        key = forms.idempotency_key(form)
+        state = await cases.act(user, ticket, action, forms.action_request(form), key=key)
     except (ValidationError, CaseError) as err:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
         return await _case_with_error(request, cases, user, ticket, action, err, values)

@@ -27,12 +27,12 @@ from core import attachments
 from core.cases import CaseError, CaseService, IntakeRequest
 from core.config import Settings
 from core.db import session_scope
+from core.errors import IntakePending
 from core.intake import PUBLIC, IntakeResult, IntakeService
 from core.models import Attachment, CaseEventRecord, CaseRecord, LinkedReportRecord
 from web import forms, reads
 from web.deps import SAFE_METHODS, check_csrf
 from web.templating import error_status, redirect, render
-from web.views import timeline
 from workflows.contracts import Status
 from workflows.transitions import STATUS_NAMES
 
@@ -188,7 +188,10 @@ async def submit_report(request: Request) -> Response:
         return _form(request, report, error_status(request, 422))
     intake: IntakeService = request.app.state.intake
     try:
-        result = await intake.submit(PUBLIC, _intake_request(report))
+        key = forms.idempotency_key(form)
+        result = await intake.submit(PUBLIC, _intake_request(report), key=key)
+    except IntakePending as pending:  # the case started; routing is slow
+        return _submitted_pending(request, pending)
     except (ValidationError, CaseError) as err:
         report.errors = _errors(err)
         status = err.status if isinstance(err, CaseError) else 422
@@ -290,18 +293,28 @@ def _summary(errors: dict[str, str]) -> str:
 
 
 def _submitted(request: Request, result: IntakeResult) -> Response:
+    status = result.case.status.value
+    return _submitted_page(
+        request, result.ticket, result.tracking_token, result.merged, result.case.ticket, status
+    )
+
+
+def _submitted_pending(request: Request, pending: IntakePending) -> Response:
+    ticket = pending.ticket
+    return _submitted_page(request, ticket, pending.tracking_token, False, ticket, "RECEIVED")
+
+
+def _submitted_page(
+    request: Request, ticket: str, token: str, merged: bool, case_ticket: str, status: str
+) -> Response:
     context = {
-        "ticket": result.ticket,
-        "token": result.tracking_token,
-        "tracking_url": str(
-            request.url_for("track", ticket=result.ticket).include_query_params(
-                t=result.tracking_token
-            )
-        ),
-        "merged": result.merged,
-        "case_ticket": result.case.ticket,
-        "status": _public_status(result.case.status.value).value,
-        "status_name": _status_name(result.case.status.value),
+        "ticket": ticket,
+        "token": token,
+        "tracking_url": str(request.url_for("track", ticket=ticket).include_query_params(t=token)),
+        "merged": merged,
+        "case_ticket": case_ticket,
+        "status": _public_status(status).value,
+        "status_name": _status_name(status),
     }
     return _private(render(request, "public/submitted.html", context, block="report"))
 
@@ -437,10 +450,10 @@ def _from_linked(session: Session, linked: LinkedReportRecord) -> Tracking | Non
 
 async def _live(cases: CaseService, ticket: str, token: str) -> Tracking | None:
     try:
-        state = await cases.live_state(ticket)
-        if not _same(state.tracking_token, token):
+        if not await cases.tracking_token_matches(ticket, token):
             return None
-        events = await timeline(cases, state)
+        state = await cases.live_state(ticket)
+        events = await cases.live_timeline(state)
     except CaseError as err:
         if err.status == 404:
             return None

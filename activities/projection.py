@@ -1,0 +1,131 @@
+"""The projection: SQL timelines converge to what the workflows durably recorded.
+
+Workflows project through ordinary activities, which Temporal schedules only once the workflow
+task that made the events is recorded: an event that never happened cannot reach SQL. Every
+write then makes the stored timeline equal the workflow's own — rows overwritten by (workflow,
+seq) with the workflow's content, nothing kept past its last event — so a retried, repeated or
+late attempt converges instead of piling up, and each row is chained to the one before it
+(core/audit.py).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.models import CaseEventRecord, InboxItem
+from workflows.contracts import CaseEvent
+
+
+def project_timeline(
+    session: Session,
+    workflow_id: str,
+    events: list[CaseEvent],
+    *,
+    last_seq: int,
+    inbox: tuple[str, str],
+) -> int:
+    """Make the stored timeline of `workflow_id` hold `events` as recorded, and nothing past
+    `last_seq`; return how many events were new.
+
+    `workflow_id` is a case's or a whistle's (its own timeline); `inbox` is the (ticket, title)
+    of the inbox items the events' `notify` addresses.
+    """
+    first = min((e.seq for e in events), default=last_seq + 1)
+    query = select(CaseEventRecord).where(
+        CaseEventRecord.case_id == workflow_id, col(CaseEventRecord.seq) >= first - 1
+    )
+    stored = {row.seq: row for row in session.exec(query)}
+    prev = stored.pop(first - 1, None)
+    rows, new = _overwrite(session, workflow_id, events, stored)
+    _drop_past(session, workflow_id, last_seq)
+    list(audit.chain(prev.hash if prev else audit.GENESIS, rows))
+    session.flush()
+    _sync_inbox(session, workflow_id, events, inbox)
+    return new
+
+
+def _overwrite(
+    session: Session, workflow_id: str, events: list[CaseEvent], stored: dict[int, Any]
+) -> tuple[list[CaseEventRecord], int]:
+    rows, new = [], 0
+    for e in sorted(events, key=lambda e: e.seq):
+        values, row = _event_values(e), stored.get(e.seq)
+        if row is None:
+            row, new = CaseEventRecord(case_id=workflow_id, seq=e.seq, **values), new + 1
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+        session.add(row)
+        rows.append(row)
+    return rows, new
+
+
+def _event_values(e: CaseEvent) -> dict[str, Any]:
+    return {
+        "at": e.at,
+        "action": e.action,
+        "actor_username": e.actor.username,
+        "actor_name": e.actor.name,
+        "actor_role": e.actor.role,
+        "actor_unit_id": e.actor.unit_id,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "reason": e.reason,
+        "payload": dict(e.payload),
+    }
+
+
+def _drop_past(session: Session, workflow_id: str, last_seq: int) -> None:
+    """Nothing is kept past the workflow's last event (a reset went back before it)."""
+    for table in (CaseEventRecord, InboxItem):
+        session.execute(
+            delete(table).where(col(table.case_id) == workflow_id, col(table.seq) > last_seq)
+        )
+
+
+def _sync_inbox(
+    session: Session, workflow_id: str, events: list[CaseEvent], inbox: tuple[str, str]
+) -> None:
+    """The inbox items the events address, each once; read marks survive a rewrite."""
+    ticket, title = inbox
+    query = select(InboxItem).where(
+        InboxItem.case_id == workflow_id, col(InboxItem.seq).in_([e.seq for e in events])
+    )
+    have = {(item.seq, item.unit_id): item for item in session.exec(query)}
+    wanted = {(e.seq, unit_id): e for e in events for unit_id in e.payload.get("notify", [])}
+    for key, item in have.items():
+        if key not in wanted:
+            session.delete(item)
+    session.add_all(
+        InboxItem(
+            unit_id=unit_id,
+            case_id=workflow_id,
+            ticket=ticket,
+            title=title,
+            seq=seq,
+            kind=e.action,
+            reason=e.reason,
+            created_at=e.at,
+        )
+        for (seq, unit_id), e in sorted(wanted.items(), key=lambda kv: kv[0])
+        if (seq, unit_id) not in have
+    )
+
+
+def is_stale(stored_last_seq: int | None, last_seq: int) -> bool:
+    """A batch older than what is stored: a late attempt whose successor already landed.
+
+    Within one run batches are written in order, each waiting for the one before, so only an
+    attempt that outlived its timeout can arrive after a newer one.
+    """
+    return stored_last_seq is not None and stored_last_seq > last_seq
+
+
+def projection_writers(threads: int = 4) -> ThreadPoolExecutor:
+    """The threads projection writes run on, apart from the worker's activity pool."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="projection")
