@@ -19,6 +19,7 @@ import ctypes
 import os
 import signal
 import sys
+from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -38,6 +39,15 @@ def bind_to_parent(parent_pid: int, sig: int) -> None:
     # The parent may have died between fork and prctl: then we were re-parented already.
     if os.getppid() != parent_pid:
         os.kill(os.getpid(), sig)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (Linux); a zombie, dead but not yet reaped by its parent, does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def main(args: list[str]) -> None:

@@ -44,15 +44,6 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = PATIEN
         time.sleep(0.1)
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs; a zombie (dead, not yet reaped by its new parent) does not."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 def children_of(pid: int) -> list[int]:
     """The direct children of ``pid`` (Linux)."""
     found: list[int] = []

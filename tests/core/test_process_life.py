@@ -28,11 +28,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from core.db import make_engine, session_factory, session_scope
 from core.demo import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig, port_open
+from core.lifeline import running
 from core.models import CaseRecord
 from tests.conftest import api_client, make_settings, token_for
 from tests.core.support import (
     PATIENCE,
-    alive,
     children_of,
     cityloop,
     cmdline,
@@ -261,7 +261,7 @@ class Stopwatch:
 
 
 def _all_gone(pids: list[int], ports: list[int]) -> bool:
-    return not any(alive(p) for p in pids) and not any(port_open("127.0.0.1", p) for p in ports)
+    return not any(running(p) for p in pids) and not any(port_open("127.0.0.1", p) for p in ports)
 
 
 async def test_a_killed_run_takes_its_children_along_and_a_second_run_starts(
@@ -295,5 +295,5 @@ async def test_a_killed_run_takes_its_children_along_and_a_second_run_starts(
     finally:
         stop(run)
         for pid in children:
-            if alive(pid):
+            if running(pid):
                 os.kill(pid, signal.SIGKILL)
