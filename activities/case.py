@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.projection import is_stale, project_timeline, projection_writers
+from core import metrics
 from core.attachments import is_sha256
 from core.db import SessionFactory, session_scope
 from core.directory import release_for_case
@@ -55,6 +56,7 @@ class CaseActivities:
         """
         loop = asyncio.get_running_loop()
         new = await loop.run_in_executor(self._writers, self.write_case, inp)
+        metrics.projection_lag(inp.events)
         activity.logger.info(
             "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
         )

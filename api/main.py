@@ -22,6 +22,7 @@ from api.routes import cases as case_routes
 from api.routes import data_views as data_view_routes
 from api.routes import directory as directory_routes
 from api.routes import inbox as inbox_routes
+from api.routes import operations as operation_routes
 from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
 from api.routes import whistles as whistle_routes
@@ -32,6 +33,7 @@ from core.config import Settings, check_production
 from core.db import make_engine, session_factory
 from core.geo import boundaries
 from core.intake import IntakeService
+from core.metrics import client_runtime
 from core.ratelimit import LoginThrottle, RateLimiter
 from core.security import TokenCache, dummy_hash
 from core.temporal import connect
@@ -52,9 +54,10 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         boundaries(settings.boundaries_file)  # a bad boundaries file fails here, not at intake
         app.state.codec = codec_from_settings(settings)  # /codec/*; refuses a weak key first
-        engine = make_engine(settings.database_url)
+        app.state.engine = engine = make_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
-        temporal = client or await connect(settings)
+        temporal = client or await connect(settings, runtime=client_runtime())
+        app.state.temporal = temporal
         app.state.cases = CaseService(temporal, app.state.sessions, settings)
         app.state.intake = IntakeService(app.state.cases)
         app.state.settings = settings
@@ -88,6 +91,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(codec.router)
     app.include_router(docs.router)
+    app.include_router(operation_routes.router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -33,6 +33,7 @@ from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReus
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core import metrics
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError, IntakePending
@@ -396,7 +397,8 @@ class CaseService:
         self, user: User, ticket: str, action: str, req: ActionRequest, *, key: str = ""
     ) -> CaseState:
         """Run one human action as an Update; a validator refusal becomes a CaseError."""
-        state: CaseState = await self._update(user, ticket, action, req, CaseState, key)
+        with metrics.action(action):
+            state: CaseState = await self._update(user, ticket, action, req, CaseState, key)
         return state
 
     async def act_json(
@@ -406,7 +408,8 @@ class CaseService:
 
         The JSON API passes it through rather than decoding and re-encoding ~2 KB per action.
         """
-        raw: RawValue = await self._update(user, ticket, action, req, RawValue, key)
+        with metrics.action(action):
+            raw: RawValue = await self._update(user, ticket, action, req, RawValue, key)
         return raw.payload.data
 
     async def _update(

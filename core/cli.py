@@ -8,18 +8,23 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from datetime import timedelta
 from typing import TypeVar
 
 import typer
 import uvicorn
 from sqlmodel import Session
+from temporalio.worker import Worker
 
 from core.cli_security import open311_app, token_app, user_app
 from core.config import ROOT, InsecureSettings, Settings, check_production, get_settings
 from core.db import database, make_engine, migrate, session_factory
 from core.demo import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig
+from core.lifeline import lifeline_argv
 from core.logs import configure_logging, get_logger
+from core.metrics import worker_runtime
 
 app = typer.Typer(
     help="cityloop: closed-loop city case management on Temporal.", no_args_is_help=True
@@ -50,18 +55,26 @@ def _web_settings() -> Settings:
 
 @app.command()
 def run(demo: bool = typer.Option(True, help="seed the demo org tree, users and catalog")) -> None:
-    """Start the Temporal dev server, the worker and the web app (Ctrl-C stops all three)."""
+    """Start the Temporal dev server, the worker and the web app (Ctrl-C stops all three).
+
+    Ctrl-C or SIGTERM stops the worker and the web app with SIGTERM (the worker drains), waits
+    for them, and only then stops the server. Killed outright, it takes all three along: each
+    child gets SIGTERM from the kernel when this process dies (core.lifeline).
+    """
     settings = _web_settings()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C
     config = DevStackConfig.load(settings.dev_stack_file, root=ROOT)
     settings = settings.model_copy(
         update={"temporal_address": config.address, "temporal_namespace": config.namespace}
     )
     _prepare_database(settings, demo=demo)
     with DevServer(config):
-        worker = _spawn("worker", settings)
-        web = _spawn("web", settings)
-        _print_urls(settings, config)
-        _wait_for_interrupt([worker, web])
+        children = [_spawn("worker", settings), _spawn("web", settings)]
+        try:
+            _print_urls(settings, config)
+            _wait_for_interrupt(children)
+        finally:
+            _stop(children, grace=settings.shutdown_grace_seconds)
 
 
 def _spawn(part: str, settings: Settings) -> subprocess.Popen[bytes]:
@@ -70,34 +83,52 @@ def _spawn(part: str, settings: Settings) -> subprocess.Popen[bytes]:
         "CITYLOOP_TEMPORAL_NAMESPACE": settings.temporal_namespace,
         "CITYLOOP_DATABASE_URL": settings.database_url,
     }
-    return subprocess.Popen([sys.executable, "-m", "core.cli", part], env={**os.environ, **env})
+    return subprocess.Popen(
+        lifeline_argv([sys.executable, "-m", "core.cli", part]),
+        env={**os.environ, **env},
+        # A group of its own: the terminal's Ctrl-C reaches only us, and we stop it in order.
+        process_group=0,
+    )
 
 
 def _wait_for_interrupt(children: list[subprocess.Popen[bytes]]) -> None:
-    try:
+    """Return when Ctrl-C or SIGTERM arrives, or when a child has died."""
+    with contextlib.suppress(KeyboardInterrupt):
         while all(c.poll() is None for c in children):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 children[0].wait(timeout=1)
-    except KeyboardInterrupt:
-        pass
+    for child in children:
+        if child.returncode not in (None, 0):
+            log.error("child_died", pid=child.pid, returncode=child.returncode)
+
+
+def _stop(children: list[subprocess.Popen[bytes]], *, grace: float) -> None:
+    """SIGTERM every child, give them the worker's drain time and a little more, then kill."""
+    started = time.monotonic()
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.terminate()
+    deadline = started + grace + 10
     for child in children:
         try:
-            child.wait(timeout=20)
+            child.wait(timeout=max(deadline - time.monotonic(), 0))
         except subprocess.TimeoutExpired:
+            log.warning("child_killed", pid=child.pid, after_s=round(time.monotonic() - started))
             child.kill()
-    log.info("stack_stopped")
+            child.wait()
+    log.info("stack_stopped", seconds=round(time.monotonic() - started, 2))
 
 
 def _print_urls(settings: Settings, config: DevStackConfig) -> None:
     base = f"http://{settings.web_host}:{settings.web_port}"
+    metrics = settings.worker_metrics_address
     typer.echo(
         f"\n  cityloop web UI   {base}/\n  JSON API docs     {base}/docs\n"
         f"  Temporal Web UI   {config.ui_url}/namespaces/{config.namespace}/workflows\n"
-        f"  demo users        operator1, dispatcher1, handler_nhl, verifier_gl … "
-        f"(password demo1234, see README)\n  Ctrl-C stops everything.\n"
+        f"  health, metrics   {base}/healthz  {base}/readyz  {base}/metrics\n"
+        + (f"  worker metrics    http://{metrics}/metrics\n" if metrics else "")
+        + "  demo users        operator1, dispatcher1, handler_nhl, verifier_gl … "
+        "(password demo1234, see README)\n  Ctrl-C stops everything.\n"
     )
 
 
@@ -111,37 +142,69 @@ def _prepare_database(settings: Settings, *, demo: bool) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run a worker against CITYLOOP_TEMPORAL_ADDRESS (scale out by running more)."""
+    """Run a worker against CITYLOOP_TEMPORAL_ADDRESS (scale out by running more).
+
+    SIGINT or SIGTERM drains it: it stops polling, lets running activities and workflow tasks
+    finish within CITYLOOP_SHUTDOWN_GRACE_SECONDS, then exits 0.
+    """
     settings = _setup()
     _check_payload_keys(settings)
+    asyncio.run(_run_worker(settings))
+
+
+async def _run_worker(settings: Settings) -> None:
     from core.schedules import ensure_schedules
     from core.temporal import build_worker, connect
 
-    async def main() -> None:
-        client = await connect(settings)
-        sessions = session_factory(make_engine(settings.database_url))
-        w = build_worker(
-            client, task_queue=settings.task_queue, sessions=sessions, settings=settings
-        )
-        await ensure_schedules(client, settings)
-        log.info(
-            "worker_started", task_queue=settings.task_queue, address=settings.temporal_address
-        )
-        await w.run()
+    client = await connect(settings, runtime=worker_runtime(settings.worker_metrics_address))
+    sessions = session_factory(make_engine(settings.database_url))
+    grace = timedelta(seconds=settings.shutdown_grace_seconds)
+    w = build_worker(
+        client,
+        task_queue=settings.task_queue,
+        sessions=sessions,
+        settings=settings,
+        shutdown_grace=grace,
+    )
+    await ensure_schedules(client, settings)
+    drain = _Drain(w)
+    log.info("worker_started", task_queue=settings.task_queue, address=settings.temporal_address)
+    await w.run()
+    drained = f"{time.monotonic() - drain.began:.2f}" if drain.began else None
+    log.info("worker_stopped", drain_s=drained)
 
-    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(main())
+
+class _Drain:
+    """On SIGINT or SIGTERM, shut the worker down gracefully; a second signal changes nothing."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.began: float | None = None
+        self._shutdown: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.start, sig)
+
+    def start(self, sig: signal.Signals) -> None:
+        if self.began is None:
+            self.began = time.monotonic()
+            log.info("worker_draining", signal=sig.name)
+            self._shutdown = asyncio.get_running_loop().create_task(self.worker.shutdown())
 
 
 @app.command()
 def web() -> None:
-    """Run the web app and JSON API."""
+    """Run the web app and JSON API (SIGINT or SIGTERM: finish open requests, then exit)."""
     settings = _web_settings()
     _check_payload_keys(settings)
     from api.main import create_app
 
     uvicorn.run(
-        create_app(settings), host=settings.web_host, port=settings.web_port, log_config=None
+        create_app(settings),
+        host=settings.web_host,
+        port=settings.web_port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
 
 

@@ -151,6 +151,15 @@ class Settings(BaseSettings):
             parse_many(limit)
         return {**RATE_LIMITS, **value}  # naming one endpoint keeps the others' defaults
 
+    # Process life and operations (issue 9). A stopping worker stops polling and gives running
+    # activities this long to finish before cancelling them; `cityloop run` waits that long
+    # (and a little more) before it kills a child. The worker serves Temporal's SDK metrics
+    # and the projection lag for Prometheus at this address ("" for none); /readyz gives
+    # Temporal and the database this long each to answer.
+    shutdown_grace_seconds: float = 30.0
+    worker_metrics_address: str = "127.0.0.1:9464"
+    readiness_timeout_seconds: float = 2.0
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -2,7 +2,9 @@
 
 `temporal-dev.yml` at the repo root describes the stack; :class:`DevStackConfig`
 loads and validates it and renders the CLI command line, :class:`DevServer`
-owns the subprocess (start, readiness wait, stop).
+owns the subprocess (start, readiness wait, stop). The server never outlives its
+owner: it gets SIGTERM when the owner dies (core.lifeline), and a pid file next to
+the database lets the next owner stop a server that is still shutting down.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from types import TracebackType
 from typing import IO, Any
 
 import yaml
+
+from core.lifeline import lifeline_argv
 
 # The types `temporal server start-dev --search-attribute` accepts.
 SEARCH_ATTRIBUTE_TYPES = frozenset(
@@ -299,6 +303,22 @@ def _run_coroutine_sync(address: str, namespace: str) -> bool:
     return result[0]
 
 
+def _serves(pid: int, db_file: Path) -> bool:
+    """Tell whether process ``pid`` is a `temporal server start-dev` on ``db_file`` (Linux)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False  # gone (or no /proc: then we cannot tell, and touch nothing)
+    return b"start-dev" in argv and os.fsencode(db_file) in argv
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     """Return the last ``lines`` lines of ``path``, or a note if unreadable."""
     try:
@@ -331,6 +351,7 @@ class DevServer:
         self.config = config
         self.temporal_bin = temporal_bin
         self.log_path = log_path or config.db_file.parent / "temporal.log"
+        self.pid_file = config.db_file.with_suffix(".pid")
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -356,6 +377,7 @@ class DevServer:
         """
         if self._process is not None:
             raise RuntimeError("DevServer already started")
+        self._stop_leftover(timeout)
         self._check_ports_free()
         self.config.db_file.parent.mkdir(parents=True, exist_ok=True)
         self._spawn()
@@ -365,6 +387,23 @@ class DevServer:
             # Never leave an orphaned server behind a failed start.
             self.stop()
             raise
+
+    def _stop_leftover(self, timeout: float) -> None:
+        """Stop a server that a killed owner left on our database file.
+
+        Two servers must never share the SQLite file, and the leftover holds our ports. It is
+        normally on its way out already (it got SIGTERM when its owner died); the pid file says
+        which process it is, and its command line proves it is ours before it is signalled.
+        """
+        pid = _read_pid(self.pid_file)
+        if pid is not None and _serves(pid, self.config.db_file):
+            _signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _serves(pid, self.config.db_file):
+                if time.monotonic() > deadline:
+                    _signal_group(pid, signal.SIGKILL)
+                time.sleep(_POLL_INTERVAL)
+        self.pid_file.unlink(missing_ok=True)
 
     def _check_ports_free(self) -> None:
         """Refuse to start over another server; we would talk to the wrong one."""
@@ -378,7 +417,7 @@ class DevServer:
 
     def _spawn(self) -> None:
         """Start the subprocess in its own process group, output to the log file."""
-        argv = self.config.command(self.temporal_bin or find_temporal_cli())
+        argv = lifeline_argv(self.config.command(self.temporal_bin or find_temporal_cli()))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._process = subprocess.Popen(
@@ -390,6 +429,7 @@ class DevServer:
             # server directly, and stop() can signal the whole group.
             start_new_session=True,
         )
+        self.pid_file.write_text(f"{self._process.pid}\n", encoding="ascii")
 
     def _wait_ready(self, timeout: float) -> None:
         """Poll until gRPC accepts connections and the namespace is describable."""
@@ -421,6 +461,7 @@ class DevServer:
         process, self._process = self._process, None
         if process is not None:
             self._terminate(process, timeout)
+            self.pid_file.unlink(missing_ok=True)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -25,7 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import attachments, consent, dedup
+from core import attachments, consent, dedup, metrics
 from core.cases import (
     HTTP_OF_KIND,
     INTAKE_ROLES,
@@ -112,6 +112,7 @@ class IntakeService:
         self._queued: defaultdict[tuple[str, str], list[Queued]] = defaultdict(list)
 
     # ---- reports from people and systems -------------------------------------------------
+    @metrics.counted_intake
     async def submit(self, actor: Actor, req: IntakeRequest, *, key: str = "") -> IntakeResult:
         """Open a case for `req`, or link it to the open case it duplicates.
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import temporalio.converter
 from temporalio.client import Client
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -49,11 +51,13 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """The process's client; `runtime` carries its metrics (core.metrics), else the SDK default."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        runtime=runtime,
     )
 
 
@@ -64,11 +68,13 @@ def build_worker(
     sessions: SessionFactory,
     max_threads: int = 32,
     settings: Settings | None = None,
+    shutdown_grace: timedelta = timedelta(),
 ) -> Worker:
     """A worker running every registered case type and the activities they call.
 
     Activities are synchronous (SQL through SQLAlchemy), so they run on a thread pool.
-    `settings` says where attachments are kept (default: from the environment).
+    `settings` says where attachments are kept (default: from the environment). On shutdown,
+    running activities get `shutdown_grace` to finish before they are cancelled.
     """
     writers = projection_writers()
     acts = CaseActivities(sessions, writers)
@@ -90,4 +96,5 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,
         max_concurrent_activities=max_threads,
+        graceful_shutdown_timeout=shutdown_grace,
     )

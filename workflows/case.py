@@ -842,7 +842,7 @@ class CaseWorkflow:
         s.priority = supervision.raise_priority(s.priority)
         workflow.logger.info(
             "case_escalated",
-            extra={"ticket": s.ticket, "unit": target.id, "level": clock.escalation_level},
+            extra={"ticket": s.ticket, "unit": target.id, "rung": clock.escalation_level},
         )
         payload = {
             "level": clock.escalation_level,

@@ -285,7 +285,7 @@ class WhistleWorkflow:
         s.escalated_to = target
         workflow.logger.info(
             "whistle_escalated",
-            extra={"whistle": s.whistle_id, "unit": target.id, "level": clock.escalation_level},
+            extra={"whistle": s.whistle_id, "unit": target.id, "rung": clock.escalation_level},
         )
         payload = {"level": clock.escalation_level, "unit": target.id, "notify": [target.id]}
         self._record("escalate", SYSTEM, payload=payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,9 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from core.devstack import DevServer, DevStackConfig, find_temporal_cli, port_open
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REAL_YML = REPO_ROOT / "temporal-dev.yml"
+from tests.core.support import REAL_YML, REPO_ROOT, stop, wait_for
+from tests.core.support import free_port as _free_port
+from tests.core.support import write_yml as _write_yml
 
 EXPECTED_TYPES = {
     "CaseType": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -27,22 +28,6 @@ EXPECTED_TYPES = {
 def _flag_values(argv: list[str], flag: str) -> list[str]:
     """Return every value passed after ``flag`` in ``argv``."""
     return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
-
-
-def _free_port() -> int:
-    """Ask the OS for a currently unused TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _write_yml(tmp_path: Path, **overrides: object) -> Path:
-    """Copy the real config into ``tmp_path`` with ``overrides`` applied."""
-    data = yaml.safe_load(REAL_YML.read_text(encoding="utf-8"))
-    data.update(overrides)
-    path = tmp_path / "temporal-dev.yml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
 
 
 def test_load_real_config() -> None:
@@ -171,3 +156,39 @@ async def test_dev_server_start_stop_persists(tmp_path: Path) -> None:
         assert set(cfg.search_attributes) <= set(
             await _search_attribute_types(client, cfg.namespace)
         )
+
+
+def test_start_stops_a_leftover_server_on_the_same_database(tmp_path: Path) -> None:
+    """A server an owner left behind (no lifeline: an older `cityloop run`, another OS)."""
+    path = _write_yml(tmp_path, port=_free_port(), ui_port=_free_port(), db_file="var/t.db")
+    cfg = DevStackConfig.load(path)
+    cfg.db_file.parent.mkdir(parents=True)
+    leftover = subprocess.Popen(
+        cfg.command(find_temporal_cli()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        (cfg.db_file.with_suffix(".pid")).write_text(f"{leftover.pid}\n")
+        wait_for(lambda: port_open(cfg.ip, cfg.port), "the leftover server's port")
+        with DevServer(cfg) as server:
+            assert leftover.poll() is not None  # stopped (and reaped) before ours started
+            assert server.pid is not None and server.pid != leftover.pid
+            assert (cfg.db_file.with_suffix(".pid")).read_text().strip() == str(server.pid)
+        assert not (cfg.db_file.with_suffix(".pid")).exists()
+    finally:
+        stop(leftover)
+
+
+def test_a_pid_file_naming_another_program_is_left_alone(tmp_path: Path) -> None:
+    path = _write_yml(tmp_path, port=_free_port(), ui_port=_free_port(), db_file="var/t.db")
+    cfg = DevStackConfig.load(path)
+    cfg.db_file.parent.mkdir(parents=True)
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        (cfg.db_file.with_suffix(".pid")).write_text(f"{bystander.pid}\n")
+        with DevServer(cfg):
+            assert bystander.poll() is None
+    finally:
+        stop(bystander)
