@@ -188,6 +188,15 @@ async def running_worker(
         yield worker
 
 
+# What production requires of its settings (a strong secret key, payload keys of its own).
+PRODUCTION = {
+    "env": "production",
+    "secret_key": "k" * 40,
+    "payload_keys": "p1:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",  # 32 bytes
+    "payload_key_id": "p1",
+}
+
+
 def make_settings(db_url: str, client: Client, task_queue: str) -> Settings:
     return Settings(
         database_url=db_url,

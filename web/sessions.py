@@ -98,6 +98,13 @@ class WebSession(MutableMapping[str, Any]):
             self.cookie = _cookie(self.session_id, max_age=None, secure=self.secure)
         return _csrf_for(self.settings.secret_key, self.session_id)
 
+    def device_id(self) -> str:
+        """A stable id of this browser (upload quotas), derived from its session id so that
+        no cookie value is stored; an anonymous visitor gets its id here as for CSRF."""
+        self.csrf_token()
+        assert self.session_id is not None
+        return _derived(self.settings.secret_key, "device", self.session_id)[:22]
+
     def csrf_matches(self, sent: str | None) -> bool:
         if not self.session_id or not isinstance(sent, str):
             return False
@@ -136,7 +143,11 @@ def web_session(request: Request) -> WebSession:
 
 
 def _csrf_for(secret_key: str, session_id: str) -> str:
-    mac = hmac.new(secret_key.encode(), b"csrf:" + session_id.encode(), hashlib.sha256)
+    return _derived(secret_key, "csrf", session_id)
+
+
+def _derived(secret_key: str, label: str, session_id: str) -> str:
+    mac = hmac.new(secret_key.encode(), f"{label}:{session_id}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 from dataclasses import dataclass, field
 
 from fastapi import Request, Response
@@ -19,8 +18,8 @@ from core.config import Settings
 from core.errors import CaseError
 from core.models import Attachment
 from core.uploads import QuotaExceeded, Uploader
+from web.sessions import web_session
 
-DEVICE_KEY = "upload_device"  # in the signed session cookie of an anonymous browser
 _SCOPES = {"user": "每个账号", "address": "每个网络地址", "device": "每台设备"}
 _STAFF_REASONS = [
     (re.compile(r"the file is empty"), "文件为空"),
@@ -90,12 +89,8 @@ def staff_uploader(request: Request, username: str) -> Uploader:
 
 
 def public_uploader(request: Request) -> Uploader:
-    """The anonymous browser as an uploader: its device id is made on its first upload."""
-    device = request.session.get(DEVICE_KEY)
-    if not isinstance(device, str) or not device:
-        device = secrets.token_urlsafe(12)
-        request.session[DEVICE_KEY] = device
-    return Uploader.public(device, address(request))
+    """The anonymous browser as an uploader, known by its session cookie's derived id."""
+    return Uploader.public(web_session(request).device_id(), address(request))
 
 
 def quota_message(err: QuotaExceeded) -> str:

@@ -30,7 +30,7 @@ from core.demo import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig, port_open
 from core.lifeline import running
 from core.models import CaseRecord
-from tests.conftest import api_client, make_settings, token_for
+from tests.conftest import PRODUCTION, api_client, make_settings, token_for
 from tests.core.support import (
     PATIENCE,
     children_of,
@@ -68,7 +68,8 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "CITYLOOP_WORKER_METRICS_ADDRESS": f"127.0.0.1:{free_port()}",
         "CITYLOOP_ATTACHMENT_DIR": str(tmp_path / "attachments"),
         "CITYLOOP_SHUTDOWN_GRACE_SECONDS": "60",
-        "CITYLOOP_ENV": "production",  # JSON log lines, one per line
+        # Production: JSON log lines, one per line (and the keys production requires).
+        **{f"CITYLOOP_{k.upper()}": v for k, v in PRODUCTION.items()},
     }
 
 

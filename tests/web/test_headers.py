@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.headers import CSP
 from core.config import Settings
-from tests.conftest import app_client, make_settings
+from tests.conftest import PRODUCTION, app_client, make_settings
 from web.templating import STATIC_DIR, TEMPLATES_DIR
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
@@ -36,7 +36,7 @@ async def test_every_response_carries_the_headers_and_hsts_only_in_production(
     settings: Settings = make_settings(sqlite_db, dev_env.client, task_queue)
     for production in (False, True):
         if production:
-            settings = settings.model_copy(update={"env": "production", "secret_key": "k" * 40})
+            settings = settings.model_copy(update=PRODUCTION)
         async with app_client(settings, dev_env.client) as (_app, http):
             for path in PATHS:
                 answer = await http.get(path)

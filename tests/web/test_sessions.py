@@ -18,7 +18,7 @@ from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.models import WebSessionRecord
 from core.web_sessions import session_digest
-from tests.conftest import app_client, client_on, make_settings
+from tests.conftest import PRODUCTION, app_client, client_on, make_settings
 from tests.web.support import csrf, login
 from web.sessions import COOKIE
 
@@ -144,6 +144,6 @@ async def test_cookies_are_secure_in_production_and_over_https(
     settings: Settings = make_settings(sqlite_db, dev_env.client, task_queue)
     async with app_client(settings, dev_env.client, base_url="https://cityloop.test") as (_, http):
         assert set_cookie(await login(http, "handler_nhl")).endswith("; Secure")
-    production = settings.model_copy(update={"env": "production", "secret_key": "k" * 32})
+    production = settings.model_copy(update=PRODUCTION)
     async with app_client(production, dev_env.client) as (_app, http):  # plain HTTP
         assert set_cookie(await http.get("/login")).endswith("; Secure")
