@@ -26,6 +26,7 @@ from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReus
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core import access
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError
@@ -396,6 +397,7 @@ class CaseService:
                 unit = session.get(Unit, cmd.unit_id)
                 if unit is None:
                     raise CaseError(422, f"unknown unit {cmd.unit_id!r}", "unit_id")
+                access.check_target(session, user, unit, "unit_id")
                 cmd.unit_name, cmd.unit_chain = unit.name, supervisors_of(session, unit.id)
             if action is Action.CHANGE_CATEGORY and cmd.category:
                 category = session.get(Category, cmd.category)
@@ -421,19 +423,42 @@ class CaseService:
         except RPCError as err:
             raise rpc_error(err, ticket) from None
 
+    async def visible_state(
+        self, user: access.Principal, ticket: str, *, known: CaseState | None = None
+    ) -> CaseState:
+        """The live case (`known`: as an action just returned it), if `user` may see it; else
+        404, as for a case that does not exist."""
+        state = known or await self.live_state(ticket)
+        if not access.may_see_case(user, state):
+            raise CaseError(404, f"no case with ticket {ticket!r}")
+        return state
+
+    async def check_visible(self, user: access.Principal, ticket: str) -> None:
+        """404 unless `user` may see the case: asked of the read model first, and of the live
+        case when the read model says no (it may not have caught up with a reassignment)."""
+        query = select(CaseRecord.id).where(CaseRecord.ticket == ticket, access.case_clause(user))
+        with session_scope(self.sessions) as session:
+            if session.exec(query).first() is not None:
+                return
+        await self.visible_state(user, ticket)
+
     # ---- reads from the SQL read model -------------------------------------------------
-    def list_cases(self, filters: CaseFilter, *, page: int = 1, size: int = 50) -> CasePage:
-        """Cases from the read model, soonest deadline first."""
-        query = filters.apply(select(CaseRecord))
+    def list_cases(
+        self, filters: CaseFilter, *, viewer: User, page: int = 1, size: int = 50
+    ) -> CasePage:
+        """The cases `viewer` may see that match `filters`, soonest deadline first."""
+        query = filters.apply(select(CaseRecord)).where(access.case_clause(viewer))
         with session_scope(self.sessions) as session:
             total = session.exec(select(func.count()).select_from(query.subquery())).one()
             order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)
             rows = session.exec(query.order_by(*order).offset((page - 1) * size).limit(size))
             return CasePage(items=list(rows), total=total, page=page, size=size)
 
-    def get_case(self, ticket: str) -> tuple[CaseRecord, list[CaseEventRecord]]:
+    def get_case(self, ticket: str, viewer: User) -> tuple[CaseRecord, list[CaseEventRecord]]:
+        """The case and its audit trail, if `viewer` may see it (else 404: no existence told)."""
+        query = select(CaseRecord).where(CaseRecord.ticket == ticket, access.case_clause(viewer))
         with session_scope(self.sessions) as session:
-            case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+            case = session.exec(query).first()
             if case is None:
                 raise CaseError(404, f"no case with ticket {ticket!r}")
             events = session.exec(

@@ -25,7 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import attachments, dedup
+from core import access, attachments, dedup
 from core.cases import (
     HTTP_OF_KIND,
     INTAKE_ROLES,
@@ -38,7 +38,7 @@ from core.cases import (
 )
 from core.db import session_scope
 from core.logs import get_logger
-from core.models import AlarmStream, CaseRecord, Category, Device, LinkedReportRecord
+from core.models import AlarmStream, CaseRecord, Category, Device, LinkedReportRecord, User
 from workflows import registry, reports
 from workflows.case import start_search_attributes
 from workflows.contracts import (
@@ -115,11 +115,14 @@ class IntakeService:
         if known is not None:  # a retried submission of an external id
             report, case = known
             return IntakeResult(report, await self.cases.live_state(case), report != case, "")
+        # Checked before a ticket is minted: a refused report leaves no gap in the serials.
         with session_scope(self.sessions) as session:
-            # Checked before a ticket is minted: a refused report leaves no gap in the serials.
             inp = self.cases.case_input(session, actor, req, ticket=UNMINTED)
             _check_attachments(session, req.attachments)
             target = self._merge_target(session, req, inp)
+        if req.merge_into:
+            await self._check_merge_into(actor, req.merge_into, inp)
+        with session_scope(self.sessions) as session:
             inp = dataclasses.replace(inp, ticket=self.cases.ticket_for(session, req))
         log.info("report_received", channel=req.channel, category=req.category, merge=target)
         if target:
@@ -130,13 +133,27 @@ class IntakeService:
         return IntakeResult(inp.ticket, state, False, inp.tracking_token)
 
     def duplicates(
-        self, category: str, lat: float, lon: float, now: datetime | None = None
+        self, viewer: User, category: str, lat: float, lon: float, now: datetime | None = None
     ) -> list[dedup.Candidate]:
+        """Open cases of `category` near the point, of those `viewer` may see."""
         with session_scope(self.sessions) as session:
             cat = session.get(Category, category)
             if cat is None:
                 raise CaseError(422, f"unknown category {category!r}", "category")
-            return dedup.candidates(session, cat, lat, lon, now or datetime.now(UTC))
+            now = now or datetime.now(UTC)
+            return dedup.candidates(session, cat, lat, lon, now, access.case_clause(viewer))
+
+    async def _check_merge_into(self, actor: Actor, ticket: str, inp: CaseInput) -> None:
+        """A report is merged by hand only into a case the reporter may see (else 404, as for
+        none), and only within its own district: the district answers for both."""
+        state = await self.cases.visible_state(actor, ticket)
+        if state.location.district_id != inp.location.district_id:
+            raise CaseError(
+                422,
+                f"case {ticket} lies in another district: a report merges only into a case "
+                "of its own district",
+                "merge_into",
+            )
 
     def _merge_target(self, session: Session, req: IntakeRequest, inp: CaseInput) -> str:
         """The ticket to link the report to, or "" for a case of its own."""
@@ -147,7 +164,11 @@ class IntakeService:
             return ""
         category = session.get(Category, inp.category)
         assert category is not None  # case_input checked it
-        found = dedup.candidates(session, category, loc.lat, loc.lon, datetime.now(UTC))
+        # Candidates of the report's own district: a merge never crosses districts.
+        same_district = col(CaseRecord.district_id) == loc.district_id
+        found = dedup.candidates(
+            session, category, loc.lat, loc.lon, datetime.now(UTC), same_district
+        )
         if req.duplicates == "ask" and found:
             raise CaseError(
                 409,
@@ -187,7 +208,7 @@ class IntakeService:
         report is still merged somewhere and splitting again finishes the job (the start finds
         the case it started).
         """
-        state = await self.cases.live_state(case_ticket)
+        state = await self.cases.visible_state(actor, case_ticket)
         cmd = SplitReport(actor=actor, ticket=report_ticket, reason=reason)
         refused = reports.check_split(state, cmd)  # the validator's own rule, asked first
         linked = reports.find(state, report_ticket)

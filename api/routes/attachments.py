@@ -15,10 +15,10 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import ApiUser
-from core import attachments
+from core import access, attachments
 from core.cases import CaseError
 from core.db import session_scope
-from core.models import Attachment
+from core.models import Attachment, User
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -48,19 +48,23 @@ async def upload(request: Request, user: ApiUser) -> AttachmentOut:
 
 @router.get("/{sha}", response_class=FileResponse, name="attachment_file")
 def download(request: Request, sha: str, user: ApiUser) -> FileResponse:
-    """The stored file, as its sniffed content type."""
-    return _serve(request, sha, thumbnail=False)
+    """The stored file, as its sniffed content type; 404 unless the caller may see a case
+    holding it (or uploaded it and it is not attached yet)."""
+    return _serve(request, user, sha, thumbnail=False)
 
 
 @router.get("/{sha}/thumbnail", response_class=FileResponse, name="attachment_thumbnail")
 def thumbnail(request: Request, sha: str, user: ApiUser) -> FileResponse:
-    """An image's JPEG thumbnail (at most 320 px a side); videos have none (404)."""
-    return _serve(request, sha, thumbnail=True)
+    """An image's JPEG thumbnail (at most 320 px a side); videos have none (404). Served to
+    whom the file is."""
+    return _serve(request, user, sha, thumbnail=True)
 
 
-def _serve(request: Request, sha: str, *, thumbnail: bool) -> FileResponse:
+def _serve(request: Request, user: User, sha: str, *, thumbnail: bool) -> FileResponse:
+    settings = request.app.state.settings
     with session_scope(request.app.state.sessions) as session:
-        found = attachments.locate(session, request.app.state.settings, sha, thumbnail=thumbnail)
+        grant = access.file_grant(session, user, sha)
+        found = attachments.locate(session, settings, sha, thumbnail=thumbnail) if grant else None
     if found is None:
         raise HTTPException(404, "no such attachment")
     path, content_type = found

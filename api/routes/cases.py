@@ -84,23 +84,24 @@ async def create_case(
 
 @router.get("", response_model=CaseList)
 def list_cases(
-    _user: ApiUser,
+    user: ApiUser,
     cases: Cases,
     filters: Annotated[CaseFilter, Query()],
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CaseList:
-    """Cases from the read model, soonest deadline first."""
-    found = cases.list_cases(filters, page=page, size=size)
+    """The cases the caller may see, from the read model, soonest deadline first."""
+    found = cases.list_cases(filters, viewer=user, page=page, size=size)
     items = [CaseSummary.model_validate(c, from_attributes=True) for c in found.items]
     return CaseList(items=items, total=found.total, page=found.page, size=found.size)
 
 
 @router.get("/{ticket}", response_model=CaseDetail)
 async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
-    """The live case state (from its workflow) and its timeline (from the audit trail)."""
-    state = await cases.live_state(ticket)
-    record, events = cases.get_case(ticket)
+    """The live case state (from its workflow) and its timeline (from the audit trail); 404
+    for a case the caller may not see."""
+    state = await cases.visible_state(user, ticket)
+    record, events = cases.get_case(ticket, user)
     timeline = [EventOut.model_validate(e, from_attributes=True) for e in events]
     people = [
         ReporterOut(
@@ -120,6 +121,8 @@ async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
 async def act(
     ticket: str, action: Action, body: ActionRequest, user: ApiUser, cases: Cases
 ) -> Response:
-    """Take one human action; the case's new state comes back."""
+    """Take one human action; the case's new state comes back (404: a case the caller may
+    not see)."""
+    await cases.check_visible(user, ticket)
     state_json = await cases.act_json(user, ticket, action.value, body)
     return Response(state_json, media_type="application/json")

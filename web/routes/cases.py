@@ -103,6 +103,7 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
     """Take one action; htmx gets the case block back, a plain form post a 303 to the case."""
     form = await request.form()
     try:
+        await cases.check_visible(user, ticket)
         state = await cases.act(user, ticket, action, forms.action_request(form))
     except (ValidationError, CaseError) as err:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
