@@ -199,28 +199,31 @@ def _ids(path: str) -> tuple[str, ...]:
     return tuple(p for p in path.split("/") if p)
 
 
-def _unit(p: Principal) -> str:
-    return p.unit_id or "\0"  # no unit matches nothing
+def _applies(reach: Reach, p: Principal) -> bool:
+    """A reach through a unit needs a unit; through a name, a person's name."""
+    if reach is Reach.TAKEN:
+        return p.username not in SYSTEM_NAMES
+    return bool(p.unit_id)
 
 
-def _name(p: Principal) -> str:
-    return "\0" if p.username in SYSTEM_NAMES else p.username
+def _reaches(p: Principal, reaches: frozenset[Reach]) -> list[Reach]:
+    return [r for r in sorted(reaches) if _applies(r, p)]
 
 
 # Each reach read for one case...
 _HOLDS: dict[Reach, Callable[[Principal, CaseScope], bool]] = {
-    Reach.AREA: lambda p, c: _unit(p) in c.area,
-    Reach.HOLDER: lambda p, c: _unit(p) == c.holder,
-    Reach.BELOW: lambda p, c: _unit(p) in c.holder_line,
-    Reach.SUMMONED: lambda p, c: _unit(p) in c.summoned,
-    Reach.BLOWER: lambda p, c: _unit(p) in c.blowers,
-    Reach.TAKEN: lambda p, c: _name(p) in c.takers,
+    Reach.AREA: lambda p, c: p.unit_id in c.area,
+    Reach.HOLDER: lambda p, c: p.unit_id == c.holder,
+    Reach.BELOW: lambda p, c: p.unit_id in c.holder_line,
+    Reach.SUMMONED: lambda p, c: p.unit_id in c.summoned,
+    Reach.BLOWER: lambda p, c: p.unit_id in c.blowers,
+    Reach.TAKEN: lambda p, c: p.username in c.takers,
 }
 
 
 def _holds(p: Principal, case: CaseScope | CaseState, reaches: frozenset[Reach]) -> bool:
     scope = scope_of_state(case) if isinstance(case, CaseState) else case
-    return any(_HOLDS[r](p, scope) for r in reaches)
+    return any(_HOLDS[r](p, scope) for r in _reaches(p, reaches))
 
 
 def may_see_case(p: Principal, case: CaseScope | CaseState) -> bool:
@@ -269,19 +272,18 @@ def _taken(name: str) -> ColumnElement[bool]:
 
 # ...and for a list (a `where` on `cases`).
 _CLAUSES: dict[Reach, Callable[[Principal], ColumnElement[bool]]] = {
-    Reach.AREA: lambda p: col(CaseRecord.location_path).contains(f"/{_unit(p)}/", autoescape=True),
-    Reach.HOLDER: lambda p: col(CaseRecord.assigned_unit_id) == _unit(p),
-    Reach.BELOW: lambda p: _below(_unit(p)),
-    Reach.SUMMONED: lambda p: _summoned(_unit(p)),
-    Reach.BLOWER: lambda p: _blown(_unit(p)),
-    Reach.TAKEN: lambda p: _taken(_name(p)),
+    Reach.AREA: lambda p: col(CaseRecord.location_path).contains(f"/{p.unit_id}/", autoescape=True),
+    Reach.HOLDER: lambda p: col(CaseRecord.assigned_unit_id) == p.unit_id,
+    Reach.BELOW: lambda p: _below(p.unit_id),
+    Reach.SUMMONED: lambda p: _summoned(p.unit_id),
+    Reach.BLOWER: lambda p: _blown(p.unit_id),
+    Reach.TAKEN: lambda p: _taken(p.username),
 }
 
 
 def _clause(p: Principal, reaches: frozenset[Reach]) -> ColumnElement[bool]:
-    if not reaches:
-        return false()
-    return or_(*(_CLAUSES[r](p) for r in sorted(reaches)))
+    parts = [_CLAUSES[r](p) for r in _reaches(p, reaches)]
+    return or_(*parts) if parts else false()
 
 
 def case_clause(p: Principal) -> ColumnElement[bool]:
@@ -310,13 +312,13 @@ def allocation_clause(p: Principal) -> ColumnElement[bool]:
 
 def inbox_clause(p: Principal) -> ColumnElement[bool]:
     """`where` for `inbox_items`: a message is for the staff of the unit it is addressed to."""
-    if not is_staff(p):
+    if not (is_staff(p) and p.unit_id):
         return false()
-    return and_(col(InboxItem.unit_id) == _unit(p))
+    return and_(col(InboxItem.unit_id) == p.unit_id)
 
 
 def may_see_inbox_item(p: Principal, item: InboxItem) -> bool:
-    return is_staff(p) and item.unit_id == _unit(p)
+    return is_staff(p) and bool(p.unit_id) and item.unit_id == p.unit_id
 
 
 # ---- files ---------------------------------------------------------------------------------
@@ -337,7 +339,8 @@ def file_grant(session: Session, p: Principal, sha: str) -> FileGrant | None:
         return FileGrant(exact_location=exact)
     row = session.get(Attachment, sha)
     attached = session.exec(holders.limit(1)).first() is not None
-    if row is not None and not attached and row.uploaded_by == _name(p):
+    uploader = p.username not in SYSTEM_NAMES and row is not None and row.uploaded_by == p.username
+    if uploader and not attached:
         return FileGrant(exact_location=True)  # their own photo, their own whereabouts
     return None
 
@@ -345,7 +348,7 @@ def file_grant(session: Session, p: Principal, sha: str) -> FileGrant | None:
 # ---- units, bulk jobs, the directory ---------------------------------------------------------
 def may_see_unit(p: Principal, unit: Unit) -> bool:
     """A unit's boards and statistics: the user's own unit and the units under it."""
-    return f"/{_unit(p)}/" in unit.path
+    return bool(p.unit_id) and f"/{p.unit_id}/" in unit.path
 
 
 def require_unit(session: Session, p: Principal, unit_id: str, field: str = "unit") -> Unit:
@@ -361,7 +364,7 @@ def may_see_bulk(p: Principal, job: BulkJob, creator_unit_path: str) -> bool:
     """A bulk override's progress: its creator, and supervisors over the creator's unit."""
     if p.username == job.created_by:
         return True
-    return p.role == Role.SUPERVISOR and f"/{_unit(p)}/" in creator_unit_path
+    return p.role == Role.SUPERVISOR and bool(p.unit_id) and f"/{p.unit_id}/" in creator_unit_path
 
 
 # Who keeps a unit's directory: its dispatchers and supervisors (the centre's) and its handlers
@@ -378,7 +381,7 @@ def may_edit_directory(p: Principal, unit_id: str) -> bool:
 def may_allocate(p: Principal, case: CaseRecord) -> bool:
     """Teams and equipment go to a case by the centre over its area or a handler holding it."""
     if p.role in ALLOCATORS_BY_AREA:
-        return f"/{_unit(p)}/" in case.location_path
+        return bool(p.unit_id) and f"/{p.unit_id}/" in case.location_path
     return p.role == Role.HANDLER and case.assigned_unit_id == p.unit_id
 
 

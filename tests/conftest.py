@@ -13,7 +13,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -96,11 +96,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return _sqlite_url(tmp_path)
 
 
-@pytest.fixture(params=DB_BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, seeded database: SQLite, and PostgreSQL when it is reachable."""
-    if request.param == "sqlite":
-        url = _sqlite_url(tmp_path)
+@contextmanager
+def demo_database(backend: str, directory: Path) -> Iterator[str]:
+    """A migrated, seeded database of `backend` ("sqlite" in `directory`, or "postgres")."""
+    if backend == "sqlite":
+        url = _sqlite_url(directory)
         prepare_demo_database(url)
         yield url
         return
@@ -112,10 +112,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     prepare_demo_database(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, seeded database: SQLite, and PostgreSQL when it is reachable."""
+    with demo_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
