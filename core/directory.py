@@ -427,12 +427,13 @@ class DirectoryService:
         )
         return released
 
-    def case_panel(self, user: User, ticket: str) -> CasePanel:
-        """A case's allocations and, for who may allocate, the holding unit's free resources."""
+    def case_panel(self, ticket: str) -> CasePanel:
+        """A case's allocations and, if the viewer may allocate, the holding unit's free
+        resources (404: a case the viewer may not see)."""
         allocations = self.allocations_for(ticket)
         with session_scope(self.sessions) as session:
             case = _case(session, ticket, self.viewer)
-        may_act = access.may_allocate(user, case)
+        may_act = access.may_allocate(self.viewer, case)
         panel = CasePanel(
             ticket=case.ticket,
             status=case.status,

@@ -329,7 +329,7 @@ def _panel(
     status: int = 200,
 ) -> Response:
     try:
-        panel = DirectoryService(cases, user).case_panel(user, ticket)
+        panel = DirectoryService(cases, user).case_panel(ticket)
     except CaseError as err:
         return error_page(request, cases, user, _chinese_error(err))
     context = {
