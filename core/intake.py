@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -115,14 +115,11 @@ class IntakeService:
         if known is not None:  # a retried submission of an external id
             report, case = known
             return IntakeResult(report, await self.cases.live_state(case), report != case, "")
-        # Checked before a ticket is minted: a refused report leaves no gap in the serials.
         with session_scope(self.sessions) as session:
+            # Checked before a ticket is minted: a refused report leaves no gap in the serials.
             inp = self.cases.case_input(session, actor, req, ticket=UNMINTED)
             _check_attachments(session, req.attachments)
             target = self._merge_target(session, req, inp)
-        if req.merge_into:
-            await self._check_merge_into(actor, req.merge_into, inp)
-        with session_scope(self.sessions) as session:
             inp = dataclasses.replace(inp, ticket=self.cases.ticket_for(session, req))
         log.info("report_received", channel=req.channel, category=req.category, merge=target)
         if target:
@@ -143,31 +140,18 @@ class IntakeService:
             now = now or datetime.now(UTC)
             return dedup.candidates(session, cat, lat, lon, now, access.case_clause(viewer))
 
-    async def _check_merge_into(self, actor: Actor, ticket: str, inp: CaseInput) -> None:
-        """A report is merged by hand only into a case the reporter may see (else 404, as for
-        none), and only within its own district: the district answers for both."""
-        state = await self.cases.visible_state(actor, ticket)
-        if state.location.district_id != inp.location.district_id:
-            raise CaseError(
-                422,
-                f"case {ticket} lies in another district: a report merges only into a case "
-                "of its own district",
-                "merge_into",
-            )
-
     def _merge_target(self, session: Session, req: IntakeRequest, inp: CaseInput) -> str:
         """The ticket to link the report to, or "" for a case of its own."""
         if req.merge_into:
+            _check_merge_into(session, inp, req.merge_into)
             return req.merge_into
         loc = inp.location
         if req.duplicates == "new" or inp.direct_answer or loc.lat is None or loc.lon is None:
             return ""
         category = session.get(Category, inp.category)
         assert category is not None  # case_input checked it
-        # Candidates of the report's own district: a merge never crosses districts.
-        same_district = col(CaseRecord.district_id) == loc.district_id
         found = dedup.candidates(
-            session, category, loc.lat, loc.lon, datetime.now(UTC), same_district
+            session, category, loc.lat, loc.lon, datetime.now(UTC), *_mergeable(inp)
         )
         if req.duplicates == "ask" and found:
             raise CaseError(
@@ -484,6 +468,35 @@ def _known_report(session: Session, external_id: str) -> tuple[str, str] | None:
     if session.exec(select(CaseRecord.ticket).where(CaseRecord.ticket == ticket)).first():
         return ticket, ticket
     return None
+
+
+def _mergeable(inp: CaseInput) -> list[ColumnElement[bool]]:
+    """Which cases a report may join: of its own district, and — for staff, who are shown the
+    candidates and merge by hand — those its reporter may see. Channels that cannot be asked
+    (citizens, sensors) merge automatically into a certain duplicate and are shown nothing."""
+    where = [col(CaseRecord.district_id) == inp.location.district_id]
+    if access.is_staff(inp.reporter):
+        where.append(access.case_clause(inp.reporter))
+    return where
+
+
+def _check_merge_into(session: Session, inp: CaseInput, ticket: str) -> None:
+    """A report is merged by hand only into a case its reporter may see (else 404, as for
+    none) and only within its own district, which answers for both.
+
+    Asked of the read model, where the reporter found the case (the duplicate candidates).
+    """
+    query = select(CaseRecord).where(CaseRecord.ticket == ticket, access.case_clause(inp.reporter))
+    target = session.exec(query).first()
+    if target is None:
+        raise CaseError(404, f"no case with ticket {ticket!r}", "merge_into")
+    if target.district_id != inp.location.district_id:
+        raise CaseError(
+            422,
+            f"case {ticket} lies in another district: a report merges only into a case of "
+            "its own district",
+            "merge_into",
+        )
 
 
 def _check_attachments(session: Session, shas: list[str]) -> None:
