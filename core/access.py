@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -60,6 +60,7 @@ __all__ = [
     "require_unit",
     "scope_of_record",
     "scope_of_state",
+    "visible_case",
     "whistle_clause",
 ]
 
@@ -231,6 +232,18 @@ def may_see_case(p: Principal, case: CaseScope | CaseState) -> bool:
     return _holds(p, case, _row(p).see)
 
 
+def visible_case(session: Session, p: Principal, ticket: str) -> CaseRecord | None:
+    """The read model's case `ticket` if `p` may see it, else None (as for none at all).
+
+    One case is judged in Python on its scope (a handful of lookups by key): an `OR` of the
+    list clause's arms, narrowed to one ticket, tempts planners into reading every arm.
+    """
+    case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+    if case is None or not may_see_case(p, scope_of_record(session, case)):
+        return None
+    return case
+
+
 def may_see_exact_location(p: Principal, case: CaseScope | CaseState) -> bool:
     """Whether `p` may see where exactly the case is: the address to the door, the map point,
     the GPS in its photos. Those who work it on the ground or over its area, and its taker."""
@@ -248,6 +261,20 @@ def may_see_personal(
 
 
 # ---- lists: the same table as SQL ----------------------------------------------------------
+def _in_area(session: Session, unit_id: str) -> ColumnElement[bool]:
+    """The case's location path starts with the unit's path: a range on the indexed column
+    (`/nj/gl/` <= path < `/nj/gl0`, "0" following "/"), which lets the database combine the
+    arms' indexes where `LIKE '%/gl/%'` would read every row. The city's area is every case
+    (one city per deployment): no clause at all, so its lists read as they did without one."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        return false()
+    if unit.level == "city":
+        return true()
+    location = col(CaseRecord.location_path)
+    return and_(location >= unit.path, location < unit.path[:-1] + "0")
+
+
 def _below(unit: str) -> ColumnElement[bool]:
     inside = select(Unit.id).where(col(Unit.path).contains(f"/{unit}/", autoescape=True))
     return col(CaseRecord.assigned_unit_id).in_(inside)
@@ -270,44 +297,44 @@ def _taken(name: str) -> ColumnElement[bool]:
     return or_(col(CaseRecord.taken_by) == name, col(CaseRecord.id).in_(linked))
 
 
-# ...and for a list (a `where` on `cases`).
-_CLAUSES: dict[Reach, Callable[[Principal], ColumnElement[bool]]] = {
-    Reach.AREA: lambda p: col(CaseRecord.location_path).contains(f"/{p.unit_id}/", autoescape=True),
-    Reach.HOLDER: lambda p: col(CaseRecord.assigned_unit_id) == p.unit_id,
-    Reach.BELOW: lambda p: _below(p.unit_id),
-    Reach.SUMMONED: lambda p: _summoned(p.unit_id),
-    Reach.BLOWER: lambda p: _blown(p.unit_id),
-    Reach.TAKEN: lambda p: _taken(p.username),
+# ...and for a list (a `where` on `cases`; the session finds the user's unit).
+_CLAUSES: dict[Reach, Callable[[Session, Principal], ColumnElement[bool]]] = {
+    Reach.AREA: lambda s, p: _in_area(s, p.unit_id),
+    Reach.HOLDER: lambda s, p: col(CaseRecord.assigned_unit_id) == p.unit_id,
+    Reach.BELOW: lambda s, p: _below(p.unit_id),
+    Reach.SUMMONED: lambda s, p: _summoned(p.unit_id),
+    Reach.BLOWER: lambda s, p: _blown(p.unit_id),
+    Reach.TAKEN: lambda s, p: _taken(p.username),
 }
 
 
-def _clause(p: Principal, reaches: frozenset[Reach]) -> ColumnElement[bool]:
-    parts = [_CLAUSES[r](p) for r in _reaches(p, reaches)]
+def _clause(session: Session, p: Principal, reaches: frozenset[Reach]) -> ColumnElement[bool]:
+    parts = [_CLAUSES[r](session, p) for r in _reaches(p, reaches)]
     return or_(*parts) if parts else false()
 
 
-def case_clause(p: Principal) -> ColumnElement[bool]:
+def case_clause(session: Session, p: Principal) -> ColumnElement[bool]:
     """`where` for `cases`: the rows `p` may see."""
-    return _clause(p, _row(p).see)
+    return _clause(session, p, _row(p).see)
 
 
-def exact_clause(p: Principal) -> ColumnElement[bool]:
+def exact_clause(session: Session, p: Principal) -> ColumnElement[bool]:
     """`where` for `cases`: the rows whose exact location `p` may see."""
-    return _clause(p, _row(p).exact)
+    return _clause(session, p, _row(p).exact)
 
 
-def _visible_ids(p: Principal) -> SelectOfScalar[str]:
-    return select(CaseRecord.id).where(case_clause(p))
+def _visible_ids(session: Session, p: Principal) -> SelectOfScalar[str]:
+    return select(CaseRecord.id).where(case_clause(session, p))
 
 
-def whistle_clause(p: Principal) -> ColumnElement[bool]:
+def whistle_clause(session: Session, p: Principal) -> ColumnElement[bool]:
     """`where` for `whistles`: a whistle is seen with its case."""
-    return col(WhistleRecord.case_id).in_(_visible_ids(p))
+    return col(WhistleRecord.case_id).in_(_visible_ids(session, p))
 
 
-def allocation_clause(p: Principal) -> ColumnElement[bool]:
+def allocation_clause(session: Session, p: Principal) -> ColumnElement[bool]:
     """`where` for `allocations`: an allocation is seen with its case."""
-    return col(Allocation.case_id).in_(_visible_ids(p))
+    return col(Allocation.case_id).in_(_visible_ids(session, p))
 
 
 def inbox_clause(p: Principal) -> ColumnElement[bool]:
@@ -334,9 +361,9 @@ def file_grant(session: Session, p: Principal, sha: str) -> FileGrant | None:
     attached to a case (a report being written); None: answer as if it did not exist."""
     holders = select(CaseAttachment.case_id).where(CaseAttachment.sha256 == sha)
     in_cases = select(CaseRecord.id).where(col(CaseRecord.id).in_(holders))
-    if session.exec(in_cases.where(case_clause(p)).limit(1)).first() is not None:
-        exact = session.exec(in_cases.where(exact_clause(p)).limit(1)).first() is not None
-        return FileGrant(exact_location=exact)
+    if session.exec(in_cases.where(case_clause(session, p)).limit(1)).first() is not None:
+        exact = in_cases.where(exact_clause(session, p)).limit(1)
+        return FileGrant(exact_location=session.exec(exact).first() is not None)
     row = session.get(Attachment, sha)
     attached = session.exec(holders.limit(1)).first() is not None
     uploader = p.username not in SYSTEM_NAMES and row is not None and row.uploaded_by == p.username

@@ -436,9 +436,8 @@ class CaseService:
     async def check_visible(self, user: access.Principal, ticket: str) -> None:
         """404 unless `user` may see the case: asked of the read model first, and of the live
         case when the read model says no (it may not have caught up with a reassignment)."""
-        query = select(CaseRecord.id).where(CaseRecord.ticket == ticket, access.case_clause(user))
         with session_scope(self.sessions) as session:
-            if session.exec(query).first() is not None:
+            if access.visible_case(session, user, ticket) is not None:
                 return
         await self.visible_state(user, ticket)
 
@@ -447,8 +446,8 @@ class CaseService:
         self, filters: CaseFilter, *, viewer: User, page: int = 1, size: int = 50
     ) -> CasePage:
         """The cases `viewer` may see that match `filters`, soonest deadline first."""
-        query = filters.apply(select(CaseRecord)).where(access.case_clause(viewer))
         with session_scope(self.sessions) as session:
+            query = filters.apply(select(CaseRecord)).where(access.case_clause(session, viewer))
             total = session.exec(select(func.count()).select_from(query.subquery())).one()
             order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)
             rows = session.exec(query.order_by(*order).offset((page - 1) * size).limit(size))
@@ -456,9 +455,8 @@ class CaseService:
 
     def get_case(self, ticket: str, viewer: User) -> tuple[CaseRecord, list[CaseEventRecord]]:
         """The case and its audit trail, if `viewer` may see it (else 404: no existence told)."""
-        query = select(CaseRecord).where(CaseRecord.ticket == ticket, access.case_clause(viewer))
         with session_scope(self.sessions) as session:
-            case = session.exec(query).first()
+            case = access.visible_case(session, viewer, ticket)
             if case is None:
                 raise CaseError(404, f"no case with ticket {ticket!r}")
             events = session.exec(

@@ -254,7 +254,7 @@ class DirectoryService:
                 session.exec(
                     select(Allocation)
                     .where(col(Allocation.released_at).is_(None))
-                    .where(access.allocation_clause(self.viewer))
+                    .where(access.allocation_clause(session, self.viewer))
                     .order_by(col(Allocation.allocated_at))
                 )
             )
@@ -268,7 +268,7 @@ class DirectoryService:
         if not ids:
             return {}
         rows = session.exec(
-            select(column, Allocation.ticket, access.allocation_clause(self.viewer)).where(
+            select(column, Allocation.ticket, access.allocation_clause(session, self.viewer)).where(
                 col(column).in_(ids), col(Allocation.released_at).is_(None)
             )
         )
@@ -720,8 +720,7 @@ def _allocation(
 # ---- helpers -------------------------------------------------------------------------------
 def _case(session: Session, ticket: str, viewer: User) -> CaseRecord:
     """The case, if `viewer` may see it; else 404, as for one that does not exist."""
-    query = select(CaseRecord).where(CaseRecord.ticket == ticket, access.case_clause(viewer))
-    case = session.exec(query).first()
+    case = access.visible_case(session, viewer, ticket)
     if case is None:
         raise CaseError(404, f"no case with ticket {ticket!r}")
     return case

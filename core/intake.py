@@ -138,7 +138,8 @@ class IntakeService:
             if cat is None:
                 raise CaseError(422, f"unknown category {category!r}", "category")
             now = now or datetime.now(UTC)
-            return dedup.candidates(session, cat, lat, lon, now, access.case_clause(viewer))
+            seen = access.case_clause(session, viewer)
+            return dedup.candidates(session, cat, lat, lon, now, seen)
 
     def _merge_target(self, session: Session, req: IntakeRequest, inp: CaseInput) -> str:
         """The ticket to link the report to, or "" for a case of its own."""
@@ -151,7 +152,7 @@ class IntakeService:
         category = session.get(Category, inp.category)
         assert category is not None  # case_input checked it
         found = dedup.candidates(
-            session, category, loc.lat, loc.lon, datetime.now(UTC), *_mergeable(inp)
+            session, category, loc.lat, loc.lon, datetime.now(UTC), *_mergeable(session, inp)
         )
         if req.duplicates == "ask" and found:
             raise CaseError(
@@ -470,13 +471,13 @@ def _known_report(session: Session, external_id: str) -> tuple[str, str] | None:
     return None
 
 
-def _mergeable(inp: CaseInput) -> list[ColumnElement[bool]]:
+def _mergeable(session: Session, inp: CaseInput) -> list[ColumnElement[bool]]:
     """Which cases a report may join: of its own district, and — for staff, who are shown the
     candidates and merge by hand — those its reporter may see. Channels that cannot be asked
     (citizens, sensors) merge automatically into a certain duplicate and are shown nothing."""
     where = [col(CaseRecord.district_id) == inp.location.district_id]
     if access.is_staff(inp.reporter):
-        where.append(access.case_clause(inp.reporter))
+        where.append(access.case_clause(session, inp.reporter))
     return where
 
 
@@ -486,8 +487,7 @@ def _check_merge_into(session: Session, inp: CaseInput, ticket: str) -> None:
 
     Asked of the read model, where the reporter found the case (the duplicate candidates).
     """
-    query = select(CaseRecord).where(CaseRecord.ticket == ticket, access.case_clause(inp.reporter))
-    target = session.exec(query).first()
+    target = access.visible_case(session, inp.reporter, ticket)
     if target is None:
         raise CaseError(404, f"no case with ticket {ticket!r}", "merge_into")
     if target.district_id != inp.location.district_id:

@@ -261,11 +261,9 @@ async def act(
 
 def _hide_unseen(cases: CaseService, user: User, whistle_id: str) -> None:
     """A refusal about a whistle the user may not see is the 404 of one that does not exist."""
-    query = select(WhistleRecord.id).where(
-        WhistleRecord.id == whistle_id, access.whistle_clause(user)
-    )
     with session_scope(cases.sessions) as session:
-        if session.exec(query).first() is None:
+        row = session.get(WhistleRecord, whistle_id)
+        if row is None or access.visible_case(session, user, row.ticket) is None:
             raise CaseError(404, f"no whistle {whistle_id!r}")
 
 
@@ -325,12 +323,12 @@ def list_whistles(
     query = select(WhistleRecord).where(
         (col(WhistleRecord.dept_id) == unit_id) | col(WhistleRecord.blower_unit_id).in_(blown_below)
     )
-    query = query.where(access.whistle_clause(user))
     if open_only:
         query = query.where(col(WhistleRecord.step).in_([s.value for s in OPEN_STEPS]))
     order = (col(WhistleRecord.due_at).is_(None), col(WhistleRecord.due_at), WhistleRecord.id)
     with session_scope(sessions) as session:
         access.require_unit(session, user, unit_id)
+        query = query.where(access.whistle_clause(session, user))
         rows = list(session.exec(query.order_by(*order).limit(500)))
     return [_out(row, settings) for row in rows]
 

@@ -141,6 +141,7 @@ def open_whistle_count(sessions: SessionFactory, user: User) -> int:
                 (col(WhistleRecord.dept_id) == unit_id)
                 | (col(WhistleRecord.blower_unit_id) == unit_id)
             )
-            .where(col(WhistleRecord.step).in_(open_steps), access.whistle_clause(user))
+            .where(col(WhistleRecord.step).in_(open_steps))
+            .where(access.whistle_clause(session, user))
         )
         return int(session.exec(query).one())

@@ -190,8 +190,9 @@ def test_live_state_read_model_and_sql_agree(
     seen_any = 0
     for user in users:
         with session_scope(sessions) as session:
-            listed = set(session.exec(select(CaseRecord.id).where(access.case_clause(user))))
-            exact = set(session.exec(select(CaseRecord.id).where(access.exact_clause(user))))
+            seen, there = access.case_clause(session, user), access.exact_clause(session, user)
+            listed = set(session.exec(select(CaseRecord.id).where(seen)))
+            exact = set(session.exec(select(CaseRecord.id).where(there)))
         for state in cases:
             where = (user.username, state.ticket)
             live = access.may_see_case(user, states[state.case_id])
@@ -250,7 +251,7 @@ def test_what_each_kind_of_unit_sees(sessions: SessionFactory, cases: list[CaseS
     assert not any(access.may_see_case(a, s) for a in (nobody, public) for s in cases)
     with session_scope(sessions) as session:
         for actor in (nobody, public):
-            query = select(CaseRecord.id).where(access.case_clause(actor))
+            query = select(CaseRecord.id).where(access.case_clause(session, actor))
             assert session.exec(query).first() is None
 
 
