@@ -1,6 +1,7 @@
 """The access matrix: every demo user x every resource x where it lies, through the real API.
 
-One world is built once for the module (a real Temporal dev server, a worker, SQLite):
+One world is built once for the module and each database (a real Temporal dev server, a
+worker, SQLite and PostgreSQL):
 
 - case A lies in a 宁海路 grid, is held by 宁海路街道 and handled; it holds a photo, a team of
   宁海路 is allocated to it, 宁海路 blew a whistle summoning 鼓楼公安分局, an override put a
@@ -37,6 +38,7 @@ from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.demo import USERS
 from core.models import InboxItem, Unit, WhistleRecord
 from tests.conftest import (
+    DB_BACKENDS,
     api_client,
     demo_database,
     make_settings,
@@ -157,11 +159,13 @@ async def ok(response: Awaitable[httpx.Response], status: int = 200) -> Any:
     return got.json()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=DB_BACKENDS)
 async def world(
-    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[World]:
-    with demo_database("sqlite", tmp_path_factory.mktemp("matrix")) as url:
+    with demo_database(request.param, tmp_path_factory.mktemp("matrix")) as url:
         engine = make_engine(url)
         sessions = session_factory(engine)
         task_queue = f"tq-{uuid.uuid4().hex[:12]}"
