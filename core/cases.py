@@ -33,7 +33,7 @@ from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReus
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import metrics
+from core import access, metrics
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError, IntakePending
@@ -438,7 +438,7 @@ class CaseService:
                 rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
             )
         except WorkflowUpdateFailedError as err:
-            raise refusal(err) from None
+            raise await self._hidden_or(refusal(err), user, ticket) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             slow = f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
             raise CaseError(503, slow) from None
@@ -446,6 +446,18 @@ class CaseService:
             raise rpc_error(err, ticket) from None
         log.info("case_action", action=act.value, user=user.username, key=bool(key))
         return result
+
+    async def _hidden_or(self, refused: CaseError, user: User, ticket: str) -> CaseError:
+        """A forbidden action on a case the user may not even see is a 404: its existence is
+        not told. Asked only after a refusal, so actions need no read of their own (and go on
+        while the read model is down)."""
+        if refused.status != 403:
+            return refused
+        try:
+            await self.visible_state(user, ticket)
+        except CaseError as hidden:
+            return hidden if hidden.status == 404 else refused
+        return refused
 
     def command(self, user: User, action: Action, req: ActionRequest) -> Command:
         """The workflow command for `req`, with the units and policy it names resolved."""
@@ -457,6 +469,7 @@ class CaseService:
                 unit = session.get(Unit, cmd.unit_id)
                 if unit is None:
                     raise CaseError(422, f"unknown unit {cmd.unit_id!r}", "unit_id")
+                access.check_target(session, user, unit, "unit_id")
                 cmd.unit_name, cmd.unit_chain = unit.name, supervisors_of(session, unit.id)
             if action is Action.CHANGE_CATEGORY and cmd.category:
                 category = session.get(Category, cmd.category)
@@ -502,19 +515,37 @@ class CaseService:
         except RPCError as err:
             raise rpc_error(err, ticket) from None
 
+    async def visible_state(
+        self, user: access.Principal, ticket: str, *, known: CaseState | None = None
+    ) -> CaseState:
+        """The live case (`known`: as an action just returned it), if `user` may see it; else
+        404, as for a case that does not exist."""
+        state = known or await self.live_state(ticket)
+        if not access.may_see_case(user, state):
+            raise CaseError(404, f"no case with ticket {ticket!r}")
+        return state
+
+    async def check_visible(self, user: access.Principal, ticket: str) -> None:
+        """404 unless `user` may see the case, asked of the live case (the read model may
+        lag a reassignment, or be down)."""
+        await self.visible_state(user, ticket)
+
     # ---- reads from the SQL read model -------------------------------------------------
-    def list_cases(self, filters: CaseFilter, *, page: int = 1, size: int = 50) -> CasePage:
-        """Cases from the read model, soonest deadline first."""
-        query = filters.apply(select(CaseRecord))
+    def list_cases(
+        self, filters: CaseFilter, *, viewer: User, page: int = 1, size: int = 50
+    ) -> CasePage:
+        """The cases `viewer` may see that match `filters`, soonest deadline first."""
         with session_scope(self.sessions) as session:
+            query = filters.apply(select(CaseRecord)).where(access.case_clause(session, viewer))
             total = session.exec(select(func.count()).select_from(query.subquery())).one()
             order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)
             rows = session.exec(query.order_by(*order).offset((page - 1) * size).limit(size))
             return CasePage(items=list(rows), total=total, page=page, size=size)
 
-    def get_case(self, ticket: str) -> tuple[CaseRecord, list[CaseEventRecord]]:
+    def get_case(self, ticket: str, viewer: User) -> tuple[CaseRecord, list[CaseEventRecord]]:
+        """The case and its audit trail, if `viewer` may see it (else 404: no existence told)."""
         with session_scope(self.sessions) as session:
-            case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+            case = access.visible_case(session, viewer, ticket)
             if case is None:
                 raise CaseError(404, f"no case with ticket {ticket!r}")
             events = session.exec(

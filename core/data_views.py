@@ -10,7 +10,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlmodel import col, func, select
 
-from core import privacy
+from core import access
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError
 from core.models import PersonalDataView, User
@@ -54,7 +54,7 @@ def list_views(
     """
     if user.role != Role.SUPERVISOR:
         raise CaseError(403, f"role {user.role} may not read the personal-data view log")
-    query = select(PersonalDataView).where(privacy.area_clause(user, PersonalDataView.area_path))
+    query = select(PersonalDataView).where(access.covers_clause(user, PersonalDataView.area_path))
     for name, bound in (("since", filters.since), ("until", filters.until)):
         if bound is not None and bound.tzinfo is None:
             raise CaseError(422, f"{name} needs a timezone", name)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from core.models import CaseRecord, Category
@@ -41,9 +42,15 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def candidates(
-    session: Session, category: Category, lat: float, lon: float, now: datetime
+    session: Session,
+    category: Category,
+    lat: float,
+    lon: float,
+    now: datetime,
+    *where: ColumnElement[bool],
 ) -> list[Candidate]:
-    """Open cases of `category` near (lat, lon) within its window, nearest first."""
+    """Open cases of `category` near (lat, lon) within its window, nearest first; `where`
+    narrows them further (the report's district, what the asker may see)."""
     radius = float(category.dedup_radius_m)
     dlat = radius / METRES_PER_DEGREE
     dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
@@ -55,6 +62,7 @@ def candidates(
         lon_col.between(lon - dlon, lon + dlon),
         col(CaseRecord.created_at) >= since,
         col(CaseRecord.status).in_([s.value for s in JOINABLE]),
+        *where,
     )
     found = []
     for row in session.exec(query):

@@ -232,6 +232,11 @@ USERS: list[tuple[str, str, str, str]] = [
     ("supervisor_gl", "鼓楼区督办员", "supervisor", "gl"),
     ("admin", "系统管理员", "admin", "nj"),
     ("grid_nhl", "宁海路第一社区网格员", "grid_worker", "gl-nhl-c1-g1"),
+    # A second district, so that what one district may not see is there to be tried.
+    ("dispatcher_xw", "玄武区派遣员", "dispatcher", "xw"),
+    ("supervisor_xw", "玄武区督办员", "supervisor", "xw"),
+    ("handler_xwm", "玄武门街道处置员", "handler", "xw-xwm"),
+    ("verifier_xw", "玄武区核查员", "verifier", "xw"),
 ]
 
 # Duplicate radius (metres) where the default 100 m does not fit: a manhole is one spot,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.service import RPCError
 
+from core import access
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError
 from core.logs import get_logger
@@ -35,7 +36,6 @@ EQUIPMENT_STATUSES = ("available", "allocated", "repair")
 EDITABLE_STATUSES = frozenset({"available", "repair"})  # "allocated" only by allocating
 # New allocations only while the case is being handled; a parked case keeps what it has.
 ALLOCATING_STATUSES = (Status.ACCEPTED.value, Status.HANDLING.value, Status.REWORK.value)
-AREA_ROLES = frozenset({Role.DISPATCHER.value, Role.SUPERVISOR.value})
 # Plates ("苏A·W1001") and serials ("GL-SW-P-0301"): letters (CJK too), digits, · - . /
 SERIAL = re.compile(r"[\w·.\-/]{2,64}")
 PHONE = r"^[0-9+\- ]{0,20}$"
@@ -130,7 +130,10 @@ class TeamOut(BaseModel):
     leader: str
     phone: str
     active: bool
-    busy_ticket: str = Field(default="", description="the case it is allocated to, if any")
+    busy: bool = Field(default=False, description="allocated to a case now")
+    busy_ticket: str = Field(
+        default="", description="the case it is allocated to, if the caller may see that case"
+    )
     people: list[PersonOut] = Field(default_factory=list)
 
 
@@ -143,7 +146,9 @@ class EquipmentOut(BaseModel):
     serial: str
     status: str
     note: str
-    allocated_ticket: str = Field(default="", description="the case it is allocated to, if any")
+    allocated_ticket: str = Field(
+        default="", description="the case it is allocated to, if the caller may see that case"
+    )
 
 
 class AllocationOut(BaseModel):
@@ -177,11 +182,14 @@ class CasePanel:
 
 
 class DirectoryService:
-    """Directory reads and edits over the read model; allocations also tell the case."""
+    """Directory reads and edits over the read model, as `viewer` may see it (teams, people
+    and equipment are every staff member's to read; allocations and the cases they name only
+    where the viewer may see the case); allocations also tell the case."""
 
-    def __init__(self, cases: CaseService) -> None:
+    def __init__(self, cases: CaseService, viewer: User) -> None:
         self.cases: CaseService = cases
         self.sessions: SessionFactory = cases.sessions
+        self.viewer = viewer
 
     # ---- reads -----------------------------------------------------------------------------
     def list_teams(self, unit: str = "") -> list[TeamOut]:
@@ -191,13 +199,14 @@ class DirectoryService:
             ids = [t.id for t in teams]
             members = list(session.exec(select(Person).where(col(Person.team_id).in_(ids))))
             names = _unit_names(session, [t.unit_id for t in teams])
-            busy = _open_tickets(session, Allocation.team_id, ids)
+            busy = self._open_tickets(session, Allocation.team_id, ids)
         people = [_person_out(p, names.get(p.unit_id, p.unit_id)) for p in members]
         return [
             TeamOut.model_validate(
                 {
                     **t.model_dump(),
                     "unit_name": names.get(t.unit_id, t.unit_id),
+                    "busy": (t.id or 0) in busy,
                     "busy_ticket": busy.get(t.id or 0, ""),
                     "people": [p for p in people if p.team_id == t.id],
                 }
@@ -222,13 +231,14 @@ class DirectoryService:
                 query = query.where(Equipment.status == status)
             rows = list(session.exec(query.order_by(Equipment.unit_id, Equipment.type)))
             names = _unit_names(session, [e.unit_id for e in rows])
-            busy = _open_tickets(session, Allocation.equipment_id, [e.id for e in rows])
+            busy = self._open_tickets(session, Allocation.equipment_id, [e.id for e in rows])
         return [_equipment_out(e, names, busy.get(e.id or 0, "")) for e in rows]
 
     def allocations_for(self, ticket: str) -> list[AllocationOut]:
-        """Every allocation of a case, open and released, oldest first."""
+        """Every allocation of a case, open and released, oldest first (404: a case the viewer
+        may not see)."""
         with session_scope(self.sessions) as session:
-            case = _case(session, ticket)
+            case = _case(session, ticket, self.viewer)
             rows = session.exec(
                 select(Allocation)
                 .where(Allocation.case_id == case.id)
@@ -237,18 +247,32 @@ class DirectoryService:
             return _allocation_outs(session, list(rows))
 
     def busy(self, unit: str = "") -> list[AllocationOut]:
-        """Open allocations of the resources of `unit` and the units under it: who is out."""
+        """Open allocations of the resources of `unit` and the units under it: who is out, on
+        the cases the viewer may see."""
         with session_scope(self.sessions) as session:
             rows = list(
                 session.exec(
                     select(Allocation)
                     .where(col(Allocation.released_at).is_(None))
+                    .where(access.allocation_clause(session, self.viewer))
                     .order_by(col(Allocation.allocated_at))
                 )
             )
             found = _allocation_outs(session, rows)
             inside = _subtree(session, unit) if unit else None
         return [a for a in found if inside is None or a.unit_id in inside]
+
+    def _open_tickets(self, session: Session, column: Any, ids: list[int | None]) -> dict[int, str]:
+        """The ticket each busy resource is allocated to, by resource id; "" for a case the
+        viewer may not see (the resource is busy all the same)."""
+        if not ids:
+            return {}
+        rows = session.exec(
+            select(column, Allocation.ticket, access.allocation_clause(session, self.viewer)).where(
+                col(column).in_(ids), col(Allocation.released_at).is_(None)
+            )
+        )
+        return {rid: ticket if seen else "" for rid, ticket, seen in rows}
 
     def owner_units(self, user: User) -> list[tuple[str, str]]:
         """Units whose directory `user` may edit: all owners for an admin, else their own."""
@@ -372,7 +396,7 @@ class DirectoryService:
         with session_scope(self.sessions) as session:
             row = _get(session, Equipment, equipment_id or 0, "equipment")
             names = _unit_names(session, [row.unit_id])
-            busy = _open_tickets(session, Allocation.equipment_id, [row.id])
+            busy = self._open_tickets(session, Allocation.equipment_id, [row.id])
         return _equipment_out(row, names, busy.get(row.id or 0, ""))
 
     # ---- allocations -----------------------------------------------------------------------
@@ -403,12 +427,13 @@ class DirectoryService:
         )
         return released
 
-    def case_panel(self, user: User, ticket: str) -> CasePanel:
-        """A case's allocations and, for who may allocate, the holding unit's free resources."""
+    def case_panel(self, ticket: str) -> CasePanel:
+        """A case's allocations and, if the viewer may allocate, the holding unit's free
+        resources (404: a case the viewer may not see)."""
         allocations = self.allocations_for(ticket)
         with session_scope(self.sessions) as session:
-            case = _case(session, ticket)
-        may_act = _may_act_on(user, case)
+            case = _case(session, ticket, self.viewer)
+        may_act = access.may_allocate(self.viewer, case)
         panel = CasePanel(
             ticket=case.ticket,
             status=case.status,
@@ -419,7 +444,7 @@ class DirectoryService:
         )
         if panel.may_allocate and case.assigned_unit_id:
             teams = self.list_teams(case.assigned_unit_id)
-            panel.teams = [t for t in teams if t.active and not t.busy_ticket]
+            panel.teams = [t for t in teams if t.active and not t.busy]
             panel.equipment = self.list_equipment(case.assigned_unit_id, status="available")
         return panel
 
@@ -453,9 +478,12 @@ class DirectoryService:
         now = datetime.now(UTC)
         with session_scope(self.sessions) as session:
             row = _get(session, Allocation, allocation_id, "allocation")
-            case = session.get(CaseRecord, row.case_id)
-            if row.allocated_by != user.username and (case is None or not _may_act_on(user, case)):
-                raise CaseError(403, f"{user.username} may not release allocation {allocation_id}")
+            if row.allocated_by != user.username:
+                case = _case(session, row.ticket, user)  # 404 on a case they may not see
+                if not access.may_allocate(user, case):
+                    raise CaseError(
+                        403, f"{user.username} may not release allocation {allocation_id}"
+                    )
             done = _rowcount(
                 session,
                 update(Allocation)
@@ -484,28 +512,11 @@ class DirectoryService:
             log.warning("resource_signal_failed", case_id=case_id, action=action, error=err.message)
 
 
-# ---- authority -------------------------------------------------------------------------------
-# Who keeps a unit's directory: its dispatchers and supervisors (the centre's) and its
-# handlers (a department's or street's own staff); operators, verifiers and grid workers read it.
-EDITOR_ROLES = frozenset({Role.DISPATCHER.value, Role.SUPERVISOR.value, Role.HANDLER.value})
-
-
-def may_edit(user: User, unit_id: str) -> bool:
-    """An admin edits every unit's directory; an editor role its own unit's."""
-    return user.role == Role.ADMIN or (user.role in EDITOR_ROLES and user.unit_id == unit_id)
-
-
-def _may_act_on(user: User, case: CaseRecord) -> bool:
-    """Dispatchers and supervisors over the case's area, or a handler of the holding unit."""
-    if user.role in AREA_ROLES:
-        return f"/{user.unit_id}/" in case.location_path
-    return user.role == Role.HANDLER and case.assigned_unit_id == user.unit_id
-
-
+# ---- authority (the rules are core.access's; these name the refusal) --------------------------
 def _authorise_case(user: User, case: CaseRecord) -> None:
-    if _may_act_on(user, case):
+    if access.may_allocate(user, case):
         return
-    if user.role in AREA_ROLES:
+    if user.role in access.ALLOCATORS_BY_AREA:
         raise CaseError(403, f"unit {user.unit_id} does not cover the area of case {case.ticket}")
     if user.role == Role.HANDLER:
         raise CaseError(403, f"case {case.ticket} is not held by unit {user.unit_id}")
@@ -532,7 +543,7 @@ def _editable_unit(session: Session, user: User, unit_id: str) -> Unit:
     unit = session.get(Unit, unit_id) if unit_id else None
     if unit is None:
         raise CaseError(422, f"unknown unit {unit_id!r}", "unit_id")
-    if not may_edit(user, unit_id):
+    if not access.may_edit_directory(user, unit_id):
         raise CaseError(
             403, f"unit {user.unit_id} may not edit the directory of unit {unit_id}", "unit_id"
         )
@@ -610,7 +621,7 @@ def _lock_case_in_handling(session: Session, user: User, ticket: str) -> CaseRec
     The projection takes the same row when the case leaves handling, so an allocation either
     lands before it (and is released by it) or sees the new status and is refused.
     """
-    case = _case(session, ticket)
+    case = _case(session, ticket, user)
     _authorise_case(user, case)
     locked = _rowcount(
         session,
@@ -707,8 +718,9 @@ def _allocation(
 
 
 # ---- helpers -------------------------------------------------------------------------------
-def _case(session: Session, ticket: str) -> CaseRecord:
-    case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
+def _case(session: Session, ticket: str, viewer: User) -> CaseRecord:
+    """The case, if `viewer` may see it; else 404, as for one that does not exist."""
+    case = access.visible_case(session, viewer, ticket)
     if case is None:
         raise CaseError(404, f"no case with ticket {ticket!r}")
     return case
@@ -751,18 +763,6 @@ def _unit_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     return {u.id: u.name for u in session.exec(select(Unit).where(col(Unit.id).in_(wanted)))}
-
-
-def _open_tickets(session: Session, column: Any, ids: list[int | None]) -> dict[int, str]:
-    """The ticket each resource is allocated to, by resource id."""
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(column, Allocation.ticket).where(
-            col(column).in_(ids), col(Allocation.released_at).is_(None)
-        )
-    )
-    return {rid: ticket for rid, ticket in rows}
 
 
 def _allocation_outs(session: Session, rows: list[Allocation]) -> list[AllocationOut]:

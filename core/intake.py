@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -25,7 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import attachments, consent, dedup, metrics
+from core import access, attachments, consent, dedup, metrics
 from core.cases import (
     HTTP_OF_KIND,
     INTAKE_ROLES,
@@ -44,6 +44,7 @@ from core.models import (
     Device,
     IntakeKey,
     LinkedReportRecord,
+    User,
 )
 from workflows import idempotency, registry, reports
 from workflows.case import start_search_attributes
@@ -162,24 +163,30 @@ class IntakeService:
         return inp, target
 
     def duplicates(
-        self, category: str, lat: float, lon: float, now: datetime | None = None
+        self, viewer: User, category: str, lat: float, lon: float, now: datetime | None = None
     ) -> list[dedup.Candidate]:
+        """Open cases of `category` near the point, of those `viewer` may see."""
         with session_scope(self.sessions) as session:
             cat = session.get(Category, category)
             if cat is None:
                 raise CaseError(422, f"unknown category {category!r}", "category")
-            return dedup.candidates(session, cat, lat, lon, now or datetime.now(UTC))
+            now = now or datetime.now(UTC)
+            seen = access.case_clause(session, viewer)
+            return dedup.candidates(session, cat, lat, lon, now, seen)
 
     def _merge_target(self, session: Session, req: IntakeRequest, inp: CaseInput) -> str:
         """The ticket to link the report to, or "" for a case of its own."""
         if req.merge_into:
+            _check_merge_into(session, inp, req.merge_into)
             return req.merge_into
         loc = inp.location
         if req.duplicates == "new" or inp.direct_answer or loc.lat is None or loc.lon is None:
             return ""
         category = session.get(Category, inp.category)
         assert category is not None  # case_input checked it
-        found = dedup.candidates(session, category, loc.lat, loc.lon, datetime.now(UTC))
+        found = dedup.candidates(
+            session, category, loc.lat, loc.lon, datetime.now(UTC), *_mergeable(session, inp)
+        )
         own = f"EX-{req.external_id}"  # a concurrent copy of this very report is no duplicate
         found = [c for c in found if c.ticket != own]
         if req.duplicates == "ask" and found:
@@ -221,7 +228,7 @@ class IntakeService:
         report is still merged somewhere and splitting again finishes the job (the start finds
         the case it started).
         """
-        state = await self.cases.live_state(case_ticket)
+        state = await self.cases.visible_state(actor, case_ticket)
         cmd = SplitReport(actor=actor, ticket=report_ticket, reason=reason)
         refused = reports.check_split(state, cmd)  # the validator's own rule, asked first
         linked = reports.find(state, report_ticket)
@@ -537,6 +544,34 @@ def _key_row(actor: Actor, req: IntakeRequest, key: str, inp: CaseInput, target:
 
 def _fingerprint(req: IntakeRequest) -> str:
     return idempotency.fingerprint("intake", req.model_dump(mode="json"))
+
+
+def _mergeable(session: Session, inp: CaseInput) -> list[ColumnElement[bool]]:
+    """Which cases a report may join: of its own district, and — for staff, who are shown the
+    candidates and merge by hand — those its reporter may see. Channels that cannot be asked
+    (citizens, sensors) merge automatically into a certain duplicate and are shown nothing."""
+    where = [col(CaseRecord.district_id) == inp.location.district_id]
+    if access.is_staff(inp.reporter):
+        where.append(access.case_clause(session, inp.reporter))
+    return where
+
+
+def _check_merge_into(session: Session, inp: CaseInput, ticket: str) -> None:
+    """A report is merged by hand only into a case its reporter may see (else 404, as for
+    none) and only within its own district, which answers for both.
+
+    Asked of the read model, where the reporter found the case (the duplicate candidates).
+    """
+    target = access.visible_case(session, inp.reporter, ticket)
+    if target is None:
+        raise CaseError(404, f"no case with ticket {ticket!r}", "merge_into")
+    if target.district_id != inp.location.district_id:
+        raise CaseError(
+            422,
+            f"case {ticket} lies in another district: a report merges only into a case of "
+            "its own district",
+            "merge_into",
+        )
 
 
 def _check_attachments(session: Session, shas: list[str]) -> None:

@@ -502,3 +502,28 @@ class PersonalDataView(SQLModel, table=True):
     area_path: str = Field(max_length=400, index=True)  # where the record lies: who may audit it
     fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     route: str = Field(default="", max_length=300)  # "GET /api/v1/cases/CL…": where it was shown
+
+
+# ---- access (issue 10: one access policy) ----------------------------------------------------
+class BulkJob(SQLModel, table=True):
+    """A bulk override as its supervisor started it: who, when, what and why.
+
+    Its progress lives in its workflow; this row is the record, and what the access policy
+    reads to decide who may follow it (the creator, and supervisors over the creator's unit).
+    """
+
+    __tablename__ = "bulk_jobs"
+
+    id: str = Field(primary_key=True, max_length=40)  # the workflow id, bulk-<12 hex>
+    created_by: str = Field(max_length=64, index=True)
+    unit_id: str = Field(max_length=64, index=True)  # the creator's unit
+    action: str = Field(max_length=32)
+    reason: str = Field(default="")
+    filters: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    expected: int = 0  # the preview count the supervisor confirmed
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+# "Cases this user recorded" is one arm of every list's access clause (core.access).
+Index("ix_cases_taken_by", CaseRecord.__table__.c.taken_by)  # type: ignore[attr-defined]
+Index("ix_linked_reports_taken_by", LinkedReportRecord.__table__.c.taken_by)  # type: ignore[attr-defined]

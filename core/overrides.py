@@ -15,9 +15,10 @@ from sqlmodel import func, select
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
+from core import access
 from core.cases import ActionRequest, CaseError, CaseFilter, CaseService
 from core.db import session_scope
-from core.models import CaseRecord, User
+from core.models import BulkJob, CaseRecord, Unit, User
 from workflows.bulk import BulkOverrideWorkflow
 from workflows.contracts import Action, BulkOverrideInput, BulkProgress, Role
 from workflows.transitions import check_fields
@@ -73,17 +74,46 @@ async def start(cases: CaseService, user: User, req: BulkRequest) -> str:
         raise CaseError(409, f"the filter now matches {found} open cases, not {req.expected}")
     bulk_id = f"bulk-{uuid.uuid4().hex[:12]}"
     command.bulk_id = bulk_id
-    inp = BulkOverrideInput(req.action.value, command, _scoped(user, req.filters).model_dump())
+    filters = _scoped(user, req.filters).model_dump()
+    _record(cases, user, bulk_id, req, filters)
+    inp = BulkOverrideInput(req.action.value, command, filters)
     await cases.client.start_workflow(
         BulkOverrideWorkflow.run, inp, id=bulk_id, task_queue=cases.settings.task_queue
     )
     return bulk_id
 
 
+def _record(
+    cases: CaseService, user: User, bulk_id: str, req: BulkRequest, filters: dict[str, object]
+) -> None:
+    """Who started which override on what, and why: the record, and what `progress` asks the
+    access policy about. Written before the start, so no running override goes unrecorded."""
+    job = BulkJob(
+        id=bulk_id,
+        created_by=user.username,
+        unit_id=user.unit_id,
+        action=req.action.value,
+        reason=req.body.reason,
+        filters=filters,
+        expected=req.expected,
+        created_at=datetime.now(UTC),
+    )
+    with session_scope(cases.sessions) as session:
+        session.add(job)
+
+
+def _require_job(cases: CaseService, user: User, bulk_id: str) -> None:
+    """404 for an override the user may not follow (its creator's, and its supervisors')."""
+    with session_scope(cases.sessions) as session:
+        job = session.get(BulkJob, bulk_id) if BULK_ID.fullmatch(bulk_id) else None
+        unit = session.get(Unit, job.unit_id) if job else None
+        if job is None or not access.may_see_bulk(user, job, unit.path if unit else ""):
+            raise CaseError(404, f"no bulk override {bulk_id!r}")
+
+
 async def progress(cases: CaseService, user: User, bulk_id: str) -> BulkProgress:
     _authorise(user)
-    if not BULK_ID.fullmatch(bulk_id):
-        raise CaseError(404, f"no bulk override {bulk_id!r}")
+    _require_job(cases, user, bulk_id)
     handle: WorkflowHandle[BulkOverrideWorkflow, BulkProgress] = cases.client.get_workflow_handle(
         bulk_id, result_type=BulkProgress
     )

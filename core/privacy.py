@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
-from core import classification, scrub
+from core import access, classification, scrub
 from core.classification import Rule
 from core.db import SessionFactory, session_scope
 from core.models import PersonalDataView, Unit, User
@@ -31,7 +30,7 @@ from workflows.privacy import mask_name, mask_phone
 if TYPE_CHECKING:  # the directory's answer types, for annotations only
     from core.directory import PersonOut, TeamOut
 
-__all__ = ["ROUTE", "Shown", "Subject", "View", "in_area", "mask_name", "mask_phone", "shown"]
+__all__ = ["ROUTE", "Shown", "Subject", "View", "mask_name", "mask_phone", "shown"]
 
 # The request being answered ("GET /api/v1/cases/CL…"), set by the app for the view log.
 ROUTE: ContextVar[str] = ContextVar("route", default="")
@@ -55,17 +54,6 @@ class Subject:
     published: bool = False  # the reporter agreed to publish the report's text
 
 
-# ---- the area: swapped for the access policy (core/access.py) when it lands ---------------
-def in_area(user: User, path: str) -> bool:
-    """Whether `path` (a case's location path, a unit's path) lies in `user`'s unit's area."""
-    return f"/{user.unit_id}/" in path
-
-
-def area_clause(user: User, path_column: Any) -> ColumnElement[bool]:
-    """`in_area` as a SQL condition on a column of paths, for lists filtered in the query."""
-    return col(path_column).contains(f"/{user.unit_id}/", autoescape=True)
-
-
 # ---- the decision --------------------------------------------------------------------------
 def shown(viewer: User | None, field: str, subject: Subject) -> Shown:
     """How `field` ("cases.reporter_phone") of `subject` is shown to `viewer` (None: public)."""
@@ -86,7 +74,7 @@ def _to_public(rule: Rule, subject: Subject) -> Shown:
 
 
 def _to_staff(viewer: User, rule: Rule, subject: Subject) -> Shown:
-    supervisor = viewer.role == Role.SUPERVISOR and in_area(viewer, subject.area_path)
+    supervisor = viewer.role == Role.SUPERVISOR and access.covers(viewer, subject.area_path)
     if rule in (Rule.TOKEN, Rule.SECRET):
         return Shown.WITHHELD
     if rule is Rule.AUDIT:

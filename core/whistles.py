@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core import access
 from core.cases import CaseError, CaseService, refusal, rpc_error
 from core.config import Settings, WhistleKindSetting
 from core.db import SessionFactory, session_scope
@@ -196,6 +197,7 @@ async def blow(cases: CaseService, user: User, ticket: str, req: BlowRequest) ->
             row = session.get(Unit, unit_id)
             if row is None:
                 raise CaseError(422, f"unknown department {unit_id!r}", "departments")
+            access.check_target(session, user, row, "departments")  # 吹哨: its district's
             cmd.departments.append(as_unit(row))
             cmd.chains[row.id] = supervisors_of(session, row.id)
     return await _case_update(cases, user, ticket, "blow_whistle", cmd)
@@ -222,6 +224,7 @@ async def _case_update(
     if not TICKET.fullmatch(ticket):
         raise CaseError(404, f"no case with ticket {ticket!r}")
     structlog.contextvars.bind_contextvars(ticket=ticket)
+    await cases.check_visible(user, ticket)
     handle = cases.client.get_workflow_handle(registry.CITY_EVENT.workflow_id(ticket))
     try:
         state: CaseState = await handle.execute_update(name, cmd, result_type=CaseState)
@@ -245,13 +248,23 @@ async def act(
     try:
         state: WhistleState = await handle.execute_update(stage, cmd, result_type=WhistleState)
     except WorkflowUpdateFailedError as err:
+        _hide_unseen(cases, user, whistle_id)  # the summoned department passes the validator
         raise refusal(err) from None
     except RPCError as err:
+        _hide_unseen(cases, user, whistle_id)
         if err.status == RPCStatusCode.NOT_FOUND and await _exists(handle):
             raise CaseError(409, f"whistle {whistle_id} is over and takes no more steps") from None
         raise _whistle_rpc_error(err, whistle_id) from None
     log.info("whistle_step", whistle=whistle_id, step=stage, user=user.username)
     return state
+
+
+def _hide_unseen(cases: CaseService, user: User, whistle_id: str) -> None:
+    """A refusal about a whistle the user may not see is the 404 of one that does not exist."""
+    with session_scope(cases.sessions) as session:
+        row = session.get(WhistleRecord, whistle_id)
+        if row is None or access.visible_case(session, user, row.ticket) is None:
+            raise CaseError(404, f"no whistle {whistle_id!r}")
 
 
 async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
@@ -264,23 +277,23 @@ async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
 
 
 async def detail(cases: CaseService, user: User, whistle_id: str) -> WhistleDetail:
-    """The live whistle (its workflow) and its timeline (the audit trail).
-
-    For the summoned department, and for the whistle-blower's unit and the units above it.
-    """
+    """The live whistle (its workflow) and its timeline (the audit trail), for who may see
+    its case (the summoned department does); 404 for anyone else."""
     handle = cases.client.get_workflow_handle(_checked(whistle_id))
     try:
         state = await handle.query("get_whistle", result_type=WhistleState)
     except RPCError as err:
         raise _whistle_rpc_error(err, whistle_id) from None
+    try:
+        await cases.check_visible(user, state.ticket)
+    except CaseError:
+        raise CaseError(404, f"no whistle {whistle_id!r}") from None
     query = (
         select(CaseEventRecord)
         .where(CaseEventRecord.case_id == whistle_id)
         .order_by(col(CaseEventRecord.seq))
     )
     with session_scope(cases.sessions) as session:
-        if user.unit_id != state.department.id:
-            _authorise_unit(session, user, state.blower_unit.id)
         return WhistleDetail(whistle=state, timeline=list(session.exec(query)))
 
 
@@ -303,7 +316,7 @@ def list_whistles(
     sessions: SessionFactory, settings: Settings, user: User, *, unit: str = "", open_only: bool
 ) -> list[WhistleOut]:
     """A department's queue (whistles summoning it) and a street's board (whistles it blew),
-    soonest deadline first."""
+    soonest deadline first: of a unit the user may see the boards of, the whistles they may see."""
     unit_id = unit or user.unit_id
     # A street's board includes the whistles of its communities.
     blown_below = select(Unit.id).where(col(Unit.path).contains(f"/{unit_id}/", autoescape=True))
@@ -314,17 +327,10 @@ def list_whistles(
         query = query.where(col(WhistleRecord.step).in_([s.value for s in OPEN_STEPS]))
     order = (col(WhistleRecord.due_at).is_(None), col(WhistleRecord.due_at), WhistleRecord.id)
     with session_scope(sessions) as session:
-        _authorise_unit(session, user, unit_id)
+        access.require_unit(session, user, unit_id)
+        query = query.where(access.whistle_clause(session, user))
         rows = list(session.exec(query.order_by(*order).limit(500)))
     return [_out(row, settings) for row in rows]
-
-
-def _authorise_unit(session: Session, user: User, unit_id: str) -> None:
-    row = session.get(Unit, unit_id)
-    if row is None:
-        raise CaseError(422, f"unknown unit {unit_id!r}", "unit")
-    if f"/{user.unit_id}/" not in row.path:
-        raise CaseError(403, f"unit {user.unit_id} may not see the whistles of {unit_id}", "unit")
 
 
 def _out(row: WhistleRecord, settings: Settings) -> WhistleOut:
@@ -358,7 +364,7 @@ def stats(
         if not district and me is not None and me.level != "city":
             district = user.unit_id  # below the city: one's own district
         if district:
-            _authorise_unit(session, user, district)
+            access.require_unit(session, user, district)
         query = select(WhistleRecord).where(col(WhistleRecord.dept_id) != "")
         if district:
             query = query.where(WhistleRecord.district_id == district)

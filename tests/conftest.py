@@ -102,11 +102,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return _sqlite_url(tmp_path)
 
 
-@pytest.fixture(params=DB_BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, seeded database: SQLite, and PostgreSQL when it is reachable."""
-    if request.param == "sqlite":
-        url = _sqlite_url(tmp_path)
+@contextmanager
+def demo_database(backend: str, directory: Path) -> Iterator[str]:
+    """A migrated, seeded database of `backend` ("sqlite" in `directory`, or "postgres")."""
+    if backend == "sqlite":
+        url = _sqlite_url(directory)
         prepare_demo_database(url)
         yield url
         return
@@ -131,11 +131,20 @@ def _postgres_database() -> Iterator[tuple[str, str]]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     prepare_demo_database(url)
-    yield url, name
-    with admin.connect() as conn:
-        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))  # after outage()
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url, name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))  # after outage
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, seeded database: SQLite, and PostgreSQL when it is reachable."""
+    with demo_database(request.param, tmp_path) as url:
+        yield url
 
 
 @contextmanager

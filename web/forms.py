@@ -143,6 +143,15 @@ _REFUSALS = (
     (re.compile(r"role \w+ may not report through \w+"), "您的角色不能通过此渠道上报"),
     (re.compile(r"ticket \S+ is taken by another case"), "工单号已被占用，请重新提交"),
     (re.compile(r"no case with ticket .*"), "没有这个工单"),
+    # the access policy (core.access)
+    (
+        re.compile(r"unit \S+ is outside the district of unit \S+: .*"),
+        "只能派往本区的街道、社区和本区职能部门（市级可派往全市）",
+    ),
+    (re.compile(r"case \S+ lies in another district: .*"), "只能并入本区的工单"),
+    (re.compile(r"unit \S+ may not see the boards of unit \S+"), "无权查看该单位"),
+    (re.compile(r"no whistle .*"), "没有这个吹哨"),
+    (re.compile(r"no bulk override .*"), "没有这个批量督办"),
     (re.compile(r"case \S+ is \w+ and takes no reports"), "该工单已结案，不能再并入，请新建工单"),
     (re.compile(r"case \S+ is finished and takes no more actions"), "该工单已办结，不能再操作"),
     (re.compile(r"only a report of the same category can be merged"), "只能并入同一类别的工单"),

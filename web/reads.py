@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, func, select
 
-from core import whistles
+from core import access, whistles
 from core.cases import CaseFilter, CaseService
 from core.db import SessionFactory, session_scope
 from core.intake import suggest_categories
@@ -18,7 +18,7 @@ QUEUE_SIZE = 200
 
 
 def queue_for(cases: CaseService, user: User) -> list[CaseRecord]:
-    """Open cases for `user`, soonest deadline first.
+    """Open cases for `user`, soonest deadline first, of those the access policy lets them see.
 
     Handlers work what is assigned to their unit; centre roles watch their whole area.
     """
@@ -26,7 +26,7 @@ def queue_for(cases: CaseService, user: User) -> list[CaseRecord]:
         filters = CaseFilter(open_only=True, unit=user.unit_id)
     else:
         filters = CaseFilter(open_only=True, area=user.unit_id)
-    return cases.list_cases(filters, size=QUEUE_SIZE).items
+    return cases.list_cases(filters, viewer=user, size=QUEUE_SIZE).items
 
 
 @dataclass
@@ -128,9 +128,11 @@ def district_departments(sessions: SessionFactory, district_id: str) -> list[tup
         return [(u.id, u.name) for u in rows]
 
 
-def open_whistle_count(sessions: SessionFactory, unit_id: str) -> int:
-    """The nav's count: open whistles summoning the unit or blown by it (what /whistles lists)."""
+def open_whistle_count(sessions: SessionFactory, user: User) -> int:
+    """The nav's count: open whistles summoning the user's unit or blown by it, that the user
+    may see (what /whistles lists)."""
     open_steps = [s.value for s in whistles.OPEN_STEPS]
+    unit_id = user.unit_id
     with session_scope(sessions) as session:
         query = (
             select(func.count())
@@ -140,5 +142,6 @@ def open_whistle_count(sessions: SessionFactory, unit_id: str) -> int:
                 | (col(WhistleRecord.blower_unit_id) == unit_id)
             )
             .where(col(WhistleRecord.step).in_(open_steps))
+            .where(access.whistle_clause(session, user))
         )
         return int(session.exec(query).one())

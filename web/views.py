@@ -36,7 +36,7 @@ async def case_context(
     After an action the update's result is the state to show; the queries that follow it see
     the same workflow state, so nothing here waits for the read model.
     """
-    state = state or await cases.live_state(ticket)
+    state = await cases.visible_state(user, ticket, known=state)
     events, allowed = await asyncio.gather(
         cases.live_timeline(state), cases.allowed_actions(user, ticket)
     )
@@ -145,17 +145,17 @@ def layout_context(cases: CaseService, user: User) -> dict[str, Any]:
         "user": actor,
         "can_intake": actor.role in INTAKE_ROLES,
         "is_supervisor": actor.role is Role.SUPERVISOR,
-        "unread": inbox.unread_count(cases.sessions, user.unit_id),
-        "open_whistles": reads.open_whistle_count(cases.sessions, user.unit_id),
+        "unread": inbox.unread_count(cases.sessions, user),
+        "open_whistles": reads.open_whistle_count(cases.sessions, user),
     }
 
 
 def inbox_context(cases: CaseService, user: User, show: str) -> dict[str, Any]:
     """The unit's messages: unread ones first, then (unless `show` is "unread") the rest."""
-    unread = inbox.list_inbox(cases.sessions, user.unit_id, unread_only=True)
+    unread = inbox.list_inbox(cases.sessions, user, unread_only=True)
     items = list(unread)
     if show != "unread":
-        items += [i for i in inbox.list_inbox(cases.sessions, user.unit_id) if i.read_at]
+        items += [i for i in inbox.list_inbox(cases.sessions, user) if i.read_at]
     return {
         **layout_context(cases, user),
         "items": items,
@@ -285,8 +285,10 @@ def report_form_context(
 
 
 def error_page(request: Request, cases: CaseService, user: User, err: CaseError) -> Response:
-    """A refusal as a page of its own (or its block, for htmx)."""
-    context = {**layout_context(cases, user), "status": err.status, "message": err.reason}
+    """A refusal as a page of its own (or its block, for htmx), in Chinese where its wording
+    is known (a case the user may not see reads 没有这个工单, like one that does not exist)."""
+    message = forms.chinese_reason(err.reason)
+    context = {**layout_context(cases, user), "status": err.status, "message": message}
     return render(request, "error.html", context, block="error", status=err.status)
 
 

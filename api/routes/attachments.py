@@ -17,10 +17,10 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import ApiUser
-from core import attachments, uploads
+from core import access, attachments, uploads
 from core.cases import CaseError
 from core.db import session_scope
-from core.models import Attachment
+from core.models import Attachment, User
 from core.ratelimit import bearer_credential, rate_limit
 from core.uploads import QuotaExceeded, Uploader
 
@@ -69,23 +69,29 @@ async def upload(request: Request, user: ApiUser) -> AttachmentOut | Response:
 
 @router.get("/{sha}", response_class=FileResponse, name="attachment_file")
 def download(request: Request, sha: str, user: ApiUser) -> FileResponse:
-    """The stored file, as its sniffed content type, without location metadata."""
-    return _serve(request, sha, thumbnail=False)
+    """The stored file, as its sniffed content type; 404 unless the caller may see a case
+    holding it (or uploaded it and it is not attached yet). Location metadata is stripped
+    unless the caller may see the case's exact location."""
+    return _serve(request, user, sha, thumbnail=False)
 
 
 @router.get("/{sha}/thumbnail", response_class=FileResponse, name="attachment_thumbnail")
 def thumbnail(request: Request, sha: str, user: ApiUser) -> FileResponse:
-    """An image's JPEG thumbnail (at most 320 px a side); videos have none (404)."""
-    return _serve(request, sha, thumbnail=True)
+    """An image's JPEG thumbnail (at most 320 px a side); videos have none (404). Served to
+    whom the file is."""
+    return _serve(request, user, sha, thumbnail=True)
 
 
-def _serve(request: Request, sha: str, *, thumbnail: bool) -> FileResponse:
+def _serve(request: Request, user: User, sha: str, *, thumbnail: bool) -> FileResponse:
     settings = request.app.state.settings
     with session_scope(request.app.state.sessions) as session:
-        # The access policy will say who may see a case's exact location (and so a photo's
-        # GPS); until it does, nobody gets the original through here.
-        found = attachments.locate(
-            session, settings, sha, thumbnail=thumbnail, exact_location=False
+        grant = access.file_grant(session, user, sha)
+        found = (
+            attachments.locate(
+                session, settings, sha, thumbnail=thumbnail, exact_location=grant.exact_location
+            )
+            if grant
+            else None
         )
     if found is None:
         raise HTTPException(404, "no such attachment")

@@ -86,22 +86,23 @@ async def create_case(
 
 @router.get("", response_model=CaseList)
 def list_cases(
-    _user: ApiUser,
+    user: ApiUser,
     cases: Cases,
     filters: Annotated[CaseFilter, Query()],
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CaseList:
-    """Cases from the read model, soonest deadline first."""
-    found = cases.list_cases(filters, page=page, size=size)
+    """The cases the caller may see, from the read model, soonest deadline first."""
+    found = cases.list_cases(filters, viewer=user, page=page, size=size)
     items = [CaseSummary.model_validate(c, from_attributes=True) for c in found.items]
     return CaseList(items=items, total=found.total, page=found.page, size=found.size)
 
 
 @router.get("/{ticket}", response_model=CaseDetail)
 async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
-    """The live case state and its timeline, both from its workflow (complete at once)."""
-    state = await cases.live_state(ticket)
+    """The live case state and its timeline, both from its workflow (complete at once); 404
+    for a case the caller may not see."""
+    state = await cases.visible_state(user, ticket)
     events = await cases.live_timeline(state)
     view = privacy.View(user)
     people = [
@@ -153,7 +154,7 @@ async def act(
     cases: Cases,
     key: IdempotencyKey = "",
 ) -> Response:
-    """Take one human action; the case's new state comes back. Send an Idempotency-Key to
-    make retries safe."""
+    """Take one human action; the case's new state comes back (404: a case the caller may
+    not see). Send an Idempotency-Key to make retries safe."""
     state_json = await cases.act_json(user, ticket, action.value, body, key=key)
     return Response(state_json, media_type="application/json")

@@ -27,8 +27,9 @@ from core.directory import (
 router = APIRouter(tags=["directory"])
 
 
-def get_directory(cases: Cases) -> DirectoryService:
-    return DirectoryService(cases)
+def get_directory(cases: Cases, user: ApiUser) -> DirectoryService:
+    """The directory as the caller may see it (core.access)."""
+    return DirectoryService(cases, user)
 
 
 Directory = Annotated[DirectoryService, Depends(get_directory)]
@@ -108,14 +109,15 @@ def update_equipment(
 
 @router.get("/directory/busy", response_model=list[AllocationOut])
 def busy(_user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[AllocationOut]:
-    """Open allocations of the resources of a unit and the units under it."""
+    """Open allocations of the resources of a unit and the units under it, on the cases the
+    caller may see."""
     return directory.busy(unit)
 
 
 # ---- allocations ---------------------------------------------------------------------------
 @router.get("/cases/{ticket}/allocations", response_model=list[AllocationOut])
 def list_allocations(ticket: str, _user: ApiUser, directory: Directory) -> list[AllocationOut]:
-    """The case's allocations, open and released."""
+    """The case's allocations, open and released (404: a case the caller may not see)."""
     return directory.allocations_for(ticket)
 
 

@@ -28,7 +28,7 @@ class InboxItemOut(BaseModel):
 @router.get("", response_model=list[InboxItemOut])
 def list_items(request: Request, user: ApiUser, unread: bool = False) -> list[InboxItemOut]:
     """The caller's unit's inbox, newest first."""
-    items = inbox.list_inbox(request.app.state.sessions, user.unit_id, unread_only=unread)
+    items = inbox.list_inbox(request.app.state.sessions, user, unread_only=unread)
     return [InboxItemOut.model_validate(i, from_attributes=True) for i in items]
 
 

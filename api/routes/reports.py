@@ -56,14 +56,15 @@ async def submit_report(
 
 @router.get("/intake/duplicates", response_model=list[Candidate])
 def duplicate_candidates(
-    _user: ApiUser,
+    user: ApiUser,
     intake: Intake,
     category: Annotated[str, Query(min_length=1, max_length=64)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
 ) -> list[Candidate]:
-    """Open cases of `category` within its radius and window of the point, nearest first."""
-    return intake.duplicates(category, lat, lon)
+    """Open cases of `category` within its radius and window of the point, nearest first, of
+    those the caller may see."""
+    return intake.duplicates(user, category, lat, lon)
 
 
 @router.get("/intake/suggest", response_model=list[SuggestionOut])

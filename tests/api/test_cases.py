@@ -78,7 +78,14 @@ async def test_errors(http: httpx.AsyncClient, sessions: SessionFactory) -> None
 
     ticket = (await http.post("/api/v1/cases", json=CASE, headers=op)).json()["ticket"]
     wrong_unit = await http.post(f"/api/v1/cases/{ticket}/actions/accept", json={}, headers=other)
-    assert wrong_unit.status_code == 403 and "not assigned" in wrong_unit.json()["detail"]
+    # Another street of the district may not see the case: it does not exist for it.
+    assert wrong_unit.status_code == 404 and "no case" in wrong_unit.json()["detail"]
+    by_verifier = await http.post(
+        f"/api/v1/cases/{ticket}/actions/accept",
+        json={},
+        headers=token_for(sessions, "verifier_gl"),
+    )
+    assert by_verifier.status_code == 403 and "requires role" in by_verifier.json()["detail"]
     handler = token_for(sessions, "handler_nhl")
     too_early = await http.post(
         f"/api/v1/cases/{ticket}/actions/submit_feedback", json={"note": "x"}, headers=handler

@@ -108,12 +108,12 @@ async def test_the_full_branch_with_three_departments(
     ).json()
     assert {b["dept_id"] for b in board if b["ticket"] == ticket} == set(DEPTS)
 
-    # A whistle is for its department and the whistle-blower's side of the tree, no one else.
+    # A whistle is seen with its case (core.access): another street does not see either.
     police = members["gl-dept-police"]["whistle_id"]
     foreign = await http.get(
         f"/api/v1/whistles/{police}", headers=token_for(sessions, "handler_hq")
     )
-    assert foreign.status_code == 403
+    assert foreign.status_code == 404
     blower = await http.get(
         f"/api/v1/whistles/{police}", headers=token_for(sessions, "handler_nhl")
     )
@@ -342,9 +342,10 @@ async def test_bad_input_is_refused_and_records_nothing(
         ({"departments": ["gl-hq"]}, 422, "departments"),  # a street is no department
         ({"kind": "whenever"}, 422, "kind"),
         ({"need": " "}, 422, "need"),
-        ({"as_user": "handler_hq"}, 403, ""),  # another street
-        ({"as_user": "handler_gl_water"}, 403, ""),  # a department cannot blow
-        ({"as_user": "operator1"}, 403, ""),
+        ({"as_user": "handler_hq"}, 404, ""),  # another street: may not see the case
+        ({"as_user": "handler_gl_water"}, 404, ""),  # a department not summoned: nor it
+        ({"as_user": "operator1"}, 403, ""),  # sees the case (the city), may not blow
+        ({"departments": ["xw-dept-police"]}, 403, "departments"),  # another district's
     ]
     for body, status, field in refusals:
         got = await blow(http, sessions, t, **body)
@@ -378,7 +379,8 @@ async def test_bad_input_is_refused_and_records_nothing(
     ).status_code == 409
 
     # Only the summoned department acts for itself, in order, with what each step needs.
-    assert (await step(http, sessions, wid, "sign", "handler_gl_water")).status_code == 403
+    # Another department may not see the case: its whistle does not exist for it.
+    assert (await step(http, sessions, wid, "sign", "handler_gl_water")).status_code == 404
     assert (
         await step(http, sessions, wid, "contact", "handler_gl_police", note="x")
     ).status_code == 409
@@ -389,7 +391,7 @@ async def test_bad_input_is_refused_and_records_nothing(
         await step(http, sessions, wid, "contact", "handler_gl_police", note="已联系")
     ).status_code == 200
     other = await step(http, sessions, wid, "report", "handler_gl_water", note="到场", arrived=True)
-    assert other.status_code == 403  # reporting for another department
+    assert other.status_code == 404  # reporting for another department, which it may not see
     bad_date = await step(
         http, sessions, wid, "report", "handler_gl_police", note="方案", plan_date="明天"
     )
@@ -404,7 +406,7 @@ async def test_bad_input_is_refused_and_records_nothing(
     for body, status in (
         ({"unit_id": "gl-dept-police", "score": 6}, 422),
         ({"unit_id": "gl-dept-water", "score": 3}, 422),
-        ({"unit_id": "gl-dept-police", "score": 3, "_as": "handler_hq"}, 403),
+        ({"unit_id": "gl-dept-police", "score": 3, "_as": "handler_hq"}, 404),
     ):
         headers = token_for(sessions, body.pop("_as")) if "_as" in body else nhl  # type: ignore[arg-type]
         got = await http.post(rate_url, json=body, headers=headers)
@@ -413,7 +415,7 @@ async def test_bad_input_is_refused_and_records_nothing(
     assert (await http.post(close_url, json={}, headers=nhl)).status_code == 422
     assert (
         await http.post(close_url, json={"reason": "x"}, headers=token_for(sessions, "handler_hq"))
-    ).status_code == 403
+    ).status_code == 404
 
     # The case recorded the whistle, its approval and two steps, and nothing of the refusals.
     async def settled() -> dict[str, Any] | None:

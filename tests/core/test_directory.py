@@ -63,7 +63,7 @@ def fake() -> FakeClient:
 @pytest.fixture
 def directory(sessions: SessionFactory, fake: FakeClient) -> DirectoryService:
     cases = CaseService(cast(Client, fake), sessions, Settings(secret_key="test"))
-    return DirectoryService(cases)
+    return DirectoryService(cases, user_named(sessions, "supervisor1"))  # reads every case
 
 
 def make_case(
@@ -308,16 +308,17 @@ async def test_conflicts_name_the_case_holding_the_resource(
 async def test_who_may_allocate_what(directory: DirectoryService, sessions: SessionFactory) -> None:
     make_case(sessions, "T-1")
     van, pump = equipment_id(sessions, "苏A·N5002"), equipment_id(sessions, "苏A·W1001")
-    for username, equipment, field_name in [
-        ("handler_hq", van, ""),  # another street's handler: not the holding unit
-        ("operator1", van, ""),  # not a role that allocates
-        ("handler_nhl", pump, "equipment_id"),  # the water bureau's pump: not the street's
+    for username, equipment, status, field_name in [
+        ("handler_hq", van, 404, ""),  # another street's handler: may not see the case
+        ("verifier_gl", van, 403, ""),  # sees it, but not a role that allocates
+        ("operator1", van, 403, ""),  # likewise
+        ("handler_nhl", pump, 403, "equipment_id"),  # the water bureau's pump: not the street's
     ]:
         with pytest.raises(CaseError) as err:
             await directory.allocate(
                 user_named(sessions, username), "T-1", equipment_id=equipment, reason="x"
             )
-        assert refused(err)[:2] == (403, field_name), username
+        assert refused(err)[:2] == (status, field_name), username
     handler = user_named(sessions, "handler_nhl")
     cases: list[tuple[int | None, str, tuple[int, str]]] = [
         (None, "x", (422, "team_id")),  # nothing to allocate
@@ -424,7 +425,10 @@ async def test_release_frees_the_resource_and_records_who_and_why(
     assert refused(err)[:2] == (422, "reason")
     with pytest.raises(CaseError) as err:
         await directory.release(user_named(sessions, "handler_hq"), made.id, reason="x")
-    assert refused(err)[0] == 403
+    assert refused(err)[0] == 404  # another street may not see the case
+    with pytest.raises(CaseError) as err:
+        await directory.release(user_named(sessions, "verifier_gl"), made.id, reason="x")
+    assert refused(err)[0] == 403  # sees it, may not release
 
     released = await directory.release(handler, made.id, reason="清运完毕")
     assert (released.released_by, released.release_reason) == ("handler_nhl", "清运完毕")
@@ -489,9 +493,14 @@ def test_the_case_panel_offers_the_holding_units_free_resources(
 ) -> None:
     make_case(sessions, "T-1")
     handler: User = user_named(sessions, "handler_nhl")
-    panel = directory.case_panel(handler, "T-1")
+    panel = DirectoryService(directory.cases, handler).case_panel("T-1")
     assert panel.may_allocate and panel.may_release and panel.allocations == []
     assert {t.unit_id for t in panel.teams} == {"gl-nhl"}
     assert {e.serial for e in panel.equipment} == {"苏A·N5001", "苏A·N5002"}
-    other = directory.case_panel(user_named(sessions, "handler_hq"), "T-1")
+    district = DirectoryService(directory.cases, user_named(sessions, "verifier_gl"))
+    other = district.case_panel("T-1")  # sees the case, allocates nothing
     assert not other.may_allocate and other.teams == [] and other.equipment == []
+    street = DirectoryService(directory.cases, user_named(sessions, "handler_hq"))
+    with pytest.raises(CaseError) as hidden:
+        street.case_panel("T-1")  # another street: the case does not exist for it
+    assert hidden.value.status == 404

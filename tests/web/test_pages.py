@@ -156,17 +156,22 @@ async def test_case_page_renders_whole_or_as_the_case_block_for_htmx(web: Web) -
 async def test_an_illegal_action_is_refused_inline(web: Web) -> None:
     await login(web.http, "operator1")
     ticket = await new_case(web.http)
-    await login(web.http, "handler_hq")  # not the assigned unit
+    await login(web.http, "verifier_gl")  # sees the district's cases, does not accept them
     url = f"/cases/{ticket}/actions/accept"
 
     htmx = await post(web.http, url, {}, HX)
     assert htmx.status_code == 200
     assert htmx.text.lstrip().startswith('<section id="case"')
     assert 'data-testid="action-error"' in htmx.text and 'role="alert"' in htmx.text
-    assert "签收未完成" in htmx.text and "not assigned" in htmx.text
+    assert "签收未完成" in htmx.text and "requires role" in htmx.text
 
     plain = await post(web.http, url, {})
-    assert plain.status_code == 403 and "<html" in plain.text and "not assigned" in plain.text
+    assert plain.status_code == 403 and "<html" in plain.text and "requires role" in plain.text
+
+    await login(web.http, "handler_hq")  # another street: the case does not exist for it
+    hidden = await post(web.http, url, {})
+    assert hidden.status_code == 404 and "没有这个工单" in hidden.text
+    assert "签收" not in hidden.text.split('id="error"', 1)[1]  # nothing of the case shows
 
 
 async def test_actions_return_the_case_block_or_redirect_without_javascript(web: Web) -> None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.datastructures import UploadFile
 
-from core import attachments
+from core import access, attachments
 from core.cases import CaseError
 from core.db import session_scope
 from core.ratelimit import rate_limit
@@ -84,11 +84,15 @@ async def upload(request: Request, user: WebUser) -> Response:
 
 @router.get("/files/{sha}")
 def file(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Response:
-    """A stored file, as its sniffed content type."""
+    """A stored file, as its sniffed content type, to whom the access policy serves it."""
     with session_scope(sessions) as session:
-        # Until the access policy says who may see a case's exact location, nobody here gets
-        # a photo's GPS: the copy without it is served.
-        found = attachments.locate(session, request.app.state.settings, sha, exact_location=False)
+        grant = access.file_grant(session, user, sha)
+        settings = request.app.state.settings
+        found = (
+            attachments.locate(session, settings, sha, exact_location=grant.exact_location)
+            if grant
+            else None
+        )
     if found is None:
         raise HTTPException(404, "没有这个附件")
     path, content_type = found
@@ -97,9 +101,12 @@ def file(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Respo
 
 @router.get("/files/{sha}/thumb")
 def thumb(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Response:
-    """An image's thumbnail, or a play mark for a video."""
+    """An image's thumbnail, or a play mark for a video, to whom the file is served."""
+    settings = request.app.state.settings
     with session_scope(sessions) as session:
-        found = attachments.locate(session, request.app.state.settings, sha, thumbnail=True)
+        if access.file_grant(session, user, sha) is None:
+            raise HTTPException(404, "没有这个附件")
+        found = attachments.locate(session, settings, sha, thumbnail=True)
         row = attachments.get(session, sha) if found is None else None
     if found is not None:
         path, content_type = found

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from core import privacy
+from core.access import may_edit_directory as may_edit
 from core.cases import CaseError, CaseService
 from core.directory import (
     DirectoryService,
@@ -22,7 +23,6 @@ from core.directory import (
     PersonUpdate,
     TeamCreate,
     TeamUpdate,
-    may_edit,
 )
 from core.models import User
 from web import forms
@@ -173,7 +173,7 @@ def _save(
     """Validate and save; errors go next to their fields with the values kept."""
     spec, unit = KINDS[kind], forms.text(form, "unit_filter")
     values = {name: forms.text(form, name) for name in spec.fields}
-    directory = DirectoryService(cases)
+    directory = DirectoryService(cases, user)
     try:
         data = _data(values)
         if item_id is None:
@@ -220,7 +220,7 @@ def _number(value: str, field: str, what: str) -> int | None:
 
 def _current_values(cases: CaseService, user: User, kind: str, item_id: int) -> dict[str, str]:
     """The edit form's values: the row as it is."""
-    row = KINDS[kind].get(DirectoryService(cases), item_id)
+    row = KINDS[kind].get(DirectoryService(cases, user), item_id)
     unit_id = str(getattr(row, "unit_id", ""))
     if not may_edit(user, unit_id):
         raise CaseError(403, f"unit {user.unit_id} may not edit the directory of unit {unit_id}")
@@ -244,7 +244,7 @@ def _page_context(
     errors: dict[str, str] | None = None,
     saved: str = "",
 ) -> dict[str, Any]:
-    directory = DirectoryService(cases)
+    directory = DirectoryService(cases, user)
     owner_units = directory.owner_units(user)
     errors = errors or {}
     return {
@@ -285,7 +285,7 @@ async def allocate(request: Request, ticket: str, user: WebUser, cases: Cases) -
     form = await request.form()
     values = {name: forms.text(form, name) for name in ("team_id", "equipment_id", "reason")}
     try:
-        await DirectoryService(cases).allocate(
+        await DirectoryService(cases, user).allocate(
             user,
             ticket,
             team_id=_number(values["team_id"], "team_id", "team"),
@@ -305,7 +305,7 @@ async def release(
     """Release one allocation early, with a reason."""
     reason = forms.text(await request.form(), "reason")
     try:
-        await DirectoryService(cases).release(user, allocation_id, reason=reason)
+        await DirectoryService(cases, user).release(user, allocation_id, reason=reason)
     except CaseError as err:
         error = f"释放未完成：{error_summary(field_errors(err))}"
         return _panel(request, cases, user, ticket, error=error, status=err.status)
@@ -332,7 +332,7 @@ def _panel(
     status: int = 200,
 ) -> Response:
     try:
-        panel = DirectoryService(cases).case_panel(user, ticket)
+        panel = DirectoryService(cases, user).case_panel(ticket)
     except CaseError as err:
         return error_page(request, cases, user, _chinese_error(err))
     context = {
