@@ -426,7 +426,10 @@ class CaseService:
         except ValueError:
             raise CaseError(404, f"unknown action {action!r}") from None
         structlog.contextvars.bind_contextvars(ticket=ticket)
-        cmd = self.command(user, act, req)
+        try:
+            cmd = self.command(user, act, req)
+        except CaseError as err:  # a target the user may not send to, on a case they may see?
+            raise await self._hidden_or(err, user, ticket) from None
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
         update_id = action_update_id(user, act, req, key)
         try:

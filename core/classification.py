@@ -158,6 +158,9 @@ equipment.id,unit_id,type,name,serial,status,note,is_demo  一般 - - staff  装
 allocations.id,case_id,ticket,team_id,equipment_id,allocated_at,released_at  一般 - - staff  力量装备调派
 allocations.allocated_by,released_by,reason,release_reason  一般 个人 - staff  调派人、释放人及原因
 ticketcounter.day,value                      一般 - - staff     每日流水号
+bulk_jobs.id,unit_id,action,filters,expected,created_at  一般 - - staff  批量督办：范围、操作、预览件数
+bulk_jobs.created_by                         一般 个人 - staff  发起人用户名
+bulk_jobs.reason                             一般 个人 - staff  督办原因（工作人员填写）
 intake_keys.key,fingerprint,ticket,case_ticket,received_at,created_at  一般 - - staff  受理请求的幂等键、请求指纹、所得工单
 intake_keys.scope                            一般 个人 - staff  幂等键的持有人（用户名、设备或公众）
 publication_consents.ticket,publish,basis,recorded_at  一般 - - staff  反映人是否同意公开诉求内容

@@ -127,6 +127,8 @@ class IntakeService:
         if known is not None:  # a retried submission of an external id
             report, case, token = known
             return IntakeResult(report, await self.cases.live_state(case), report != case, token)
+        if req.merge_into:
+            await self._check_merge_into(actor, req)
         try:
             inp, target = self._prepare(actor, req, key)
         except IntegrityError:  # the same key, sent twice at once: the other request claimed it
@@ -138,6 +140,24 @@ class IntakeService:
                 return IntakeResult(inp.ticket, merged, True, inp.tracking_token)
         state = await self.cases.start(inp, reuse=bool(key))
         return IntakeResult(inp.ticket, state, False, inp.tracking_token)
+
+    async def _check_merge_into(self, actor: Actor, req: IntakeRequest) -> None:
+        """A report is merged by hand only into a case its reporter may see (else 404, as for
+        none) and only within its own district, which answers for both. Asked of the live
+        case: the reporter may have just opened it, before the read model has it."""
+        try:
+            target = await self.cases.visible_state(actor, req.merge_into)
+        except CaseError as err:
+            raise CaseError(err.status, err.reason, "merge_into") from None
+        with session_scope(self.sessions) as session:
+            here = self.cases.case_input(session, actor, req, ticket=UNMINTED).location
+        if target.location.district_id != here.district_id:
+            raise CaseError(
+                422,
+                f"case {req.merge_into} lies in another district: a report merges only into a "
+                "case of its own district",
+                "merge_into",
+            )
 
     def _prepare(self, actor: Actor, req: IntakeRequest, key: str) -> tuple[CaseInput, str]:
         """The report's input under its ticket, and the case it joins ("" for its own).
@@ -177,8 +197,7 @@ class IntakeService:
     def _merge_target(self, session: Session, req: IntakeRequest, inp: CaseInput) -> str:
         """The ticket to link the report to, or "" for a case of its own."""
         if req.merge_into:
-            _check_merge_into(session, inp, req.merge_into)
-            return req.merge_into
+            return req.merge_into  # checked before (_check_merge_into)
         loc = inp.location
         if req.duplicates == "new" or inp.direct_answer or loc.lat is None or loc.lon is None:
             return ""
@@ -554,24 +573,6 @@ def _mergeable(session: Session, inp: CaseInput) -> list[ColumnElement[bool]]:
     if access.is_staff(inp.reporter):
         where.append(access.case_clause(session, inp.reporter))
     return where
-
-
-def _check_merge_into(session: Session, inp: CaseInput, ticket: str) -> None:
-    """A report is merged by hand only into a case its reporter may see (else 404, as for
-    none) and only within its own district, which answers for both.
-
-    Asked of the read model, where the reporter found the case (the duplicate candidates).
-    """
-    target = access.visible_case(session, inp.reporter, ticket)
-    if target is None:
-        raise CaseError(404, f"no case with ticket {ticket!r}", "merge_into")
-    if target.district_id != inp.location.district_id:
-        raise CaseError(
-            422,
-            f"case {ticket} lies in another district: a report merges only into a case of "
-            "its own district",
-            "merge_into",
-        )
 
 
 def _check_attachments(session: Session, shas: list[str]) -> None:

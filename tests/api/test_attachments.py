@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +15,11 @@ from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import SessionFactory, session_scope
-from core.models import Attachment
+from core.models import Attachment, CaseAttachment, CaseRecord
+from tests.activities.test_case import snapshot
 from tests.conftest import api_client, make_settings, token_for
 from tests.media import gps_of, located_photo, pixels, video
+from workflows.contracts import Status
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -105,28 +108,53 @@ async def test_video_has_no_thumbnail(http: httpx.AsyncClient, sessions: Session
         None,
     )
     got = await http.get(body["url"], headers=op)
-    # Served without its user data (ffmpeg's name here; a phone's place elsewhere), same size.
-    assert got.headers["content-type"] == "video/mp4" and len(got.content) == len(MP4)
-    assert b"Lavf" in MP4 and b"Lavf" not in got.content
+    # Its uploader gets it as sent; who else may, gets it without its user data (below).
+    assert got.headers["content-type"] == "video/mp4" and got.content == MP4
     thumb = await http.get(f"{body['url']}/thumbnail", headers=op)
     assert thumb.status_code == 404
 
 
-async def test_a_photo_is_served_without_its_place(
+async def test_a_photos_place_goes_only_to_who_may_see_the_cases_exact_location(
     http: httpx.AsyncClient, sessions: SessionFactory, files: Path
 ) -> None:
-    op = token_for(sessions, "operator1")
+    """A 玄武 case held by 鼓楼's 宁海路街道: its handler works it on the spot (the original,
+    GPS and all); 鼓楼's supervisor sees it only as the holder's superior (no place)."""
     data = located_photo()
+    op = token_for(sessions, "operator1")
     body = (
         await http.post("/api/v1/attachments", files={"file": ("p.jpg", data)}, headers=op)
     ).json()
-    got = await http.get(body["url"], headers=op)
-    thumb = await http.get(body["thumbnail_url"], headers=op)
+    assert gps_of((await http.get(body["url"], headers=op)).content)  # the uploader's own
+    hold_in_another_district(sessions, body["sha256"], holder="gl-nhl")
+    whole = token_for(sessions, "handler_nhl")
+    stripped = token_for(sessions, "supervisor_gl")
+    got = await http.get(body["url"], headers=stripped)
+    thumb = await http.get(body["thumbnail_url"], headers=stripped)
     assert got.status_code == thumb.status_code == 200
     assert gps_of(data) and gps_of(got.content) == {} and gps_of(thumb.content) == {}
     assert pixels(got.content) == pixels(data) and b"iPhone" not in got.content
-    # The original is kept, for whoever may see the case's exact location.
+    assert (await http.get(body["url"], headers=whole)).content == data
+    # The original is kept once, for whoever may see the case's exact location.
     assert [p.read_bytes() for p in stored(files) if p.name == body["sha256"]] == [data]
+
+
+def hold_in_another_district(sessions: SessionFactory, sha: str, *, holder: str) -> None:
+    """A case of 玄武门街道 in the read model, assigned to `holder`, holding the file `sha`."""
+    row = dataclasses.replace(
+        snapshot(3, Status.DISPATCHED),
+        location_unit_id="xw-xwm",
+        location_path="/nj/xw/xw-xwm/",
+        district_id="xw",
+        street_id="xw-xwm",
+        assigned_unit_id=holder,
+    )
+    with session_scope(sessions) as session:
+        session.add(CaseRecord(**dataclasses.asdict(row)))
+        session.add(
+            CaseAttachment(
+                case_id=row.id, sha256=sha, seq=1, added_by="operator1", added_at=row.created_at
+            )
+        )
 
 
 async def test_a_video_with_a_broken_container_is_refused(

@@ -19,7 +19,7 @@ from core.config import Settings
 from core.db import SessionFactory
 from core.errors import RETRY_AFTER_S
 from core.metrics import client_runtime
-from tests.conftest import api_client, make_settings, running_worker, token_for
+from tests.conftest import CONVERTER, api_client, make_settings, running_worker, token_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -156,7 +156,10 @@ async def test_temporal_client_metrics_are_served(
 ) -> None:
     target = dev_env.client.service_client.config.target_host
     client = await Client.connect(
-        target, namespace=dev_env.client.namespace, runtime=client_runtime()
+        target,
+        namespace=dev_env.client.namespace,
+        runtime=client_runtime(),
+        data_converter=CONVERTER,
     )
     settings: Settings = make_settings(db_url, client, task_queue)
     async with (

@@ -25,11 +25,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
 from core.demo import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig, port_open
 from core.lifeline import running
 from core.models import CaseRecord
+from core.temporal import connect
 from tests.conftest import PRODUCTION, api_client, make_settings, token_for
 from tests.core.support import (
     PATIENCE,
@@ -145,7 +147,16 @@ def write_locked(db_file: Path) -> Iterator[sqlite3.Connection]:
 
 async def test_worker_serves_sdk_metrics_and_projection_lag(stack: WorkerStack) -> None:
     worker = stack.start_worker()
-    client = await Client.connect(stack.config.address, namespace=stack.config.namespace)
+    # The stack runs with production's payload keys: read it with them.
+    production = Settings(**PRODUCTION)  # type: ignore[arg-type]
+    client = await connect(
+        production.model_copy(
+            update={
+                "temporal_address": stack.config.address,
+                "temporal_namespace": stack.config.namespace,
+            }
+        )
+    )
     settings = make_settings(stack.db_url, client, "cityloop-cases")
     async with api_client(settings, client) as http:
         created = await http.post(
@@ -171,7 +182,16 @@ async def test_worker_serves_sdk_metrics_and_projection_lag(stack: WorkerStack) 
 async def test_sigterm_drains_the_worker(stack: WorkerStack) -> None:
     """A projection in flight when SIGTERM arrives is written before the worker exits 0."""
     worker = stack.start_worker()
-    client = await Client.connect(stack.config.address, namespace=stack.config.namespace)
+    # The stack runs with production's payload keys: read it with them.
+    production = Settings(**PRODUCTION)  # type: ignore[arg-type]
+    client = await connect(
+        production.model_copy(
+            update={
+                "temporal_address": stack.config.address,
+                "temporal_namespace": stack.config.namespace,
+            }
+        )
+    )
     settings = make_settings(stack.db_url, client, "cityloop-cases")
     op, handler = token_for(stack.sessions, "operator1"), token_for(stack.sessions, "handler_nhl")
     async with api_client(settings, client) as http:

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.db import session_scope
 from core.models import Attachment
+from tests.api.test_attachments import hold_in_another_district
 from tests.media import gps_of, located_photo, pixels
 from tests.web.support import HX, Web, csrf, login, web_stack
 
@@ -87,12 +88,15 @@ async def test_a_fake_photo_is_refused_in_chinese_and_not_kept(web: Web) -> None
     assert stored(web) == before
 
 
-async def test_a_photo_is_served_to_staff_without_its_place(web: Web) -> None:
+async def test_a_photo_is_served_without_its_place_to_who_may_not_see_it(web: Web) -> None:
     await login(web.http, "grid_nhl")
     data = located_photo()
     status, fragment = await upload(web, "井盖.jpg", data)
     found = SHA_INPUT.search(fragment)
     assert status == 200 and found, fragment
+    assert (await web.http.get(f"/files/{found.group(1)}")).content == data  # the uploader's
+    hold_in_another_district(web.sessions, found.group(1), holder="gl-nhl")
+    await login(web.http, "supervisor_gl")  # sees the case as the holder's superior only
     full = await web.http.get(f"/files/{found.group(1)}")
     thumb = await web.http.get(f"/files/{found.group(1)}/thumb")
     assert gps_of(data) and gps_of(full.content) == {} and gps_of(thumb.content) == {}
