@@ -13,8 +13,7 @@ import pytest_asyncio
 from tests.conftest import PG_ADMIN_URL, POSTGRES
 from tests.faults.audit import Report
 from tests.faults.scenario import CI_SIZE, FULL_SIZE, Size
-from tests.faults.stack import Stack, postgres_read_model, sqlite_read_model
-
+from tests.faults.stack import Stack, postgres_read_model, running, sqlite_read_model
 
 _REPORTS: list[str] = []
 
@@ -57,20 +56,6 @@ def pytest_runtest_makereport(
 _FAILED = pytest.StashKey[bool]()
 
 
-async def running_stack(
-    tmp: Path, db_url: str, failed: Callable[[], bool]
-) -> AsyncIterator[Stack]:
-    """Start a stack, and stop it whatever happens; its logs are printed if the test failed."""
-    stack = Stack(tmp, db_url)
-    try:
-        await stack.start()
-        yield stack
-    finally:
-        await stack.close()
-        if failed():
-            print(f"stack logs in {tmp}:\n{stack.log_tails()}")
-
-
 def _test_failed(request: pytest.FixtureRequest) -> Callable[[], bool]:
     return lambda: request.node.stash.get(_FAILED, True)
 
@@ -79,8 +64,8 @@ def _test_failed(request: pytest.FixtureRequest) -> Callable[[], bool]:
 async def stack(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
     """A fresh stack on a SQLite read model, stopped after the test."""
     db_url = sqlite_read_model(tmp_path)
-    async for running in running_stack(tmp_path, db_url, _test_failed(request)):
-        yield running
+    async with running(tmp_path, db_url, _test_failed(request)) as started:
+        yield started
 
 
 @pytest.fixture
@@ -96,5 +81,5 @@ async def postgres_stack(
     tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[Stack]:
     """A fresh stack on a PostgreSQL read model of its own."""
-    async for running in running_stack(tmp_path, postgres_url, _test_failed(request)):
-        yield running
+    async with running(tmp_path, postgres_url, _test_failed(request)) as started:
+        yield started

@@ -27,8 +27,8 @@ class Size:
     settle: float  # seconds the projection gets to catch up after the fault
 
 
-CI_SIZE = Size(cases=28, concurrency=8, outage=6.0, settle=150.0)
-FULL_SIZE = Size(cases=200, concurrency=20, outage=15.0, settle=420.0)
+CI_SIZE = Size(cases=28, concurrency=8, outage=12.0, settle=150.0)
+FULL_SIZE = Size(cases=200, concurrency=20, outage=20.0, settle=420.0)
 
 
 Strike = Callable[[], Awaitable[str]]  # does the damage, restores the stack, names what it did

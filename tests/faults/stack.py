@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -225,6 +225,19 @@ class Stack:
     async def _web_answering(self) -> bool:
         async with httpx.AsyncClient(timeout=5) as http:
             return (await http.get(f"{self.base_url}/openapi.json")).status_code == 200
+
+
+@contextlib.asynccontextmanager
+async def running(tmp: Path, db_url: str, failed: Callable[[], bool]) -> AsyncIterator[Stack]:
+    """A started stack, stopped whatever happens; its logs are printed if `failed()`."""
+    stack = Stack(tmp, db_url)
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        await stack.close()
+        if failed():
+            print(f"stack logs in {tmp}:\n{stack.log_tails()}")
 
 
 async def _until(proc: Proc, ready: Callable[[], Awaitable[bool]]) -> None:

@@ -74,11 +74,8 @@ async def _accept_once_while_killed(
         await stack.start_temporal()
         return "Temporal server kill -9, restarted on the same database file"
 
-    progress, struck = Progress(len(batch)), []
-    jobs = [
-        functools.partial(act, one_shot, intent, ACCEPT, progress=progress)
-        for intent in batch
-    ]
+    progress, struck = Progress(len(batch)), list[str]()
+    jobs = [functools.partial(act, one_shot, intent, ACCEPT, progress=progress) for intent in batch]
     fault = strikes(progress, [1 / 3], kill_temporal, struck)
     await burst(jobs, concurrency=size.concurrency, progress=progress, fault=fault)
     return struck

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,7 +133,7 @@ def planned_calls(batch: list[Intent]) -> int:
 
 
 async def burst(
-    jobs: list[Callable[[], Awaitable[None]]],
+    jobs: Sequence[Callable[[], Awaitable[object]]],
     *,
     concurrency: int,
     progress: Progress,
@@ -146,7 +146,7 @@ async def burst(
     """
     gate = asyncio.Semaphore(concurrency)
 
-    async def bounded(job: Callable[[], Awaitable[None]]) -> None:
+    async def bounded(job: Callable[[], Awaitable[object]]) -> None:
         async with gate:
             await job()
 
