@@ -191,6 +191,15 @@ class Stack:
         self.web.spawn()
         await _until(self.web, self._web_answering)
 
+    async def crash(self, proc: Proc, *, downtime: float) -> str:
+        """SIGKILL `proc`, leave it dead `downtime` seconds, then start it again (the server on
+        its database file) and wait until it serves. Returns what was done, for the report."""
+        await asyncio.to_thread(proc.kill)
+        await asyncio.sleep(downtime)
+        restart = {self.temporal: self.start_temporal, self.worker: self.start_worker}
+        await restart.get(proc, self.start_web)()
+        return f"{proc.name} SIGKILL, {downtime:.1f} s down, restarted"
+
     async def close(self) -> None:
         for proc in (self.web, self.worker, self.temporal):
             await asyncio.to_thread(proc.stop)

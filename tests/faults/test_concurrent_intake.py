@@ -77,30 +77,31 @@ def statuses(answers: list[Answer]) -> list[int]:
     return [a.status for a in answers]
 
 
+def assert_one_case(answers: list[Answer], report: Report) -> None:
+    """Twenty answers for one submission: one case, every answer a success naming it."""
+    assert not report.bad(), report.render()
+    assert report.workflows == 1
+    assert all(a.ok for a in answers), statuses(answers)
+    assert len(set(tickets(answers))) == 1, tickets(answers)
+
+
 async def test_one_external_id_is_one_case(
     intake_stack: Stack, size: Size, record: Callable[[Report], None]
 ) -> None:
     body = {**CASE_BODY, "title": "intake-external-id", "external_id": external_id()}
     answers, report = await twenty_at_once(intake_stack, size, "/api/v1/cases", body)
     record(report)
-    assert not report.bad(), report.render()
-    assert report.workflows == 1
-    assert all(a.ok for a in answers), statuses(answers)
-    assert len(set(tickets(answers))) == 1, tickets(answers)
+    assert_one_case(answers, report)
 
 
 async def test_one_idempotency_key_is_one_case(
     intake_stack: Stack, size: Size, record: Callable[[Report], None]
 ) -> None:
     body = {**CASE_BODY, "title": "intake-idempotency-key"}
-    answers, report = await twenty_at_once(
-        intake_stack, size, "/api/v1/cases", body, key=uuid.uuid4().hex
-    )
+    key = uuid.uuid4().hex
+    answers, report = await twenty_at_once(intake_stack, size, "/api/v1/cases", body, key=key)
     record(report)
-    assert not report.bad(), report.render()
-    assert report.workflows == 1
-    assert all(a.ok for a in answers), statuses(answers)
-    assert len(set(tickets(answers))) == 1, tickets(answers)
+    assert_one_case(answers, report)
 
 
 async def test_one_external_id_reported_twenty_times_gives_one_tracking_link(
@@ -109,10 +110,7 @@ async def test_one_external_id_reported_twenty_times_gives_one_tracking_link(
     body = {**CASE_BODY, "title": "intake-report", "external_id": external_id()}
     answers, report = await twenty_at_once(intake_stack, size, "/api/v1/reports", body)
     record(report)
-    assert not report.bad(), report.render()
-    assert report.workflows == 1
-    assert all(a.ok for a in answers), statuses(answers)
-    assert len(set(tickets(answers))) == 1, tickets(answers)
+    assert_one_case(answers, report)
     tracked = await track_statuses(intake_stack, answers)
     opened = tracked.count(200)
     assert opened == TWENTY, f"{opened} of {TWENTY} answers carry a token /track accepts: {tracked}"

@@ -69,10 +69,7 @@ async def _accept_once_while_killed(
     stack: Stack, size: Size, batch: list[Intent], one_shot: ApiClient
 ) -> list[str]:
     async def kill_temporal() -> str:
-        await asyncio.to_thread(stack.temporal.kill)
-        await asyncio.sleep(DOWNTIME)
-        await stack.start_temporal()
-        return "Temporal server kill -9, restarted on the same database file"
+        return await stack.crash(stack.temporal, downtime=DOWNTIME) + " on the same file"
 
     progress, struck = Progress(len(batch)), list[str]()
     jobs = [functools.partial(act, one_shot, intent, ACCEPT, progress=progress) for intent in batch]
