@@ -42,6 +42,7 @@ LOOP = [
     Step("verify", "verifier_gl", {"passed": True}),
     Step("record_callback", "operator1", {"rating": "satisfied"}),
 ]
+ACCEPT = LOOP[0]
 
 
 @dataclass
@@ -60,9 +61,6 @@ class Intent:
         if self.intake is None or not self.intake.ok or not isinstance(self.intake.body, dict):
             return ""
         return str(self.intake.body.get("ticket", ""))
-
-
-ACCEPT = LOOP[0]
 
 
 def intents(experiment: str, count: int, *, steps: list[Step] | None = None) -> list[Intent]:
@@ -97,12 +95,9 @@ class Progress:
             self._changed.notify_all()
 
 
-async def open_case(
-    api: ApiClient, intent: Intent, *, keyed: bool = True, progress: Progress | None = None
-) -> Answer:
+async def open_case(api: ApiClient, intent: Intent, *, progress: Progress | None = None) -> Answer:
     body = {**CASE_BODY, "title": intent.title}
-    key = f"{intent.key}-intake" if keyed else ""
-    intent.intake = await api.post("/api/v1/cases", body, "operator1", key=key)
+    intent.intake = await api.post("/api/v1/cases", body, "operator1", key=f"{intent.key}-intake")
     if progress is not None:
         await progress.tick()
     return intent.intake
