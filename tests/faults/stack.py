@@ -51,10 +51,19 @@ def _kill_leftovers() -> None:
 
 
 class Proc:
-    """One child process in a process group of its own, its output appended to a log file."""
+    """One child process in a process group of its own, its output appended to a log file;
+    `ready` tells when it serves."""
 
-    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path) -> None:
-        self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path,
+        ready: Callable[[], Awaitable[bool]],
+    ) -> None:
+        self.name, self.argv, self.env, self.cwd, self.ready = name, argv, env, cwd, ready
         self.log_path = cwd / f"{name}.log"
         self.starts = 0
         self._popen: subprocess.Popen[bytes] | None = None
@@ -103,10 +112,10 @@ class Proc:
 
     def tail(self, lines: int = 25) -> str:
         try:
-            text_ = self.log_path.read_text(encoding="utf-8", errors="replace")
+            log = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError as err:
             return f"<no log: {err}>"
-        return "\n".join(text_.splitlines()[-lines:])
+        return "\n".join(log.splitlines()[-lines:])
 
     def _signal(self, sig: signal.Signals) -> None:
         if self._popen is not None:
@@ -131,11 +140,13 @@ class Stack:
         self.web_port = free_ports("127.0.0.1", 1)[0]
         self.task_queue = f"faults-{uuid.uuid4().hex[:8]}"
         self.client: Client | None = None
-        temporal_argv = self.temporal_config.command(find_temporal_cli())
-        env = self._app_env()
-        self.temporal = Proc("temporal", temporal_argv, env=dict(os.environ), cwd=tmp)
-        self.worker = Proc("worker", [sys.executable, "-m", "core.cli", "worker"], env=env, cwd=tmp)
-        self.web = Proc("web", [sys.executable, "-m", "core.cli", "web"], env=env, cwd=tmp)
+        server = self.temporal_config.command(find_temporal_cli())
+        cli, env = [sys.executable, "-m", "core.cli"], self._app_env()
+        self.temporal = Proc(
+            "temporal", server, env=dict(os.environ), cwd=tmp, ready=self._temporal_ready
+        )
+        self.worker = Proc("worker", [*cli, "worker"], env=env, cwd=tmp, ready=self._polling)
+        self.web = Proc("web", [*cli, "web"], env=env, cwd=tmp, ready=self._answering)
 
     @property
     def base_url(self) -> str:
@@ -171,33 +182,33 @@ class Stack:
 
     # ---- life ------------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.start_temporal()
+        await self.launch(self.temporal)
         self.client = await Client.connect(
             self.temporal_config.address, namespace=self.temporal_config.namespace
         )
-        await self.start_worker()
-        await self.start_web()
+        await self.launch(self.worker)
+        await self.launch(self.web)
 
-    async def start_temporal(self) -> None:
-        """Start the server; after a kill it opens the same database file again."""
-        self.temporal.spawn()
-        await _until(self.temporal, self._temporal_ready)
-
-    async def start_worker(self) -> None:
-        self.worker.spawn()
-        await _until(self.worker, self._worker_polling)
-
-    async def start_web(self) -> None:
-        self.web.spawn()
-        await _until(self.web, self._web_answering)
+    async def launch(self, proc: Proc) -> None:
+        """Start `proc` (the server on its database file, also after a kill) and wait until
+        it serves; fail with its log's tail if it dies or stalls."""
+        proc.spawn()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if not proc.running:
+                raise RuntimeError(f"{proc.name} exited during start-up:\n{proc.tail()}")
+            with contextlib.suppress(Exception):  # not up yet: refused, unknown namespace, …
+                if await asyncio.wait_for(proc.ready(), timeout=10):
+                    return
+            await asyncio.sleep(POLL)
+        raise RuntimeError(f"{proc.name} not ready after {READY_TIMEOUT:.0f} s:\n{proc.tail()}")
 
     async def crash(self, proc: Proc, *, downtime: float) -> str:
-        """SIGKILL `proc`, leave it dead `downtime` seconds, then start it again (the server on
-        its database file) and wait until it serves. Returns what was done, for the report."""
+        """SIGKILL `proc`, leave it dead `downtime` seconds, then launch it again. Returns
+        what was done, for the report."""
         await asyncio.to_thread(proc.kill)
         await asyncio.sleep(downtime)
-        restart = {self.temporal: self.start_temporal, self.worker: self.start_worker}
-        await restart.get(proc, self.start_web)()
+        await self.launch(proc)
         return f"{proc.name} SIGKILL, {downtime:.1f} s down, restarted"
 
     async def close(self) -> None:
@@ -220,7 +231,7 @@ class Stack:
         )
         return True
 
-    async def _worker_polling(self) -> bool:
+    async def _polling(self) -> bool:
         """The new process polls the task queue (its identity is `<pid>@<host>`)."""
         described = await self.temporal_client.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
@@ -231,7 +242,7 @@ class Stack:
         )
         return any(p.identity.startswith(f"{self.worker.pid}@") for p in described.pollers)
 
-    async def _web_answering(self) -> bool:
+    async def _answering(self) -> bool:
         async with httpx.AsyncClient(timeout=5) as http:
             return (await http.get(f"{self.base_url}/openapi.json")).status_code == 200
 
@@ -247,19 +258,6 @@ async def running(tmp: Path, db_url: str, failed: Callable[[], bool]) -> AsyncIt
         await stack.close()
         if failed():
             print(f"stack logs in {tmp}:\n{stack.log_tails()}")
-
-
-async def _until(proc: Proc, ready: Callable[[], Awaitable[bool]]) -> None:
-    """Poll `ready` until it holds; fail with the log's tail if the process dies or stalls."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if not proc.running:
-            raise RuntimeError(f"{proc.name} exited during start-up:\n{proc.tail()}")
-        with contextlib.suppress(Exception):  # not up yet: refused, unknown namespace, …
-            if await asyncio.wait_for(ready(), timeout=10):
-                return
-        await asyncio.sleep(POLL)
-    raise RuntimeError(f"{proc.name} not ready after {READY_TIMEOUT:.0f} s:\n{proc.tail()}")
 
 
 # ---- read models ---------------------------------------------------------------------------
