@@ -23,7 +23,7 @@ from temporalio.client import Client
 
 from core.db import make_engine, session_factory, session_scope
 from core.models import CaseEventRecord, CaseRecord
-from tests.faults.client import ApiClient
+from tests.faults.client import NO_RETRY_AFTER, ApiClient
 from tests.faults.workload import Intent
 from workflows import registry
 from workflows.clock import StageClock
@@ -96,6 +96,7 @@ class Report:
     open_timers_intact: int = 0
     timers_missing: int = 0
     http_500: int = 0
+    http_503_without_retry_after: int = 0
     calls_abandoned: int = 0
     faults_planned: int = 0
     faults_struck: int = 0
@@ -112,6 +113,7 @@ class Report:
         "answers_wrong",
         "timers_missing",
         "http_500",
+        "http_503_without_retry_after",
         "calls_abandoned",
     )
 
@@ -310,6 +312,7 @@ def _compare_actions(report: Report, intent: Intent, view: CaseView) -> None:
 
 def count_calls(report: Report, *clients: ApiClient) -> None:
     report.http_500 = sum(c.statuses["500"] for c in clients)
+    report.http_503_without_retry_after = sum(c.statuses[NO_RETRY_AFTER] for c in clients)
     report.calls_abandoned = sum(c.abandoned for c in clients)
 
 

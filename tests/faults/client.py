@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 NO_ANSWER = 0  # the status of a call that never got one (timeout, lost connection)
+NO_RETRY_AFTER = "503 without Retry-After"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class ApiClient:
         final = not _retryable(response)
         wait = None if final else _retry_after(response, self.retries.max_retry_after)
         status = response.status_code
+        if status == 503 and "retry-after" not in response.headers:
+            self.statuses[NO_RETRY_AFTER] += 1  # a 503 must say when to come back
         return self._note(answer, str(status), status, _json(response), wait=wait)
 
     def _note(
