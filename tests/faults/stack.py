@@ -31,11 +31,13 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Describe
 from temporalio.client import Client
 
 from bench.stack import embedded_config, free_ports
+from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
 from core.demo import prepare_demo_database
 from core.devstack import find_temporal_cli
 from core.models import User
 from core.security import mint_token
+from core.temporal import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0  # seconds a process gets to answer after a (re)start on a loaded host
@@ -176,15 +178,21 @@ class Stack:
             "CITYLOOP_ATTACHMENT_DIR": str(self.tmp / "attachments"),
             "CITYLOOP_TICKET_PREFIX": "FT",
             "CITYLOOP_SECRET_KEY": f"faults-{uuid.uuid4().hex}",
-            "CITYLOOP_ENV": "production",  # JSON log lines
             "CITYLOOP_LOG_LEVEL": "WARNING",
         }
 
     # ---- life ------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.launch(self.temporal)
-        self.client = await Client.connect(
-            self.temporal_config.address, namespace=self.temporal_config.namespace
+        # As the app connects (its data converter and payload codec, if any): queries answer
+        # in the payloads the worker writes.
+        self.client = await connect(
+            Settings(
+                temporal_address=self.temporal_config.address,
+                temporal_namespace=self.temporal_config.namespace,
+                database_url=self.db_url,
+                task_queue=self.task_queue,
+            )
         )
         await self.launch(self.worker)
         await self.launch(self.web)
