@@ -85,20 +85,14 @@ def assert_one_case(answers: list[Answer], report: Report) -> None:
     assert len(set(tickets(answers))) == 1, tickets(answers)
 
 
-async def test_one_external_id_is_one_case(
-    intake_stack: Stack, size: Size, record: Callable[[Report], None]
+@pytest.mark.parametrize("by", ["external_id", "idempotency_key"])
+async def test_one_submission_sent_twenty_times_is_one_case(
+    intake_stack: Stack, size: Size, record: Callable[[Report], None], by: str
 ) -> None:
-    body = {**CASE_BODY, "title": "intake-external-id", "external_id": external_id()}
-    answers, report = await twenty_at_once(intake_stack, size, "/api/v1/cases", body)
-    record(report)
-    assert_one_case(answers, report)
-
-
-async def test_one_idempotency_key_is_one_case(
-    intake_stack: Stack, size: Size, record: Callable[[Report], None]
-) -> None:
-    body = {**CASE_BODY, "title": "intake-idempotency-key"}
-    key = uuid.uuid4().hex
+    body = {**CASE_BODY, "title": f"intake-{by}"}
+    key = uuid.uuid4().hex if by == "idempotency_key" else ""
+    if by == "external_id":
+        body["external_id"] = external_id()
     answers, report = await twenty_at_once(intake_stack, size, "/api/v1/cases", body, key=key)
     record(report)
     assert_one_case(answers, report)
