@@ -268,3 +268,12 @@ def token_for(sessions: SessionFactory, username: str) -> dict[str, str]:
     with session_scope(sessions) as session:
         user = session.exec(select(User).where(User.username == username)).one()
         return {"Authorization": f"Bearer {mint_token(session, user)}"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--faults-full",
+        action="store_true",
+        help="run the fault suite (tests/faults) at full size, ≈200 cases per experiment "
+        "(also CITYLOOP_FAULTS_FULL=1)",
+    )
