@@ -22,7 +22,7 @@ from temporalio.common import (
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
@@ -936,7 +936,9 @@ class CaseWorkflow:
                     retry_policy=LOCAL_PROJECTION_RETRY,
                 )
                 return
-            except (ActivityError, ApplicationError):  # a local activity's failure comes bare
+            # A local activity's failure comes bare: an application error, or the timeout of an
+            # attempt (a TimeoutError on replay) — any of them moves the write on (issue 9).
+            except FailureError:
                 self._projection_degraded = True
                 workflow.logger.warning("projection_degraded", extra={"ticket": inp.case.ticket})
         await workflow.execute_activity_method(
