@@ -135,7 +135,7 @@ async def _the_file(request: Request, limit: int) -> UploadFile:
     """The upload in field `file`, its body read no further than `limit` bytes."""
     settings = request.app.state.settings
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
         raise attachments.too_large(settings)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise CaseError(422, "send the file as multipart/form-data in field 'file'", "file")

@@ -142,6 +142,13 @@ async def test_every_refusal_has_detail_and_field(
     anonymous = await http.get("/api/v1/cases")
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
     assert anonymous.json() == {"detail": "missing bearer token", "field": ""}
+    # "²" is a digit to str.isdigit(), not to int(): a length the app must refuse, not crash on
+    odd = await http.post(
+        "/api/v1/attachments",
+        content=b"",
+        headers={**headers, "content-length": "²".encode("latin-1")},
+    )
+    assert odd.status_code == 422 and odd.json()["field"] == "file"
     nowhere = await http.get("/api/v1/no-such-thing", headers=headers)
     assert nowhere.status_code == 404 and nowhere.json() == {"detail": "Not Found", "field": ""}
 
