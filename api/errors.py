@@ -15,7 +15,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
@@ -131,6 +131,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RateLimited, _rate_limited)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _unstorable)  # type: ignore[arg-type]
     for unreachable in (OperationalError, InterfaceError, RPCError):
         app.add_exception_handler(unreachable, _unavailable)
 
@@ -188,6 +189,17 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
         body = refusal(503, "a service this request needs is unavailable; retry")
         return JSONResponse(body, status_code=503, headers=headers)
     return HTMLResponse(UNAVAILABLE_HTML, status_code=503, headers=headers)
+
+
+async def _unstorable(request: Request, exc: DataError) -> Response:
+    """A value the database refuses to store or compare (PostgreSQL: a NUL character in text,
+    a number out of its column's range): bad input, so 422, and the transaction rolled back."""
+    log.warning("input_not_storable", path=request.url.path, error=str(exc.orig)[:200])
+    reason = "a value cannot be stored: text with a NUL character, or a number out of range"
+    if request.url.path.startswith(JSON_PREFIXES):
+        return JSONResponse(refusal(422, reason), status_code=422)
+    context = {"status": 422, "message": "输入包含无法保存的字符或超出范围的数字，请修改后重试"}
+    return render(request, "error.html", context, block="error", status=422)
 
 
 async def _rate_limited(request: Request, exc: RateLimited) -> Response:

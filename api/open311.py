@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
@@ -69,6 +69,8 @@ class Open311Route(APIRoute):
                 refused = error(request, 429, f"too many requests: retry after {err.retry_after} s")
                 refused.headers["Retry-After"] = str(err.retry_after)
                 return refused
+            except DataError:  # text with a NUL character, say (PostgreSQL refuses it)
+                return error(request, 400, "a parameter holds a value that cannot be stored")
             except (OperationalError, InterfaceError, RPCError):  # never a 500, as elsewhere
                 down = error(request, 503, "a service this request needs is unavailable; retry")
                 down.headers["Retry-After"] = str(RETRY_AFTER_S)

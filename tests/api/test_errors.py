@@ -176,3 +176,18 @@ def test_open311_keeps_the_specs_error_format() -> None:
         errors = answers["4XX"]["content"]["application/json"]["schema"]
         assert errors["items"]["required"] == ["code", "description"]
         assert set(answers["4XX"]["content"]) == {"application/json", "text/xml"}
+
+
+async def test_text_the_database_cannot_store_is_422(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    """PostgreSQL refuses a NUL character in text: refused like any bad input, nothing kept."""
+    headers = token_for(sessions, "supervisor1")
+    before = await http.get("/api/v1/directory/people", headers=headers)
+    person = {"unit_id": "gl-dept-water\u0000", "name": "张三"}
+    refused = await http.post("/api/v1/directory/people", json=person, headers=headers)
+    assert refused.status_code == 422 and set(refused.json()) == {"detail", "field", "errors"}
+    looked_up = await http.get("/api/v1/cases/T1%00", headers=headers)
+    assert looked_up.status_code in (404, 422)  # no such case (SQLite), or not storable (PG)
+    after = await http.get("/api/v1/directory/people", headers=headers)
+    assert after.json() == before.json()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 import zlib
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
@@ -51,6 +52,7 @@ from core.devices import mint_device_token
 from core.models import Device
 from tests.conftest import (
     CONVERTER,
+    DB_BACKENDS,
     app_client,
     demo_database,
     make_settings,
@@ -71,7 +73,7 @@ CHECKS: list[CheckFunction] = [
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20261202,
-        "generation": {"max-examples": 10, "deterministic": True, "no-shrink": True},
+        "generation": {"max-examples": 15, "deterministic": True, "no-shrink": True},
         "phases": {"stateful": {"enabled": False}},
     }
 )
@@ -99,7 +101,7 @@ class LiveApp:
     async def _serve(self, target: str, namespace: str, db_url: str) -> None:
         try:
             client = await Client.connect(target, namespace=namespace, data_converter=CONVERTER)
-            settings = make_settings(db_url, client, f"tq-schemathesis-{id(self)}")
+            settings = make_settings(db_url, client, f"tq-schemathesis-{uuid.uuid4().hex[:12]}")
             async with (
                 running_worker(client, settings.task_queue, self.sessions),
                 app_client(settings, client) as (_app, http),
@@ -146,12 +148,14 @@ class LiveApp:
             self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=DB_BACKENDS)
 def live_app(
-    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveApp]:
     config = dev_env.client.service_client.config
-    with demo_database("sqlite", tmp_path_factory.mktemp("schemathesis")) as db_url:
+    with demo_database(request.param, tmp_path_factory.mktemp("schemathesis")) as db_url:
         app = LiveApp(config.target_host, dev_env.client.namespace, db_url)
         try:
             app.ready.result(timeout=120)
