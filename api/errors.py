@@ -1,8 +1,11 @@
 """Errors as the API answers them, and honest answers while a dependency is down (issue 9).
 
-A dependency that is down or slow is never a 500: the database or Temporal unreachable gives 503
-with `Retry-After` (retry with the same Idempotency-Key), and a case that started but whose
-routing has not answered yet gives 202 with its ticket.
+Every refusal of the JSON API has one shape, `ErrorOut` `{"detail", "field"}`, and a 422 adds
+`errors` (`InvalidOut`), whether FastAPI's validation refused the input or a service did; the
+response dicts below put exactly these in each route's OpenAPI (Open311 keeps the spec's own
+error list, api/open311.py). A dependency that is down or slow is never a 500: the database or
+Temporal unreachable gives 503 with `Retry-After` (retry with the same Idempotency-Key), and a
+case that started but whose routing has not answered yet gives 202 with its ticket.
 """
 
 from __future__ import annotations
@@ -194,7 +197,8 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
 async def _unstorable(request: Request, exc: DataError) -> Response:
     """A value the database refuses to store or compare (PostgreSQL: a NUL character in text,
     a number out of its column's range): bad input, so 422, and the transaction rolled back."""
-    log.warning("input_not_storable", path=request.url.path, error=str(exc.orig)[:200])
+    # The driver's message may quote the value: only its kind goes to the log.
+    log.warning("input_not_storable", path=request.url.path, error=type(exc.orig).__name__)
     reason = "a value cannot be stored: text with a NUL character, or a number out of range"
     if request.url.path.startswith(JSON_PREFIXES):
         return JSONResponse(refusal(422, reason), status_code=422)
