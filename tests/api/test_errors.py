@@ -88,7 +88,7 @@ async def test_integers_past_their_bounds_are_422_on_their_field(
         for value in PAST_64_BITS:
             url = re.sub(r"\{[^}]+\}", "T1", path.replace("{" + name + "}", value))
             params = {name: value} if where == "query" else {}
-            body = {} if method in ("post", "patch") else None
+            body: dict[str, Any] | None = {} if method in ("post", "patch") else None
             answer = await http.request(method, url, params=params, json=body, headers=headers)
             assert answer.status_code == 422, (method, url, params, answer.text)
             refused = answer.json()
@@ -146,7 +146,10 @@ async def test_every_refusal_has_detail_and_field(
     odd = await http.post(
         "/api/v1/attachments",
         content=b"",
-        headers={**headers, "content-length": "²".encode("latin-1")},
+        headers={
+            **{k.encode(): v.encode() for k, v in headers.items()},
+            b"content-length": "²".encode("latin-1"),
+        },
     )
     assert odd.status_code == 422 and odd.json()["field"] == "file"
     nowhere = await http.get("/api/v1/no-such-thing", headers=headers)

@@ -18,6 +18,9 @@ and GIF files), and Open311 documents its own error format, which is checked as 
 
 The app runs on an event loop of its own in a thread: schemathesis calls the test function
 synchronously, and the Temporal client, the worker and the app must share one running loop.
+Only one such app per process: with a second one started after the first was shut down (to
+run both databases), the second worker's case stopped answering queries within seconds (not
+understood yet; `cityloop` runs one worker per process). SQLite was run on its own too.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import uuid
 import zlib
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import hypothesis
@@ -52,7 +55,7 @@ from core.devices import mint_device_token
 from core.models import Device
 from tests.conftest import (
     CONVERTER,
-    DB_BACKENDS,
+    POSTGRES,
     app_client,
     demo_database,
     make_settings,
@@ -62,6 +65,10 @@ from tests.conftest import (
 from tests.media import located_photo
 
 SENSOR = "wl-gl-nhl-01"  # a demo device
+# One database per run: PostgreSQL, as production runs (it refuses what SQLite lets pass, a NUL
+# in text), when it is reachable. A second app in the same process after the first (both
+# databases in one run) found its worker's queries timing out: see the module docstring.
+BACKEND = "postgres" if POSTGRES else "sqlite"
 CHECKS: list[CheckFunction] = [
     not_a_server_error,
     status_code_conformance,
@@ -73,7 +80,13 @@ CHECKS: list[CheckFunction] = [
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20261202,
-        "generation": {"max-examples": 15, "deterministic": True, "no-shrink": True},
+        # No example database: a run never depends on what an earlier one found.
+        "generation": {
+            "max-examples": 15,
+            "deterministic": True,
+            "no-shrink": True,
+            "database": "none",
+        },
         "phases": {"stateful": {"enabled": False}},
     }
 )
@@ -130,8 +143,8 @@ class LiveApp:
             request = http.build_request(
                 prepared.method or "GET",
                 prepared.url or "",
-                headers=dict(prepared.headers),
-                content=prepared.body,
+                headers={k: _text(v) for k, v in prepared.headers.items()},
+                content=cast("bytes | str | None", prepared.body),
             )
         except httpx.InvalidURL:
             # Past 64 KiB of URL (a long query, percent-encoded): no client sends it and no
@@ -148,14 +161,16 @@ class LiveApp:
             self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module", params=DB_BACKENDS)
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("latin-1")
+
+
+@pytest.fixture(scope="module")
 def live_app(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveApp]:
     config = dev_env.client.service_client.config
-    with demo_database(request.param, tmp_path_factory.mktemp("schemathesis")) as db_url:
+    with demo_database(BACKEND, tmp_path_factory.mktemp("schemathesis")) as db_url:
         app = LiveApp(config.target_host, dev_env.client.namespace, db_url)
         try:
             app.ready.result(timeout=120)
@@ -199,7 +214,7 @@ def test_api(
     for name, value in real.items():
         generated = (case.path_parameters or {}).get(name)
         if generated is not None and zlib.crc32(repr(generated).encode()) % 2:
-            case.path_parameters[name] = value  # type: ignore[index]
+            case.path_parameters[name] = value
     who = "sensor" if case.path == "/api/v1/alerts" else "user"
     kwargs = case.as_transport_kwargs(base_url="http://cityloop.test", headers=credentials[who])
     case.validate_response(live_app.send(kwargs), checks=CHECKS)
