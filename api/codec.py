@@ -24,6 +24,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import bearer_holder
+from api.errors import UNAUTHORIZED, UNAVAILABLE, ErrorOut, InvalidOut, Responses, refusal
 from core.codec import EncryptionCodec, PayloadDecryptError
 from core.db import session_scope
 from core.models import Unit, User
@@ -62,12 +63,16 @@ PAYLOADS_SCHEMA = {
 }
 _JSON = {"application/json": {"schema": PAYLOADS_SCHEMA}}
 OPENAPI = {"requestBody": {"required": True, "content": _JSON}}
-RESPONSES: dict[int | str, dict[str, Any]] = {
+RESPONSES: Responses = {
     200: {"description": "The payloads, converted", "content": _JSON},
-    401: {"description": "No credential, or an unknown one"},
-    403: {"description": "Not a city supervisor or an administrator"},
-    413: {"description": "More than 8 MiB of payloads"},
-    422: {"description": "Not a Payloads JSON, or a payload that cannot be decrypted (key id)"},
+    **UNAUTHORIZED,
+    403: {"model": ErrorOut, "description": "Not a city supervisor or an administrator"},
+    413: {"model": ErrorOut, "description": "More than 8 MiB of payloads"},
+    422: {
+        "model": InvalidOut,
+        "description": "Not a Payloads JSON, or a payload that cannot be decrypted (key id)",
+    },
+    **UNAVAILABLE,
 }
 
 
@@ -94,9 +99,9 @@ class CorsRoute(APIRoute):
             try:
                 response = await handler(request)
             except HTTPException as exc:
-                response = JSONResponse(
-                    {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-                )
+                field = "payloads" if exc.status_code in (413, 422) else ""
+                body = refusal(exc.status_code, str(exc.detail), field)
+                response = JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
             response.headers.update(cors_headers(request))
             return response
 

@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         directory_routes,
         data_view_routes,
     ):
-        app.include_router(routes.router, prefix="/api/v1")
+        app.include_router(routes.router, prefix="/api/v1", responses=errors.API_RESPONSES)
     app.include_router(open311.router)
     app.include_router(codec.router)
     app.include_router(docs.router)

@@ -15,17 +15,19 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from temporalio.service import RPCError
 
 from api.deps import Cases, IdempotencyKey, Intake
 from core import open311
 from core.cases import CaseError
 from core.db import SessionFactory, session_scope
-from core.errors import IntakePending
-from core.open311 import Open311Error
+from core.errors import RETRY_AFTER_S, IntakePending
+from core.open311 import Open311Error, Open311Post
 from core.ratelimit import RateLimited, rate_limit
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -67,11 +69,20 @@ class Open311Route(APIRoute):
                 refused = error(request, 429, f"too many requests: retry after {err.retry_after} s")
                 refused.headers["Retry-After"] = str(err.retry_after)
                 return refused
+            except DataError:  # text with a NUL character, say (PostgreSQL refuses it)
+                return error(request, 400, "a parameter holds a value that cannot be stored")
+            except (OperationalError, InterfaceError, RPCError):  # never a 500, as elsewhere
+                down = error(request, 503, "a service this request needs is unavailable; retry")
+                down.headers["Retry-After"] = str(RETRY_AFTER_S)
+                return down
 
         return answer
 
 
-def response_format(fmt: str) -> str:
+def response_format(
+    # The enum is for the OpenAPI only: another suffix gets the spec's 400, not FastAPI's 422.
+    fmt: Annotated[str, Path(json_schema_extra={"enum": list(CONTENT_TYPES)})],
+) -> str:
     if fmt not in CONTENT_TYPES:
         raise Open311Error(400, f"format {fmt!r} is not supported: use json or xml")
     return fmt
@@ -90,29 +101,62 @@ Sessions = Annotated[SessionFactory, Depends(get_sessions)]
 Csv = Annotated[str | None, Query(max_length=100_000)]
 Date = Annotated[str | None, Query(max_length=64)]
 
+
+def answers(description: str, json_schema: dict[str, Any]) -> dict[str, Any]:
+    """An answer in OpenAPI: the same data as JSON or (the path's `.xml`) as XML."""
+    xml = {"schema": {"type": "string"}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": json_schema}, "text/xml": xml},
+    }
+
+
+OBJECT: dict[str, Any] = {"type": "object"}
+LIST: dict[str, Any] = {"type": "array", "items": OBJECT}
+ERRORS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+RETRY_AFTER = {"description": "seconds to wait", "required": True, "schema": {"type": "string"}}
+REFUSED = answers("the spec's errors: 400 a bad parameter, 403 a bad api_key, 404, 429", ERRORS)
+UNAVAILABLE = {**answers("a dependency is down", ERRORS), "headers": {"Retry-After": RETRY_AFTER}}
+# POST's form, parsed by hand (core/open311.py); this documents it.
+POST_FORM = Open311Post.model_json_schema()
+POST_FORM["properties"]["api_key"] = {"type": "string", "description": "the client's key"}
+POST_FORM["required"] = [*POST_FORM.get("required", []), "api_key"]
+POST_BODY = {
+    "required": True,
+    "content": {"application/x-www-form-urlencoded": {"schema": POST_FORM}},
+}
 router = APIRouter(
     prefix="/open311/v2",
     tags=["open311"],
     route_class=Open311Route,
     dependencies=[Depends(jurisdiction)],
+    # "4XX" also stands in for FastAPI's own 422, which these routes answer as 400.
+    responses={"4XX": REFUSED, 503: UNAVAILABLE},
 )
 
 
-@router.get("/discovery.{fmt}")
+@router.get("/discovery.{fmt}", responses={200: answers("the discovery document", OBJECT)})
 def get_discovery(request: Request, fmt: Format) -> Response:
     """Where this endpoint is, which formats it speaks, and whom to ask for an api_key."""
     url = str(request.url_for("get_discovery", fmt=fmt)).rsplit("/", 1)[0]
     return render(fmt, "discovery", open311.discovery(url))
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", responses={200: answers("the services", LIST)})
 def get_services(fmt: Format, sessions: Sessions) -> Response:
     """The service list: one service per catalog category."""
     with session_scope(sessions) as session:
         return render(fmt, "services", open311.services(session))
 
 
-@router.get("/services/{service_code}.{fmt}")
+@router.get("/services/{service_code}.{fmt}", responses={200: answers("the definition", OBJECT)})
 def get_service_definition(service_code: str, fmt: Format, sessions: Sessions) -> Response:
     """A service's definition: we ask for no attributes beyond the standard fields."""
     with session_scope(sessions) as session:
@@ -129,6 +173,11 @@ async def _api_key(request: Request) -> str | None:
     "/requests.{fmt}",
     status_code=201,
     dependencies=[Depends(rate_limit("open311_post", _api_key))],
+    responses={
+        201: answers("the new request (a list of one)", LIST),
+        202: answers("started; routing has not answered yet (a list of one)", LIST),
+    },
+    openapi_extra={"requestBody": POST_BODY},
 )
 async def post_request(
     request: Request, fmt: Format, sessions: Sessions, intake: Intake, key: IdempotencyKey = ""
@@ -146,7 +195,7 @@ async def post_request(
     return render(fmt, "service_requests", [open311.post_answer(result)], status=201)
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", responses={200: answers("the requests", LIST)})
 def get_requests(
     fmt: Format,
     sessions: Sessions,
@@ -169,7 +218,7 @@ def get_requests(
         return render(fmt, "service_requests", open311.find_requests(session, query))
 
 
-@router.get("/requests/{service_request_id}.{fmt}")
+@router.get("/requests/{service_request_id}.{fmt}", responses={200: answers("a list of one", LIST)})
 async def get_request(
     service_request_id: str, fmt: Format, sessions: Sessions, cases: Cases
 ) -> Response:
@@ -178,7 +227,7 @@ async def get_request(
     return render(fmt, "service_requests", [found])
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", responses={200: answers("a list of one", LIST)})
 def get_token(token: str, fmt: Format, sessions: Sessions) -> Response:
     """The service_request_id behind a token that POST handed out."""
     with session_scope(sessions) as session:

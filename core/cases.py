@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import structlog
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -74,6 +74,19 @@ IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{1,100}$"
 
 class IntakeRequest(BaseModel):
     """A new case as an operator or another system reports it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "宁海路暴露垃圾",
+                    "category": "exposed_garbage",
+                    "location_unit_id": "gl-nhl-c1-g1",
+                    "duplicates": "new",
+                }
+            ]
+        }
+    )
 
     title: str = Field(min_length=2, max_length=200)
     description: str = Field(default="", max_length=5000)

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from temporalio.service import RPCError
 
 from core import access
+from core.bounds import RowId
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError
 from core.logs import get_logger
@@ -63,7 +64,7 @@ class TeamUpdate(BaseModel):
 
 class PersonCreate(BaseModel):
     unit_id: str = Field(max_length=64)
-    team_id: int | None = None
+    team_id: RowId | None = None
     name: str = Field(default="", max_length=100)
     role: str = Field(default="", max_length=50)
     phone: str = Field(default="", pattern=PHONE)
@@ -74,7 +75,7 @@ class PersonUpdate(BaseModel):
     """Only the fields sent change; `team_id: null` takes the person out of their team."""
 
     unit_id: str | None = Field(default=None, max_length=64)
-    team_id: int | None = None
+    team_id: RowId | None = None
     name: str | None = Field(default=None, max_length=100)
     role: str | None = Field(default=None, max_length=50)
     phone: str | None = Field(default=None, pattern=PHONE)
@@ -100,8 +101,8 @@ class EquipmentUpdate(BaseModel):
 
 
 class AllocateRequest(BaseModel):
-    team_id: int | None = None
-    equipment_id: int | None = None
+    team_id: RowId | None = None
+    equipment_id: RowId | None = None
     reason: str = Field(default="", max_length=2000)
 
 

@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
 from core import access
+from core.bounds import Count
 from core.cases import ActionRequest, CaseError, CaseFilter, CaseService
 from core.db import session_scope
 from core.models import BulkJob, CaseRecord, Unit, User
@@ -31,7 +32,7 @@ class BulkRequest(BaseModel):
     filters: CaseFilter
     action: Action
     body: ActionRequest
-    expected: int = Field(ge=0, description="the preview count the supervisor confirmed")
+    expected: Count = Field(description="the preview count the supervisor confirmed")
 
 
 class Preview(BaseModel):

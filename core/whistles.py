@@ -19,6 +19,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import access
+from core.bounds import SQL_INT_MAX
 from core.cases import CaseError, CaseService, refusal, rpc_error
 from core.config import Settings, WhistleKindSetting
 from core.db import SessionFactory, session_scope
@@ -96,9 +97,9 @@ class CloseRequest(BaseModel):
 
 class RateRequest(BaseModel):
     unit_id: str = Field(max_length=64)
-    score: int = Field(default=0, description="1-5")
+    score: int = Field(default=0, ge=0, le=5, description="1-5")
     note: str = Field(default="", max_length=2000)
-    round: int = Field(default=0, ge=0, description="0: the latest round that summoned it")
+    round: int = Field(default=0, ge=0, le=SQL_INT_MAX, description="0: the latest round")
 
 
 class StepRequest(BaseModel):

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from api.deps import bearer_holder, get_intake
+from api.errors import FORBIDDEN, RATE_LIMITED
 from core.devices import device_for_token
 from core.intake import AlarmIn, IntakeService
 from core.models import Device
@@ -35,6 +36,11 @@ class AlarmOut(BaseModel):
     "/alerts",
     response_model=AlarmOut,
     status_code=200,
+    responses={
+        201: {"model": AlarmOut, "description": "this alarm opened a case"},
+        **FORBIDDEN,
+        **RATE_LIMITED,
+    },
     dependencies=[Depends(rate_limit("alerts", bearer_credential))],
 )
 async def post_alert(

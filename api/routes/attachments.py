@@ -10,19 +10,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import ApiUser
+from api.errors import NOT_FOUND, RATE_LIMITED
 from core import access, attachments, uploads
 from core.cases import CaseError
 from core.db import session_scope
 from core.models import Attachment, User
 from core.ratelimit import bearer_credential, rate_limit
-from core.uploads import QuotaExceeded, Uploader
+from core.uploads import Uploader
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -36,38 +37,51 @@ class AttachmentOut(BaseModel):
     thumbnail_url: str | None  # videos have none
 
 
-class QuotaOut(BaseModel):
-    detail: str
-    field: str
-    retry_after: int  # seconds, as the Retry-After header says
+# The body is parsed by hand (see above); this documents it.
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+}
+FILE = {"description": "the file, as its sniffed type", "content": {"image/*": {}, "video/*": {}}}
+THUMBNAIL = {"description": "a JPEG of at most 320 px a side", "content": {"image/jpeg": {}}}
 
 
 @router.post(
     "",
     status_code=201,
     response_model=AttachmentOut,
-    responses={429: {"model": QuotaOut, "description": "The daily upload quota is used up"}},
+    responses=RATE_LIMITED,  # the upload rate, or the uploader's daily quota
     dependencies=[Depends(rate_limit("upload", bearer_credential))],
+    openapi_extra={"requestBody": UPLOAD_BODY},
 )
-async def upload(request: Request, user: ApiUser) -> AttachmentOut | Response:
+async def upload(request: Request, user: ApiUser) -> AttachmentOut:
     """Store one image or video sent as multipart field `file`; the same file twice is kept once."""
     settings, sessions = request.app.state.settings, request.app.state.sessions
     host = request.client.host if request.client else ""
     uploader = Uploader.staff(user.username, host)
+    await asyncio.to_thread(uploads.check_room, sessions, settings, uploader)  # 429 when used up
+    file = await _the_file(request, attachments.upload_limit(settings))
     try:
-        await asyncio.to_thread(uploads.check_room, sessions, settings, uploader)
-        file = await _the_file(request, attachments.upload_limit(settings))
-        try:
-            row = await attachments.store_upload(sessions, settings, file, uploader)
-        finally:
-            await file.close()
-    except QuotaExceeded as err:
-        body = QuotaOut(detail=err.reason, field=err.field, retry_after=err.retry_after or 0)
-        return JSONResponse(body.model_dump(), status_code=429, headers=err.headers)
+        row = await attachments.store_upload(sessions, settings, file, uploader)
+    finally:
+        await file.close()
     return _out(request, row)
 
 
-@router.get("/{sha}", response_class=FileResponse, name="attachment_file")
+@router.get(
+    "/{sha}",
+    response_class=FileResponse,
+    name="attachment_file",
+    responses={200: FILE, **NOT_FOUND},
+)
 def download(request: Request, sha: str, user: ApiUser) -> FileResponse:
     """The stored file, as its sniffed content type; 404 unless the caller may see a case
     holding it (or uploaded it and it is not attached yet). Location metadata is stripped
@@ -75,7 +89,12 @@ def download(request: Request, sha: str, user: ApiUser) -> FileResponse:
     return _serve(request, user, sha, thumbnail=False)
 
 
-@router.get("/{sha}/thumbnail", response_class=FileResponse, name="attachment_thumbnail")
+@router.get(
+    "/{sha}/thumbnail",
+    response_class=FileResponse,
+    name="attachment_thumbnail",
+    responses={200: THUMBNAIL, **NOT_FOUND},
+)
 def thumbnail(request: Request, sha: str, user: ApiUser) -> FileResponse:
     """An image's JPEG thumbnail (at most 320 px a side); videos have none (404). Served to
     whom the file is."""
@@ -116,7 +135,7 @@ async def _the_file(request: Request, limit: int) -> UploadFile:
     """The upload in field `file`, its body read no further than `limit` bytes."""
     settings = request.app.state.settings
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
         raise attachments.too_large(settings)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise CaseError(422, "send the file as multipart/form-data in field 'file'", "file")

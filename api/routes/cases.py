@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import ApiUser, Cases, IdempotencyKey, Intake
-from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES
+from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES, NOT_FOUND
 from core import privacy
+from core.bounds import PageNumber, PageSize
 from core.cases import ActionRequest, CaseFilter, IntakeRequest
 from workflows.contracts import Action, CaseEvent, CaseState
 
@@ -89,8 +90,8 @@ def list_cases(
     user: ApiUser,
     cases: Cases,
     filters: Annotated[CaseFilter, Query()],
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: PageNumber = 1,
+    size: PageSize = 50,
 ) -> CaseList:
     """The cases the caller may see, from the read model, soonest deadline first."""
     found = cases.list_cases(filters, viewer=user, page=page, size=size)
@@ -98,7 +99,7 @@ def list_cases(
     return CaseList(items=items, total=found.total, page=found.page, size=found.size)
 
 
-@router.get("/{ticket}", response_model=CaseDetail)
+@router.get("/{ticket}", response_model=CaseDetail, responses=NOT_FOUND)
 async def get_case(ticket: str, user: ApiUser, cases: Cases) -> CaseDetail:
     """The live case state and its timeline, both from its workflow (complete at once); 404
     for a case the caller may not see."""

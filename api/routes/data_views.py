@@ -7,18 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ApiUser, Cases
+from api.errors import FORBIDDEN
+from core.bounds import PageNumber, PageSize
 from core.data_views import ViewFilter, ViewPage, list_views
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("/personal-data-views", response_model=ViewPage)
+@router.get("/personal-data-views", response_model=ViewPage, responses=FORBIDDEN)
 def personal_data_views(
     user: ApiUser,
     cases: Cases,
     filters: Annotated[ViewFilter, Query()],
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: PageNumber = 1,
+    size: PageSize = 50,
 ) -> ViewPage:
     """Who saw whose personal information unmasked, which fields, when and where: the
     records of the supervisor's own area, newest first (403 for other roles)."""

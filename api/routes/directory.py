@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import ApiUser, Cases
+from api.errors import ACTION_RESPONSES, CONFLICT, FORBIDDEN, NOT_FOUND
 from core import privacy
+from core.bounds import RowId
 from core.directory import (
     AllocateRequest,
     AllocationOut,
@@ -25,6 +27,7 @@ from core.directory import (
 )
 
 router = APIRouter(tags=["directory"])
+CREATED = {**FORBIDDEN, **CONFLICT}
 
 
 def get_directory(cases: Cases, user: ApiUser) -> DirectoryService:
@@ -44,14 +47,14 @@ def list_teams(user: ApiUser, directory: Directory, unit: UnitFilter = "") -> li
     return privacy.teams_for(user, directory.sessions, directory.list_teams(unit))
 
 
-@router.post("/directory/teams", status_code=201, response_model=TeamOut)
+@router.post("/directory/teams", response_model=TeamOut, status_code=201, responses=CREATED)
 def create_team(body: TeamCreate, user: ApiUser, directory: Directory) -> TeamOut:
     """Add a team to a unit (an admin's, or one's own unit)."""
     return privacy.teams_for(user, directory.sessions, [directory.create_team(user, body)])[0]
 
 
-@router.patch("/directory/teams/{team_id}", response_model=TeamOut)
-def update_team(team_id: int, body: TeamUpdate, user: ApiUser, directory: Directory) -> TeamOut:
+@router.patch("/directory/teams/{team_id}", response_model=TeamOut, responses=ACTION_RESPONSES)
+def update_team(team_id: RowId, body: TeamUpdate, user: ApiUser, directory: Directory) -> TeamOut:
     """Change the fields sent."""
     return privacy.teams_for(
         user, directory.sessions, [directory.update_team(user, team_id, body)]
@@ -65,15 +68,15 @@ def list_people(user: ApiUser, directory: Directory, unit: UnitFilter = "") -> l
     return privacy.people_for(user, directory.sessions, directory.list_people(unit))
 
 
-@router.post("/directory/people", status_code=201, response_model=PersonOut)
+@router.post("/directory/people", response_model=PersonOut, status_code=201, responses=CREATED)
 def create_person(body: PersonCreate, user: ApiUser, directory: Directory) -> PersonOut:
     """Add a person to a unit, optionally to one of its teams."""
     return privacy.people_for(user, directory.sessions, [directory.create_person(user, body)])[0]
 
 
-@router.patch("/directory/people/{person_id}", response_model=PersonOut)
+@router.patch("/directory/people/{person_id}", response_model=PersonOut, responses=ACTION_RESPONSES)
 def update_person(
-    person_id: int, body: PersonUpdate, user: ApiUser, directory: Directory
+    person_id: RowId, body: PersonUpdate, user: ApiUser, directory: Directory
 ) -> PersonOut:
     """Change the fields sent; `team_id: null` takes the person out of their team."""
     return privacy.people_for(
@@ -93,15 +96,19 @@ def list_equipment(
     return directory.list_equipment(unit, status)
 
 
-@router.post("/directory/equipment", status_code=201, response_model=EquipmentOut)
+@router.post(
+    "/directory/equipment", response_model=EquipmentOut, status_code=201, responses=CREATED
+)
 def create_equipment(body: EquipmentCreate, user: ApiUser, directory: Directory) -> EquipmentOut:
     """Add a piece of equipment (status available or repair)."""
     return directory.create_equipment(user, body)
 
 
-@router.patch("/directory/equipment/{equipment_id}", response_model=EquipmentOut)
+@router.patch(
+    "/directory/equipment/{equipment_id}", response_model=EquipmentOut, responses=ACTION_RESPONSES
+)
 def update_equipment(
-    equipment_id: int, body: EquipmentUpdate, user: ApiUser, directory: Directory
+    equipment_id: RowId, body: EquipmentUpdate, user: ApiUser, directory: Directory
 ) -> EquipmentOut:
     """Change the fields sent; status moves between available and repair only."""
     return directory.update_equipment(user, equipment_id, body)
@@ -115,13 +122,18 @@ def busy(_user: ApiUser, directory: Directory, unit: UnitFilter = "") -> list[Al
 
 
 # ---- allocations ---------------------------------------------------------------------------
-@router.get("/cases/{ticket}/allocations", response_model=list[AllocationOut])
+@router.get("/cases/{ticket}/allocations", response_model=list[AllocationOut], responses=NOT_FOUND)
 def list_allocations(ticket: str, _user: ApiUser, directory: Directory) -> list[AllocationOut]:
     """The case's allocations, open and released (404: a case the caller may not see)."""
     return directory.allocations_for(ticket)
 
 
-@router.post("/cases/{ticket}/allocations", status_code=201, response_model=list[AllocationOut])
+@router.post(
+    "/cases/{ticket}/allocations",
+    status_code=201,
+    response_model=list[AllocationOut],
+    responses=ACTION_RESPONSES,
+)
 async def allocate(
     ticket: str, body: AllocateRequest, user: ApiUser, directory: Directory
 ) -> list[AllocationOut]:
@@ -131,9 +143,11 @@ async def allocate(
     )
 
 
-@router.post("/allocations/{allocation_id}/release", response_model=AllocationOut)
+@router.post(
+    "/allocations/{allocation_id}/release", response_model=AllocationOut, responses=ACTION_RESPONSES
+)
 async def release(
-    allocation_id: int, body: ReleaseRequest, user: ApiUser, directory: Directory
+    allocation_id: RowId, body: ReleaseRequest, user: ApiUser, directory: Directory
 ) -> AllocationOut:
     """Release an open allocation before the case leaves handling."""
     return await directory.release(user, allocation_id, reason=body.reason)

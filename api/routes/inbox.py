@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.deps import ApiUser
+from api.errors import NOT_FOUND
 from core import inbox
+from core.bounds import RowId
 
 router = APIRouter(prefix="/inbox", tags=["inbox"])
 
@@ -32,8 +34,8 @@ def list_items(request: Request, user: ApiUser, unread: bool = False) -> list[In
     return [InboxItemOut.model_validate(i, from_attributes=True) for i in items]
 
 
-@router.post("/{item_id}/read", response_model=InboxItemOut)
-def read_item(item_id: int, request: Request, user: ApiUser) -> InboxItemOut:
+@router.post("/{item_id}/read", response_model=InboxItemOut, responses=NOT_FOUND)
+def read_item(item_id: RowId, request: Request, user: ApiUser) -> InboxItemOut:
     """Mark one item read."""
     item = inbox.mark_read(request.app.state.sessions, user, item_id)
     return InboxItemOut.model_validate(item, from_attributes=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ApiUser, Cases, IdempotencyKey, Intake
-from api.errors import INTAKE_RESPONSES
+from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES
 from core.cases import IntakeRequest
 from core.db import session_scope
 from core.dedup import Candidate
@@ -77,7 +77,13 @@ def suggest(
         return [SuggestionOut(category=c.key, name=c.name, hits=n) for c, n in found]
 
 
-@router.post("/cases/{ticket}/reports/{report}/split", status_code=201, response_model=CaseState)
+# The split report starts as a case of its own: routing may not have answered yet (202).
+@router.post(
+    "/cases/{ticket}/reports/{report}/split",
+    status_code=201,
+    response_model=CaseState,
+    responses={**ACTION_RESPONSES, 202: INTAKE_RESPONSES[202]},
+)
 async def split_report(
     ticket: str, report: str, body: SplitIn, user: ApiUser, cases: Cases, intake: Intake
 ) -> CaseState:

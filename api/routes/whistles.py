@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from api.deps import ApiUser, Cases
+from api.errors import ACTION_RESPONSES, FORBIDDEN, NOT_FOUND
 from api.routes.cases import EventOut
 from core import whistles
 from workflows.contracts import CaseState, WhistleState
@@ -21,13 +22,15 @@ class WhistleDetailOut(BaseModel):
     timeline: list[EventOut]
 
 
-@router.post("/cases/{ticket}/whistles", response_model=CaseState)
+@router.post("/cases/{ticket}/whistles", response_model=CaseState, responses=ACTION_RESPONSES)
 async def blow(ticket: str, body: whistles.BlowRequest, user: ApiUser, cases: Cases) -> CaseState:
     """Blow a whistle: summon departments to report (the case then shows their progress)."""
     return await whistles.blow(cases, user, ticket, body)
 
 
-@router.post("/cases/{ticket}/whistles/approve", response_model=CaseState)
+@router.post(
+    "/cases/{ticket}/whistles/approve", response_model=CaseState, responses=ACTION_RESPONSES
+)
 async def approve(
     ticket: str, body: whistles.ApproveRequest, user: ApiUser, cases: Cases
 ) -> CaseState:
@@ -35,19 +38,23 @@ async def approve(
     return await whistles.approve(cases, user, ticket, body)
 
 
-@router.post("/cases/{ticket}/whistles/close", response_model=CaseState)
+@router.post("/cases/{ticket}/whistles/close", response_model=CaseState, responses=ACTION_RESPONSES)
 async def close(ticket: str, body: whistles.CloseRequest, user: ApiUser, cases: Cases) -> CaseState:
     """The whistle-blower closes the open whistle early, with a reason."""
     return await whistles.close(cases, user, ticket, body)
 
 
-@router.post("/cases/{ticket}/whistles/rate", response_model=CaseState)
+@router.post("/cases/{ticket}/whistles/rate", response_model=CaseState, responses=ACTION_RESPONSES)
 async def rate(ticket: str, body: whistles.RateRequest, user: ApiUser, cases: Cases) -> CaseState:
     """The whistle-blower rates one department's response (1–5 and a note)."""
     return await whistles.rate(cases, user, ticket, body)
 
 
-@router.post("/whistles/{whistle_id}/actions/{action}", response_model=WhistleState)
+@router.post(
+    "/whistles/{whistle_id}/actions/{action}",
+    response_model=WhistleState,
+    responses=ACTION_RESPONSES,
+)
 async def act(
     whistle_id: str,
     action: Literal["sign", "contact", "report"],
@@ -59,7 +66,7 @@ async def act(
     return await whistles.act(cases, user, whistle_id, action, body)
 
 
-@router.get("/whistles", response_model=list[whistles.WhistleOut])
+@router.get("/whistles", response_model=list[whistles.WhistleOut], responses=FORBIDDEN)
 def list_whistles(
     request: Request,
     user: ApiUser,
@@ -71,7 +78,7 @@ def list_whistles(
     return whistles.list_whistles(sessions, settings, user, unit=unit, open_only=open)
 
 
-@router.get("/whistles/{whistle_id}", response_model=WhistleDetailOut)
+@router.get("/whistles/{whistle_id}", response_model=WhistleDetailOut, responses=NOT_FOUND)
 async def get_whistle(whistle_id: str, user: ApiUser, cases: Cases) -> WhistleDetailOut:
     """The live whistle (its workflow) and its timeline."""
     found = await whistles.detail(cases, user, whistle_id)
@@ -79,7 +86,7 @@ async def get_whistle(whistle_id: str, user: ApiUser, cases: Cases) -> WhistleDe
     return WhistleDetailOut(whistle=found.whistle, timeline=timeline)
 
 
-@router.get("/stats/whistles", response_model=whistles.WhistleStats)
+@router.get("/stats/whistles", response_model=whistles.WhistleStats, responses=FORBIDDEN)
 def whistle_stats(
     request: Request, user: ApiUser, district: str = "", at: datetime | None = None
 ) -> whistles.WhistleStats:

@@ -46,7 +46,10 @@ async def test_an_expired_token_is_refused(api: tuple) -> None:
         token = security.find_token(session, headers["Authorization"].split()[1])
         token.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     refused = await http.get("/api/v1/cases", headers=headers)
-    assert refused.status_code == 401 and refused.json() == {"detail": "invalid bearer token"}
+    assert refused.status_code == 401 and refused.json() == {
+        "detail": "invalid bearer token",
+        "field": "",
+    }
     assert refused.headers["www-authenticate"] == "Bearer"
 
 

@@ -70,10 +70,8 @@ async def test_bad_locations_are_refused_and_nothing_is_stored(
     assert nowhere.status_code == 422 and nowhere.json()["field"] == "location"
     beijing = await report(http, op, lat=39.9, lon=116.4)
     assert beijing.status_code == 422
-    assert beijing.json() == {
-        "detail": "the point lies outside the city's boundaries",
-        "field": "lat",
-    }
+    assert beijing.json()["detail"] == "the point lies outside the city's boundaries"
+    assert beijing.json()["field"] == "lat"
     half = await report(http, op, lon=None)
     assert half.status_code == 422 and half.json()["field"] == "lon"
     unknown = await report(http, op, category="ufo")

@@ -32,7 +32,7 @@ def _within_limit(request: Request) -> None:
         return
     settings = request.app.state.settings
     length = request.headers.get("content-length")
-    if length is None or not length.isdigit():
+    if length is None or not (length.isascii() and length.isdigit()):
         raise HTTPException(411, "上传需要 Content-Length")
     if int(length) > attachments.upload_limit(settings):
         raise HTTPException(

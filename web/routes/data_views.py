@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
+from core.bounds import PageNumber
 from core.cases import CaseError
 from core.data_views import ViewFilter, list_views
 from web.deps import Cases, WebUser
@@ -25,7 +24,7 @@ def views_page(
     cases: Cases,
     viewer: str = "",
     subject: str = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """Who saw whose personal information unmasked, newest first, in the supervisor's area."""
     try:

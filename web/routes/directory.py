@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from core import privacy
 from core.access import may_edit_directory as may_edit
+from core.bounds import RowId
 from core.cases import CaseError, CaseService
 from core.directory import (
     DirectoryService,
@@ -142,7 +143,7 @@ def directory_page(
     cases: Cases,
     unit: str = "",
     edit: Kind | None = None,
-    item: Annotated[int | None, Query(alias="id")] = None,
+    item: Annotated[RowId | None, Query(alias="id")] = None,
 ) -> Response:
     """Teams with their people, and equipment with its status; add and edit forms."""
     try:
@@ -161,7 +162,7 @@ async def create(request: Request, kind: Kind, user: WebUser, cases: Cases) -> R
 
 @router.post("/directory/{kind}/{item_id}")
 async def update(
-    request: Request, kind: Kind, item_id: int, user: WebUser, cases: Cases
+    request: Request, kind: Kind, item_id: RowId, user: WebUser, cases: Cases
 ) -> Response:
     """Edit one; the form sends every field."""
     return _save(request, cases, user, kind, item_id, await request.form())
@@ -300,7 +301,7 @@ async def allocate(request: Request, ticket: str, user: WebUser, cases: Cases) -
 
 @router.post("/cases/{ticket}/resources/{allocation_id}/release")
 async def release(
-    request: Request, ticket: str, allocation_id: int, user: WebUser, cases: Cases
+    request: Request, ticket: str, allocation_id: RowId, user: WebUser, cases: Cases
 ) -> Response:
     """Release one allocation early, with a reason."""
     reason = forms.text(await request.form(), "reason")

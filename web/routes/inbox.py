@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 
 from core import inbox
+from core.bounds import RowId
 from core.cases import CaseError
 from web import forms
 from web.deps import Cases, WebUser, check_csrf
@@ -25,7 +26,7 @@ def inbox_page(request: Request, user: WebUser, cases: Cases, show: Show = "all"
 
 
 @router.post("/inbox/{item_id}/read")
-async def read_item(request: Request, item_id: int, user: WebUser, cases: Cases) -> Response:
+async def read_item(request: Request, item_id: RowId, user: WebUser, cases: Cases) -> Response:
     """Mark one message read; htmx gets the list back (and the nav's count), a plain post a 303."""
     show = "unread" if forms.text(await request.form(), "show") == "unread" else "all"
     try:

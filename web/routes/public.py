@@ -51,7 +51,7 @@ async def limit_body(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     length = request.headers.get("content-length", "")
-    if not length.isdigit():
+    if not (length.isascii() and length.isdigit()):
         raise HTTPException(411, "请求缺少长度信息")
     limit = attachments.upload_limit(_settings(request))
     if int(length) > limit:
