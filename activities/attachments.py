@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
+from core.attachments.unattached import remove_unattached
 from core.config import Settings
 from core.db import SessionFactory
-from core.unattached import remove_unattached
 from workflows.contracts import PruneAttachmentsInput, PruneAttachmentsResult
 
 

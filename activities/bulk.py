@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from core.cases import CaseFilter
+from core.cases.service import CaseFilter
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord
 from workflows.contracts import ApplyOverrideInput, CaseState, Outcome, SelectCasesInput

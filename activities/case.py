@@ -14,9 +14,10 @@ from temporalio import activity
 
 from activities.projection import is_stale, project_timeline, projection_writers
 from core import metrics
-from core.attachments import is_sha256
+from core.attachments.store import is_sha256
 from core.db import SessionFactory, session_scope
-from core.directory import release_for_case
+from core.directory.org import as_unit, supervisors_of
+from core.directory.service import release_for_case
 from core.models import (
     CaseAttachment,
     CaseRecord,
@@ -25,7 +26,6 @@ from core.models import (
     WhistleRecord,
 )
 from core.models import Unit as UnitRow
-from core.org import as_unit, supervisors_of
 from workflows.contracts import (
     CaseEvent,
     CaseSnapshot,

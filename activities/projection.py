@@ -5,7 +5,7 @@ task that made the events is recorded: an event that never happened cannot reach
 write then makes the stored timeline equal the workflow's own — rows overwritten by (workflow,
 seq) with the workflow's content, nothing kept past its last event — so a retried, repeated or
 late attempt converges instead of piling up, and each row is chained to the one before it
-(core/audit.py).
+(core/cases/audit.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from core import audit
+from core.cases import audit
 from core.models import CaseEventRecord, InboxItem
 from workflows.contracts import CaseEvent
 

@@ -10,11 +10,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from core.cases import CaseService
+from core.cases.service import CaseService
 from core.db import session_scope
-from core.intake import IntakeService
+from core.intake.service import IntakeService
 from core.models import User
-from core.security import CredentialsUnavailable, TokenCache
+from core.security.tokens import CredentialsUnavailable, TokenCache
 
 _bearer = HTTPBearer(auto_error=False)
 T = TypeVar("T")

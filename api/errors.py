@@ -3,7 +3,7 @@
 Every refusal of the JSON API has one shape, `ErrorOut` `{"detail", "field"}`, and a 422 adds
 `errors` (`InvalidOut`), whether FastAPI's validation refused the input or a service did; the
 response dicts below put exactly these in each route's OpenAPI (Open311 keeps the spec's own
-error list, api/open311.py). A dependency that is down or slow is never a 500: the database or
+error list, api/routes/open311.py). A dependency that is down or slow is never a 500: the database or
 Temporal unreachable gives 503 with `Retry-After` (retry with the same Idempotency-Key), and a
 case that started but whose routing has not answered yet gives 202 with its ticket.
 """
@@ -24,13 +24,13 @@ from temporalio.service import RPCError
 
 from core.errors import RETRY_AFTER_S, CaseError, IntakePending
 from core.logs import get_logger
-from core.ratelimit import RateLimited
+from core.security.ratelimit import RateLimited
 from web.templating import render
 from workflows.contracts import CaseState
 
 log = get_logger(__name__)
 JSON_PREFIXES = ("/api/", "/open311/")
-API_PREFIXES = ("/api/", "/codec/")  # Open311 answers its own errors (api/open311.py)
+API_PREFIXES = ("/api/", "/codec/")  # Open311 answers its own errors (api/routes/open311.py)
 SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 UNAVAILABLE_HTML = (
     '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>服务暂时不可用</title>'

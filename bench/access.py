@@ -28,10 +28,10 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from core import access
-from core.cases import CaseFilter, CaseService
+from core.cases.service import CaseFilter, CaseService
 from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.models import CaseRecord, LinkedReportRecord, Unit, User, WhistleRecord
 
 USERS = ["supervisor1", "dispatcher_gl", "handler_nhl", "handler_gl_water", "handler_xwm"]

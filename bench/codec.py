@@ -15,8 +15,8 @@ import time
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
-from core.codec import codec_from_settings
 from core.config import Settings
+from core.temporal.codec import codec_from_settings
 
 SIZES_KB = (0.5, 2, 8, 32)
 

@@ -3,7 +3,7 @@
 Run as ``.venv/bin/python -m bench.intake [--open 100000] [--reports 300] [--rounds 2]``.
 It prints its figures and asserts nothing.
 
-Duplicate candidates come from the SQL read model (core/dedup.py), so the bench fills the
+Duplicate candidates come from the SQL read model (core/intake/dedup.py), so the bench fills the
 `cases` table with ``--open`` open cases (random points over the city, the catalog's
 categories, received within the last two days) and measures:
 
@@ -35,19 +35,19 @@ from sqlmodel import select
 
 from bench.stack import embedded_config
 from bench.supervision import start_worker, user, wait_for_worker
-from core import dedup
-from core.cases import CaseService, IntakeRequest
+from core.cases.service import CaseService, IntakeRequest
 from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.devstack import DevServer
-from core.geo import boundaries
-from core.intake import IntakeService
+from core.intake import dedup
+from core.intake.geo import boundaries
+from core.intake.service import IntakeService
 from core.logs import configure_logging
 from core.models import CaseRecord, Category
-from core.temporal import connect
+from core.temporal.worker import connect
 
-# The demo city's box (core/demo_geo.py): every point in it lies in some district.
+# The demo city's box (core/demo/geo.py): every point in it lies in some district.
 LAT, LON = (31.24, 32.61), (118.37, 119.23)
 KINDS = ("component", "event")
 

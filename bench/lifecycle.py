@@ -83,11 +83,11 @@ with workflow.unsafe.imports_passed_through():
     from bench.stack import ROOT, embedded_config, free_ports
     from core.config import Settings
     from core.db import make_engine, session_factory, session_scope
-    from core.demo import prepare_demo_database
+    from core.demo.seed import prepare_demo_database
     from core.devstack import DevServer, DevStackConfig
     from core.models import CaseRecord, User
-    from core.security import mint_token
-    from core.temporal import build_worker, data_converter
+    from core.security.tokens import mint_token
+    from core.temporal.worker import build_worker, data_converter
     from workflows import registry
 
 STEPS = ("accept", "add_progress", "submit_feedback", "verify", "record_callback")
@@ -362,7 +362,7 @@ def install_probes(timers: Timers) -> None:
     time also shows as loop lag); the auth session runs in FastAPI's thread pool.
     """
     import api.deps
-    from core.cases import CaseService
+    from core.cases.service import CaseService
 
     api.deps.session_scope = _timed_scope(  # type: ignore[assignment]
         api.deps.session_scope, timers, "auth: get_api_user session+token lookup [threadpool]"
@@ -419,7 +419,7 @@ def build_api(settings: Settings, probe: ApiProbe, *, client: Client | None) -> 
     """The real app from create_app, plus the bench's stats route, wrapped in the timer."""
     from fastapi import Query
 
-    from api.main import create_app
+    from api.app import create_app
 
     app = create_app(settings, client=client)
 
@@ -466,7 +466,7 @@ def serve_api_process() -> None:
 
 def _connect_without_codec() -> None:
     """--codec off: the API process's Temporal client skips the codec (a bench-only patch)."""
-    import api.main
+    import api.app
 
     async def connect(settings: Settings) -> Client:
         return await Client.connect(
@@ -1099,7 +1099,7 @@ def print_header(args: argparse.Namespace, stack: Stack) -> None:
         f"asyncio.Semaphore({args.concurrency})"
     )
     print(f"  baseline : BareLifecycle, shape {args.bare_shape!r}: {shape}")
-    codec = "AES-GCM payload codec (core/codec.py)" if args.codec == "on" else "none"
+    codec = "AES-GCM payload codec (core/temporal/codec.py)" if args.codec == "on" else "none"
     print(f"  codec    : cityloop worker and API: {codec}; bare baseline: none")
     print("  order    : each round runs bare first, then cityloop (rounds alternate the two)")
     print(
@@ -1134,7 +1134,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--codec",
         choices=("on", "off"),
         default="on",
-        help="encrypt cityloop's Temporal payloads (core/codec.py) as production does (default "
+        help="encrypt cityloop's Temporal payloads (core/temporal/codec.py) as production does (default "
         "on); the bare baseline never encrypts",
     )
     p.add_argument("--history-sample", type=int, default=20, help="histories to analyse per run")
@@ -1166,7 +1166,7 @@ def main(argv: list[str] | None = None) -> int:
     if sys.dont_write_bytecode and not args.no_bytecode_cache:
         # The sandbox re-imports the workflow modules for every new workflow; without .pyc
         # files that means compiling them from source each time (bench/lifecycle.py ~13 ms,
-        # workflows/case.py ~5 ms). Cache bytecode outside the repo, in the temp dir.
+        # workflows/case/workflow.py ~5 ms). Cache bytecode outside the repo, in the temp dir.
         sys.pycache_prefix = str(tmp / "pycache")
         sys.dont_write_bytecode = False
         args.bytecode_note = f"PYTHONDONTWRITEBYTECODE overridden: .pyc cached in {tmp}/pycache"

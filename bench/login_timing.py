@@ -20,10 +20,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from core import security
 from core.db import make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.models import User
+from core.security import tokens as security
 
 
 def timed(run: Callable[[], object]) -> float:

@@ -35,7 +35,7 @@ from core.db import make_engine, session_factory, session_scope
 from core.devstack import port_open
 from core.lifeline import running
 from core.models import User
-from core.security import mint_token
+from core.security.tokens import mint_token
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = {
@@ -75,7 +75,7 @@ def start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], list
     began = time.monotonic()
     with log.open("ab") as out:
         run = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "run"],
+            [sys.executable, "-m", "core.cli.main", "run"],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=out,

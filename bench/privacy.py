@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import timeit
 
-from core.scrub import for_log, published, redact_log
+from core.privacy.scrub import for_log, published, redact_log
 
 LOG_EVENTS = {
     "plain": {"event": "case_projected", "ticket": "CL20261202-000123", "seq": "7"},

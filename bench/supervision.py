@@ -28,15 +28,15 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from bench.stack import ROOT, embedded_config, rss_mib
-from core import overrides
-from core.cases import ActionRequest, CaseFilter, CaseService, IntakeRequest
+from core.cases.service import ActionRequest, CaseFilter, CaseService, IntakeRequest
 from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.devstack import DevServer
 from core.models import CaseRecord, User
-from core.temporal import connect
-from workflows.case import CaseWorkflow, start_search_attributes
+from core.supervision import overrides
+from core.temporal.worker import connect
+from workflows.case.workflow import CaseWorkflow, start_search_attributes
 from workflows.contracts import Action
 
 BULK_FILTER = CaseFilter(district="gl", category="road_damage")
@@ -124,7 +124,7 @@ def start_worker(settings: Settings, tmp: Path) -> subprocess.Popen[bytes]:
     }
     log = (tmp / "worker.log").open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "worker"], env=env, cwd=ROOT, stdout=log, stderr=log
+        [sys.executable, "-m", "core.cli.main", "worker"], env=env, cwd=ROOT, stdout=log, stderr=log
     )
 
 

@@ -9,7 +9,7 @@ one case (`_HOLDS`) and an SQL clause for lists (`_CLAUSES`), so lists filter in
 a single case is judged the same way; tests/core/test_access.py checks that they agree.
 
 Actions stay with the workflows' validators (role x unit x the case's place and holder,
-workflows/transitions.py and whistle_rules.py); what they cannot know — which units exist and
+workflows/case/transitions.py and whistle_rules.py); what they cannot know — which units exist and
 where they sit — is checked here: where a dispatch, a reassignment or a whistle may send a case.
 """
 
@@ -262,7 +262,7 @@ def may_see_personal(
 
 def covers(p: Principal, path: str) -> bool:
     """The area reach for any record with a path (a case's location, a unit's, a logged
-    view's): `path` lies in `p`'s unit's area. Personal data uses it (core/privacy.py)."""
+    view's): `path` lies in `p`'s unit's area. Personal data uses it (core/privacy/masking.py)."""
     return bool(p.unit_id) and _HOLDS[Reach.AREA](p, CaseScope(area=_ids(path)))
 
 

@@ -13,7 +13,7 @@ from workflows.contracts import CasePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 # Temporal payload encryption for development only: the key is public, so production refuses
-# to encrypt with it (core/codec.py). Its bytes spell "cityloop-development-only-key!!!".
+# to encrypt with it (core/temporal/codec.py). Its bytes spell "cityloop-development-only-key!!!".
 DEV_PAYLOAD_KEYS = "dev:Y2l0eWxvb3AtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE="
 
 

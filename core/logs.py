@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from core.scrub import redact_log
+from core.privacy.scrub import redact_log
 
 _configured = False
 

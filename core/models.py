@@ -162,7 +162,7 @@ class CaseEventRecord(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     reason: str = Field(default="")
     payload: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # The hash chain (core/audit.py): the previous event's hash, and this one's over both.
+    # The hash chain (core/cases/audit.py): the previous event's hash, and this one's over both.
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
 

@@ -3,11 +3,11 @@
 The catalog's categories are the services; every report is a service request under its own
 ticket. A report merged into an open case (减少重复派单) keeps its ticket and shows the status
 of the case it joined. Requests are read from the SQL read model and turned into plain dicts
-that `api/open311.py` renders as JSON or XML.
+that `api/routes/open311.py` renders as JSON or XML.
 
 Article 20: reporters' names, phones and e-mail addresses never leave through this API. A
 report's text, address and point are published only when its reporter agreed
-(`core/consent.py`), and then scrubbed of names, ID numbers, phones, e-mails and building
+(`core/intake/consent.py`), and then scrubbed of names, ID numbers, phones, e-mails and building
 detail; every other request shows a neutral summary: service, street, status and dates.
 `core.privacy.shown` decides each field from its class.
 """
@@ -23,17 +23,17 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
-from core import consent
-from core.cases import CaseError, CaseService, IntakeRequest
+from core.cases.service import CaseError, CaseService, IntakeRequest
 from core.db import SessionFactory, session_scope
 from core.errors import IntakePending
-from core.intake import IntakeResult
+from core.intake import consent
+from core.intake.service import IntakeResult
 from core.models import CaseRecord, Category, LinkedReportRecord, Open311Key, Unit
-from core.privacy import Shown, Subject, mask, shown
-from core.security import token_digest
+from core.privacy.masking import Shown, Subject, mask, shown
+from core.security.tokens import token_digest
+from workflows.case.transitions import STATUS_NAMES
 from workflows.contracts import Actor, Role, Status
-from workflows.transitions import STATUS_NAMES
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 JURISDICTION = "nanjing"
 CHANGESET = datetime(2026, 11, 29, tzinfo=CST)  # when this API's discovery last changed

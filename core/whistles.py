@@ -20,12 +20,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core import access
 from core.bounds import SQL_INT_MAX
-from core.cases import CaseError, CaseService, refusal, rpc_error
+from core.cases.service import CaseError, CaseService, refusal, rpc_error
 from core.config import Settings, WhistleKindSetting
 from core.db import SessionFactory, session_scope
+from core.directory.org import as_unit, supervisors_of
 from core.logs import get_logger
 from core.models import CaseEventRecord, CaseRecord, Unit, User, WhistleRecord
-from core.org import as_unit, supervisors_of
 from workflows import registry
 from workflows.contracts import (
     WHISTLE_STAGES,

@@ -28,17 +28,17 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.main import create_app
+from api.app import create_app
 from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.models import CaseRecord, User
-from core.security import mint_token
-from core.temporal import build_worker, data_converter
-from workflows import attributes
+from core.security.tokens import mint_token
+from core.temporal.worker import build_worker, data_converter
+from workflows.shared import attributes
 
 BIN = Path(sys.executable).parent
-# Every test client encrypts payloads as the real processes do (core/temporal.py), with the
+# Every test client encrypts payloads as the real processes do (core/temporal/worker.py), with the
 # keys of the environment's Settings (the development key unless CITYLOOP_PAYLOAD_KEYS is set).
 CONVERTER = data_converter(Settings())
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from core.cases import CaseService
+from core.cases.service import CaseService
 from core.db import SessionFactory, session_scope
-from core.intake import IntakeService
+from core.intake.service import IntakeService
 from core.models import User
 from web.sessions import web_session
 from web.templating import is_htmx

@@ -9,10 +9,10 @@ from datetime import datetime
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from core.cases import ActionRequest, CaseError, CaseFilter, IntakeRequest
-from core.overrides import BulkRequest
+from core.cases.service import ActionRequest, CaseError, CaseFilter, IntakeRequest
+from core.supervision.overrides import BulkRequest
 from core.whistles import ApproveRequest, BlowRequest, CloseRequest, RateRequest, StepRequest
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 INTAKE_FIELDS = (
     "title",

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from sqlmodel import col, func, select
 
 from core import access, whistles
-from core.cases import CaseFilter, CaseService
+from core.cases.service import CaseFilter, CaseService
 from core.db import SessionFactory, session_scope
-from core.intake import suggest_categories
+from core.intake.service import suggest_categories
 from core.models import CaseRecord, Category, Unit, User, WhistleRecord
 from workflows.contracts import Role
 

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.models import User
-from core.web_sessions import (
+from core.security.sessions import (
     Lifetime,
     live_session,
     new_session_id,

@@ -19,9 +19,9 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from core import whistles
 from web.sessions import web_session
 from workflows import registry
+from workflows.case.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES, SUPERVISOR_OVERRIDES
 from workflows.contracts import PRIORITIES, Action
-from workflows.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES, SUPERVISOR_OVERRIDES
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"

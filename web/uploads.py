@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from fastapi import Request, Response
 from starlette.datastructures import UploadFile
 
-from core import attachments, uploads
+from core.attachments import store as attachments
+from core.attachments import uploads
+from core.attachments.uploads import QuotaExceeded, Uploader
 from core.config import Settings
 from core.errors import CaseError
 from core.models import Attachment
-from core.uploads import QuotaExceeded, Uploader
 from web.sessions import web_session
 
 _SCOPES = {"user": "每个账号", "address": "每个网络地址", "device": "每台设备"}

@@ -9,14 +9,14 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import ValidationError
 
-from core import inbox, privacy
-from core.cases import INTAKE_ROLES, CaseError, CaseFilter, CaseService, Reporter
+from core.cases.service import INTAKE_ROLES, CaseError, CaseFilter, CaseService, Reporter
 from core.errors import IntakePending
-from core.intake import CHANNEL_ROLES, IntakeResult, IntakeService
+from core.intake.service import CHANNEL_ROLES, IntakeResult, IntakeService
 from core.models import CaseRecord, User
+from core.privacy import masking as privacy
+from core.supervision import inbox
 from web import forms, reads, whistle_views
 from web.templating import redirect, render, ticket_of, wants_fragment
-from workflows import reports
 from workflows.contracts import (
     TERMINAL,
     BulkProgress,
@@ -26,6 +26,7 @@ from workflows.contracts import (
     SplitReport,
     Status,
 )
+from workflows.intake import reports
 
 
 async def case_context(

@@ -9,10 +9,10 @@ from typing import Any
 from temporalio.service import RPCError
 
 from core import whistles
-from core.cases import CaseService
+from core.cases.service import CaseService
 from core.models import User
 from web import reads
-from workflows import whistle_rules
+from workflows.case.transitions import Rejection
 from workflows.contracts import (
     WHISTLE_STAGES,
     Actor,
@@ -26,7 +26,7 @@ from workflows.contracts import (
     WhistleAction,
     WhistleState,
 )
-from workflows.transitions import Rejection
+from workflows.whistle import rules as whistle_rules
 
 STATS_ROLES = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
 

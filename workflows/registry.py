@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workflows.case import CaseWorkflow
-from workflows.whistle import WhistleWorkflow
+from workflows.case.workflow import CaseWorkflow
+from workflows.whistle.workflow import WhistleWorkflow
 
 
 @dataclass(frozen=True)

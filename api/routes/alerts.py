@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from api.deps import bearer_holder, get_intake
 from api.errors import FORBIDDEN, RATE_LIMITED
-from core.devices import device_for_token
-from core.intake import AlarmIn, IntakeService
+from core.intake.devices import device_for_token
+from core.intake.service import AlarmIn, IntakeService
 from core.models import Device
-from core.ratelimit import bearer_credential, rate_limit
+from core.security.ratelimit import bearer_credential, rate_limit
 
 router = APIRouter(tags=["sensors"])
 _bearer = HTTPBearer(auto_error=False)

@@ -18,12 +18,14 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import ApiUser
 from api.errors import NOT_FOUND, RATE_LIMITED
-from core import access, attachments, uploads
-from core.cases import CaseError
+from core import access
+from core.attachments import store as attachments
+from core.attachments import uploads
+from core.attachments.uploads import Uploader
+from core.cases.service import CaseError
 from core.db import session_scope
 from core.models import Attachment, User
-from core.ratelimit import bearer_credential, rate_limit
-from core.uploads import Uploader
+from core.security.ratelimit import bearer_credential, rate_limit
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 

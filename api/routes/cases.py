@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from api.deps import ApiUser, Cases, IdempotencyKey, Intake
 from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES, NOT_FOUND
-from core import privacy
 from core.bounds import PageNumber, PageSize
-from core.cases import ActionRequest, CaseFilter, IntakeRequest
+from core.cases.service import ActionRequest, CaseFilter, IntakeRequest
+from core.privacy import masking as privacy
 from workflows.contracts import Action, CaseEvent, CaseState
 
 router = APIRouter(prefix="/cases", tags=["cases"])

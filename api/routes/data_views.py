@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import ApiUser, Cases
 from api.errors import FORBIDDEN
 from core.bounds import PageNumber, PageSize
-from core.data_views import ViewFilter, ViewPage, list_views
+from core.privacy.views import ViewFilter, ViewPage, list_views
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

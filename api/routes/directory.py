@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import ApiUser, Cases
 from api.errors import ACTION_RESPONSES, CONFLICT, FORBIDDEN, NOT_FOUND
-from core import privacy
 from core.bounds import RowId
-from core.directory import (
+from core.directory.service import (
     AllocateRequest,
     AllocationOut,
     DirectoryService,
@@ -25,6 +24,7 @@ from core.directory import (
     TeamOut,
     TeamUpdate,
 )
+from core.privacy import masking as privacy
 
 router = APIRouter(tags=["directory"])
 CREATED = {**FORBIDDEN, **CONFLICT}

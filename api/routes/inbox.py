@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from api.deps import ApiUser
 from api.errors import NOT_FOUND
-from core import inbox
 from core.bounds import RowId
+from core.supervision import inbox
 
 router = APIRouter(prefix="/inbox", tags=["inbox"])
 

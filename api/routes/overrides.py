@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from api.deps import ApiUser, Cases
 from api.errors import CONFLICT, FORBIDDEN, NOT_FOUND
-from core import overrides
-from core.cases import CaseFilter
+from core.cases.service import CaseFilter
+from core.supervision import overrides
 from workflows.contracts import BulkProgress
 
 router = APIRouter(prefix="/overrides", tags=["overrides"])

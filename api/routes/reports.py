@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import ApiUser, Cases, IdempotencyKey, Intake
 from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES
-from core.cases import IntakeRequest
+from core.cases.service import IntakeRequest
 from core.db import session_scope
-from core.dedup import Candidate
-from core.intake import suggest_categories
+from core.intake.dedup import Candidate
+from core.intake.service import suggest_categories
 from workflows.contracts import CaseState
 
 router = APIRouter(tags=["intake"])

@@ -11,8 +11,8 @@ from sqlmodel import Session, func, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.case import CaseActivities
-from core import audit
-from core.cases import ActionRequest, CaseService, IntakeRequest
+from core.cases import audit
+from core.cases.service import ActionRequest, CaseService, IntakeRequest
 from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.models import CaseEventRecord, CaseRecord, InboxItem, User
 from tests.conftest import make_settings, projected, running_worker, user_named
@@ -26,7 +26,7 @@ from workflows.contracts import (
     RouteInput,
     Status,
 )
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=CST)
 GRID = Location(

@@ -19,7 +19,7 @@ from workflows.contracts import (
     Status,
     WhistleSnapshot,
 )
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=CST)
 WID = "whistle-X1-1-gl-dept-police"

@@ -35,7 +35,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import access
 from core.db import SessionFactory, make_engine, session_factory, session_scope
-from core.demo import USERS
+from core.demo.seed import USERS
 from core.models import InboxItem, Unit, WhistleRecord
 from tests.conftest import (
     DB_BACKENDS,
@@ -47,8 +47,8 @@ from tests.conftest import (
     token_for,
 )
 from tests.web.support import login
+from workflows.case.transitions import RULES
 from workflows.contracts import Action, Role
-from workflows.transitions import RULES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from core import intake as intake_module
 from core.db import SessionFactory, session_scope
-from core.devices import mint_device_token
+from core.intake import service as intake_module
+from core.intake.devices import mint_device_token
 from core.models import Device
 from tests.conftest import projected, token_for
 

@@ -26,11 +26,11 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from core.codec import KEY_ID, PayloadDecryptError
 from core.config import Settings, get_settings
 from core.db import make_engine, session_factory
-from core.geo import boundaries
-from core.temporal import data_converter
+from core.intake.geo import boundaries
+from core.temporal.codec import KEY_ID, PayloadDecryptError
+from core.temporal.worker import data_converter
 from tests.conftest import CONVERTER, api_client, make_settings, running_worker, token_for
 from tests.web.support import Web, login, web_stack
 from tests.web.test_browser import serving

@@ -13,8 +13,8 @@ import pytest_asyncio
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from core import security
 from core.db import SessionFactory, make_engine, session_factory, session_scope
+from core.security import tokens as security
 from tests.api.test_cases import CASE
 from tests.conftest import app_client, make_settings, outage, running_worker, token_for
 from tests.core.test_security import Clock

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from api.main import create_app
+from api.app import create_app
 from core.bounds import MAX_PAGE, MAX_PAGE_SIZE
 from core.config import Settings
 from core.db import SessionFactory

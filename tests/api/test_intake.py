@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from core.config import get_settings
 from core.db import SessionFactory, session_scope
-from core.geo import boundaries
+from core.intake.geo import boundaries
 from core.models import CaseRecord, LinkedReportRecord
 from tests.conftest import projected, token_for
 

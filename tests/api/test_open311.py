@@ -13,11 +13,11 @@ from sqlmodel import select
 
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.geo import boundaries
+from core.intake.geo import boundaries
 from core.models import CaseRecord, LinkedReportRecord, Open311Key
 from core.open311 import mint_open311_key
 from tests.conftest import token_for
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.geo import boundaries
+from core.intake.geo import boundaries
 from core.models import PublicationConsent
 from core.open311 import NOT_PUBLISHED, mint_open311_key
 from tests.api.test_open311 import BASE, created, in_read_model

@@ -48,10 +48,10 @@ from schemathesis.specs.openapi.checks import (
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
+from api.app import create_app
 from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
-from core.devices import mint_device_token
+from core.intake.devices import mint_device_token
 from core.models import Device
 from tests.conftest import (
     CONVERTER,

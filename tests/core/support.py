@@ -60,7 +60,7 @@ def cityloop(part: str, env: dict[str, str], log: Path, *args: str) -> subproces
     """Start ``cityloop PART`` from the checkout under test, its output going to ``log``."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "core.cli", part, *args],
+            [sys.executable, "-m", "core.cli.main", part, *args],
             cwd=REPO_ROOT,
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,

@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 
 from core import access
 from core.db import SessionFactory, make_engine, session_factory, session_scope
+from core.directory.org import as_unit, supervisors_of
 from core.errors import CaseError
 from core.models import CaseRecord, LinkedReportRecord, Unit, User, WhistleRecord
-from core.org import as_unit, supervisors_of
 from tests.conftest import DB_BACKENDS, demo_database
 from workflows.contracts import (
     Actor,

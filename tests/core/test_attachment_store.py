@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from core import attachments
-from core.cases import CaseError
+from core.attachments import store as attachments
+from core.attachments.uploads import Uploader
+from core.cases.service import CaseError
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.models import Attachment
-from core.uploads import Uploader
 from tests.media import gps_of, located_photo, pixels, video
 
 MP4 = video("clip.mp4")

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from activities.case import CaseActivities
 from core.db import make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.models import CaseEventRecord
 from tests.activities.test_case import event, snapshot
 from workflows.contracts import RecordEventsInput, Status
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def verify(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", "audit", "verify", *args],
+        [sys.executable, "-m", "core.cli.main", "audit", "verify", *args],
         env=env,
         capture_output=True,
         text=True,

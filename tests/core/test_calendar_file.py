@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.cases import read_calendar_file
-from workflows.workcal import CST, WorkCalendar, deadline
+from core.cases.service import read_calendar_file
+from workflows.shared.workcal import CST, WorkCalendar, deadline
 
 
 def test_corrections_are_read_and_applied(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlmodel import SQLModel
 
 import core.models  # noqa: F401  (registers every table)
-from core import classification
-from core.classification import Level, Rule
+from core.privacy import classification
+from core.privacy.classification import Level, Rule
 
 DOC = Path(__file__).parents[2] / "docs" / "privacy.md"
 
@@ -19,7 +19,7 @@ def columns() -> set[str]:
 
 def test_every_column_of_every_table_is_classified() -> None:
     missing = sorted(columns() - set(classification.FIELDS))
-    assert missing == [], f"classify these in core/classification.py: {missing}"
+    assert missing == [], f"classify these in core/privacy/classification.py: {missing}"
 
 
 def test_nothing_classified_is_gone_from_the_tables() -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from api.main import create_app
-from core import security
+from api.app import create_app
 from core.config import InsecureSettings, Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.models import ApiToken, Open311Key, SecurityEvent, WebSessionRecord
-from core.web_sessions import Lifetime, open_session
+from core.security import tokens as security
+from core.security.sessions import Lifetime, open_session
 from tests.conftest import user_named
 
 
@@ -28,7 +28,7 @@ def cityloop(
     """`cityloop ARGS` in a fresh interpreter, with no CITYLOOP_* setting but those given."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CITYLOOP_")}
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "core.cli.main", *args],
         cwd=cwd,  # no .env of the checkout is read
         env={**base, **{f"CITYLOOP_{k.upper()}": v for k, v in env.items()}},
         input=stdin,

@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from core import containers
-from core.containers import BrokenContainer
+from core.attachments import containers
+from core.attachments.containers import BrokenContainer
 from tests.media import video
 
 CLIPS = {

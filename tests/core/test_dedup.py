@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.dedup import distance_m
+from core.intake.dedup import distance_m
 
 
 def test_distance_is_metric_within_a_city() -> None:

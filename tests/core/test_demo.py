@@ -12,8 +12,8 @@ from sqlmodel import func, select
 
 from core.config import get_settings
 from core.db import MIGRATIONS, SessionFactory, make_engine, migrate, session_scope
-from core.demo import seed_demo
-from core.geo import boundaries
+from core.demo.seed import seed_demo
+from core.intake.geo import boundaries
 from core.models import Category, Device, Unit, User
 
 

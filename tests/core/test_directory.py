@@ -17,10 +17,10 @@ from sqlmodel import col, func, select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.cases import CaseError, CaseService
+from core.cases.service import CaseError, CaseService
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.directory import (
+from core.directory.service import (
     DirectoryService,
     EquipmentCreate,
     EquipmentUpdate,
@@ -144,7 +144,7 @@ def test_demo_directory_is_seeded_once(directory: DirectoryService) -> None:
     assert [e.serial for e in kit.values() if e.status == "repair"] == ["苏A·W1002"]
     assert directory.list_teams("xw") == []
 
-    from core.demo import seed_demo
+    from core.demo.seed import seed_demo
 
     before = [count(directory.sessions, m) for m in (Team, Person, Equipment)]
     with session_scope(directory.sessions) as session:

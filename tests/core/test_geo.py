@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from core.config import ROOT
-from core.demo import demo_units
-from core.demo_geo import CITY_LAT, CITY_LON, demo_feature_collection, dumps
-from core.geo import Boundaries, boundaries, parse_feature_collection
+from core.demo.geo import CITY_LAT, CITY_LON, demo_feature_collection, dumps
+from core.demo.seed import demo_units
+from core.intake.geo import Boundaries, boundaries, parse_feature_collection
 
 DEMO_FILE = ROOT / "core" / "data" / "demo-boundaries.geojson"
 AREA_UNITS = {unit.id: unit for unit in demo_units() if unit.level != "dept"}

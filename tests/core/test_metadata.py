@@ -8,7 +8,7 @@ import struct
 import pytest
 from PIL import ExifTags, Image, ImageCms
 
-from core import containers, metadata
+from core.attachments import containers, metadata
 from tests.media import XMP, gps_of, located_exif, located_photo, picture, pixels, video
 
 IDENTIFYING = (b"Apple", b"iPhone", "王小明".encode(), b"GPSLatitude", b"13912345678")

@@ -10,7 +10,8 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from core.codec import (
+from core.config import DEV_PAYLOAD_KEYS, Settings
+from core.temporal.codec import (
     ENCODING,
     KEY_ID,
     EncryptionCodec,
@@ -21,8 +22,7 @@ from core.codec import (
     new_key_entry,
     parse_keys,
 )
-from core.config import DEV_PAYLOAD_KEYS, Settings
-from core.temporal import data_converter
+from core.temporal.worker import data_converter
 
 PHONE = "13912345678"
 KEY_A = base64.b64encode(b"A" * 32).decode()

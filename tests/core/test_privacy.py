@@ -13,9 +13,9 @@ from sqlmodel import select
 from core.db import SessionFactory, session_scope
 from core.logs import configure_logging
 from core.models import PersonalDataView, User
-from core.privacy import Shown, Subject, View, reporter, shown
-from core.scrub import redact_log
-from workflows.privacy import mask_name, mask_phone
+from core.privacy.masking import Shown, Subject, View, reporter, shown
+from core.privacy.scrub import redact_log
+from workflows.shared.privacy import mask_name, mask_phone
 
 GL_CASE = "/nj/gl/gl-nhl/gl-nhl-c1/gl-nhl-c1-g1/"
 REPORT = Subject("report", "CL1", area_path=GL_CASE, taken_by="operator1")

@@ -1,6 +1,6 @@
 """The stack's real processes: a worker drains on a signal, and `cityloop run` leaves nothing.
 
-Every process runs as it does in production (`python -m core.cli …`) against a Temporal dev
+Every process runs as it does in production (`python -m core.cli.main …`) against a Temporal dev
 server and a SQLite file of the test's own, on free ports.
 """
 
@@ -27,11 +27,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig, port_open
 from core.lifeline import running
 from core.models import CaseRecord
-from core.temporal import connect
+from core.temporal.worker import connect
 from tests.conftest import PRODUCTION, api_client, make_settings, token_for
 from tests.core.support import (
     PATIENCE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.scrub import for_log, id_checksum_ok, published
+from core.privacy.scrub import for_log, id_checksum_ok, published
 
 # As the security review found them published (issue 10).
 CALLER = "来电人王小明(身份证320102199001011234)投诉楼上住户…"

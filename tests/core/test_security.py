@@ -12,10 +12,10 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import select
 
-from core import security
 from core.db import MIGRATIONS, SessionFactory, make_engine, migrate, session_factory, session_scope
 from core.models import ApiToken, SecurityEvent, User
-from core.security import CredentialError, CredentialsUnavailable, TokenCache
+from core.security import tokens as security
+from core.security.tokens import CredentialError, CredentialsUnavailable, TokenCache
 from tests.conftest import outage, user_named
 
 

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from core import thumbnails
+from core.attachments import thumbnails
 from core.errors import CaseError
 
 BUDGET = 1_000_000  # pixels: small, so that refusals are cheap to show

@@ -14,7 +14,9 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from core import attachments
+from core.attachments import store as attachments
+from core.attachments.unattached import remove_unattached
+from core.attachments.uploads import Uploader
 from core.config import Settings
 from core.db import (
     MIGRATIONS,
@@ -25,8 +27,6 @@ from core.db import (
     session_scope,
 )
 from core.models import Attachment, CaseAttachment, UploadRecord
-from core.unattached import remove_unattached
-from core.uploads import Uploader
 from tests.media import located_photo, picture
 
 OPERATOR = Uploader.staff("operator1", "10.0.0.1")
@@ -165,7 +165,7 @@ def test_operators_prune_from_the_command_line(sqlite_url: str, tmp_path: Path) 
         "CITYLOOP_ATTACHMENT_DIR": str(settings.attachment_dir),
     }
     run = subprocess.run(
-        [sys.executable, "-m", "core.cli", "attachments", "prune"],
+        [sys.executable, "-m", "core.cli.main", "attachments", "prune"],
         env=env,
         capture_output=True,
         text=True,

@@ -10,12 +10,13 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from core import attachments, uploads
+from core.attachments import store as attachments
+from core.attachments import uploads
+from core.attachments.uploads import QuotaExceeded, Uploader
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.models import Attachment, UploadRecord
-from core.uploads import QuotaExceeded, Uploader
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 OPERATOR = Uploader.staff("operator1", "10.0.0.1")
 

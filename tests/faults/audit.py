@@ -26,9 +26,9 @@ from core.models import CaseEventRecord, CaseRecord
 from tests.faults.client import NO_RETRY_AFTER, ApiClient
 from tests.faults.workload import Intent
 from workflows import registry
-from workflows.clock import StageClock
+from workflows.case.clock import StageClock
 from workflows.contracts import TERMINAL, CaseEvent, CasePolicy, CaseState, Status
-from workflows.workcal import WorkCalendar
+from workflows.shared.workcal import WorkCalendar
 
 QUERY_CONCURRENCY = 16
 STABLE_FOR = 20.0  # seconds a projection gap may stay unchanged, activities idle, before it counts

@@ -33,11 +33,11 @@ from temporalio.client import Client
 from bench.stack import embedded_config, free_ports
 from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.devstack import find_temporal_cli
 from core.models import User
-from core.security import mint_token
-from core.temporal import connect
+from core.security.tokens import mint_token
+from core.temporal.worker import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0  # seconds a process gets to answer after a (re)start on a loaded host
@@ -143,7 +143,7 @@ class Stack:
         self.task_queue = f"faults-{uuid.uuid4().hex[:8]}"
         self.client: Client | None = None
         server = self.temporal_config.command(find_temporal_cli())
-        cli, env = [sys.executable, "-m", "core.cli"], self._app_env()
+        cli, env = [sys.executable, "-m", "core.cli.main"], self._app_env()
         self.temporal = Proc(
             "temporal", server, env=dict(os.environ), cwd=tmp, ready=self._temporal_ready
         )

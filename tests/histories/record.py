@@ -16,12 +16,12 @@ from pathlib import Path
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases import ActionRequest, CaseService, IntakeRequest
+from core.cases.service import ActionRequest, CaseService, IntakeRequest
 from core.db import make_engine, session_factory, session_scope
-from core.demo import prepare_demo_database
+from core.demo.seed import prepare_demo_database
 from core.models import User
 from tests.conftest import BIN, make_settings, running_worker
-from workflows import attributes
+from workflows.shared import attributes
 
 HERE = Path(__file__).parent
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from core.cases import ActionRequest, CaseService, IntakeRequest
+from core.cases.service import ActionRequest, CaseService, IntakeRequest
 from core.db import session_scope
-from core.geo import boundaries
-from core.intake import AlarmIn, IntakeService
+from core.intake.geo import boundaries
+from core.intake.service import AlarmIn, IntakeService
 from core.models import Device, User
 from tests.histories.record import HERE, recording_stack
 from workflows.contracts import ResourceNote

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from core import whistles
-from core.cases import ActionRequest, CaseService, IntakeRequest
+from core.cases.service import ActionRequest, CaseService, IntakeRequest
 from core.db import session_scope
 from core.models import User
 from tests.histories.record import recording_stack

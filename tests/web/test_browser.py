@@ -18,7 +18,7 @@ import uvicorn
 from playwright.async_api import Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
+from api.app import create_app
 from core.db import make_engine, session_factory
 from tests.conftest import make_settings, running_worker
 

@@ -16,7 +16,7 @@ from sqlmodel import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import SessionFactory, session_scope
-from core.geo import boundaries
+from core.intake.geo import boundaries
 from core.models import CaseRecord, LinkedReportRecord, Unit
 from tests.conftest import make_settings
 from tests.web.support import GARBAGE, HX, Web, csrf, login, post, web_stack

@@ -11,7 +11,7 @@ from playwright.async_api import expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
-from core.geo import boundaries
+from core.intake.geo import boundaries
 from tests.web.test_browser import CHROMIUM, SHOTS, browsing
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.geo import boundaries
+from core.intake.geo import boundaries
 from core.models import Attachment, CaseEventRecord, CaseRecord
 from tests.conftest import projected
 from tests.web.support import CSRF_INPUT, HX, Web, login, post, web_stack

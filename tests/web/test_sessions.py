@@ -13,11 +13,11 @@ import pytest_asyncio
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from core import security
 from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.models import WebSessionRecord
-from core.web_sessions import session_digest
+from core.security import tokens as security
+from core.security.sessions import session_digest
 from tests.conftest import PRODUCTION, app_client, client_on, make_settings
 from tests.web.support import csrf, login
 from web.sessions import COOKIE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases import CaseService
+from core.cases.service import CaseService
 from tests.conftest import make_settings
 from tests.workflows.support import service_for
 

@@ -8,11 +8,11 @@ from sqlmodel import select
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases import CaseService, IntakeRequest
+from core.cases.service import CaseService, IntakeRequest
 from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
 from core.models import User
-from workflows.case import CaseWorkflow, start_search_attributes
+from workflows.case.workflow import CaseWorkflow, start_search_attributes
 from workflows.contracts import Actor, CaseState, Role, Status
 
 HANDLER = Actor("handler_nhl", "宁海路街道处置员", Role.HANDLER, "gl-nhl")

@@ -25,15 +25,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.attachments import AttachmentActivities
-from core import attachments
+from core.attachments import store as attachments
+from core.attachments.uploads import Uploader
 from core.config import Settings
 from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
 from core.models import UploadRecord
-from core.schedules import PRUNE_ATTACHMENTS, ensure_schedules
-from core.temporal import RUNNER
-from core.uploads import Uploader
+from core.temporal.schedules import PRUNE_ATTACHMENTS, ensure_schedules
+from core.temporal.worker import RUNNER
 from tests.media import picture
-from workflows.attachments import PruneAttachmentsWorkflow
+from workflows.attachments.prune import PruneAttachmentsWorkflow
 from workflows.contracts import PruneAttachmentsInput, PruneAttachmentsResult
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

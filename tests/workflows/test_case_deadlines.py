@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases import CaseService
+from core.cases.service import CaseService
 from core.db import session_scope
 from core.models import CaseEventRecord
 from tests.conftest import running_worker
@@ -19,9 +19,9 @@ from tests.workflows.support import (
     state_of,
     until_dispatched,
 )
-from workflows.case import CaseWorkflow
+from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Command, Status
-from workflows.workcal import WorkCalendar, deadline
+from workflows.shared.workcal import WorkCalendar, deadline
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

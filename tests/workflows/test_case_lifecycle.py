@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 from temporalio.client import Client
 
-from core.cases import ActionRequest, CaseError, CaseService, IntakeRequest
+from core.cases.service import ActionRequest, CaseError, CaseService, IntakeRequest
 from core.db import session_scope
 from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import make_settings, projected, running_worker

@@ -36,7 +36,7 @@ async def test_the_projection_patch_is_what_keeps_both_versions_replaying(
 ) -> None:
     """Without the marker's id the history projected after record (v3) no longer replays:
     the patch really gates the change, and the older histories replay because of it."""
-    from workflows import case
+    from workflows.case import workflow as case
 
     path = Path(__file__).parent.parent / "histories" / "city_event_v3_projected.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))

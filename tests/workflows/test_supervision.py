@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases import CaseService
+from core.cases.service import CaseService
 from tests.conftest import make_settings, running_worker
 from tests.workflows.support import (
     DISPATCHER,
@@ -21,9 +21,9 @@ from tests.workflows.support import (
     state_of,
     until_dispatched,
 )
-from workflows.case import CaseWorkflow
+from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import CaseEvent, Command, Status
-from workflows.workcal import CST, WorkCalendar
+from workflows.shared.workcal import CST, WorkCalendar
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 CAL = WorkCalendar()

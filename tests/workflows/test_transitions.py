@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from workflows.case.transitions import RULES, allowed_actions, check, target
 from workflows.contracts import (
     Action,
     Actor,
@@ -18,8 +19,7 @@ from workflows.contracts import (
     Status,
     Unit,
 )
-from workflows.transitions import RULES, allowed_actions, check, target
-from workflows.workcal import CST
+from workflows.shared.workcal import CST
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=CST)
 HANDLER = Actor("h", "处置员", Role.HANDLER, "gl-nhl")

@@ -11,15 +11,15 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core import whistles
-from core.cases import ActionRequest, CaseService
+from core.cases.service import ActionRequest, CaseService
 from core.db import session_scope
 from core.models import CaseEventRecord, InboxItem, WhistleRecord
 from tests.conftest import running_worker, user_named
 from tests.workflows.support import HANDLER, start_case, state_of, until_dispatched
-from workflows.case import CaseWorkflow
+from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import CaseEvent, CaseState, Command, WhistleState
-from workflows.whistle import WhistleWorkflow
-from workflows.workcal import WorkCalendar
+from workflows.shared.workcal import WorkCalendar
+from workflows.whistle.workflow import WhistleWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 CAL = WorkCalendar()

@@ -8,7 +8,6 @@ import pytest
 
 from core.config import Settings
 from core.whistles import whistle_spec
-from workflows import whistle_rules as rules
 from workflows.contracts import (
     Actor,
     BlowWhistle,
@@ -23,7 +22,8 @@ from workflows.contracts import (
     WhistleProgress,
     WhistleState,
 )
-from workflows.workcal import CST, WorkCalendar
+from workflows.shared.workcal import CST, WorkCalendar
+from workflows.whistle import rules
 
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=CST)  # a plain working Monday
 STREET = Unit("gl-nhl", "宁海路街道", "street")

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import chinese_calendar
 import pytest
 
-from workflows.workcal import (
+from workflows.shared.workcal import (
     CST,
     WorkCalendar,
     add_natural_minutes,

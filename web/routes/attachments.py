@@ -6,10 +6,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.datastructures import UploadFile
 
-from core import access, attachments
-from core.cases import CaseError
+from core import access
+from core.attachments import store as attachments
+from core.cases.service import CaseError
 from core.db import session_scope
-from core.ratelimit import rate_limit
+from core.security.ratelimit import rate_limit
 from web.deps import Sessions, WebUser, check_csrf
 from web.templating import error_status, templates
 from web.uploads import staff_message, staff_uploader, store_files, with_retry_after

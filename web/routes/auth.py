@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from core.db import session_scope
-from core.ratelimit import LoginThrottle, RateLimited, RateLimiter, client_address
-from core.security import authenticate
+from core.security.ratelimit import LoginThrottle, RateLimited, RateLimiter, client_address
+from core.security.tokens import authenticate
 from web.deps import Sessions, check_csrf
 from web.sessions import web_session
 from web.templating import error_status, redirect, render

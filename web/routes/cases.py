@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
-from core.cases import CaseError, CaseService
+from core.cases.service import CaseError, CaseService
 from core.models import User
 from web import forms, reads, views
 from web.deps import Cases, Intake, WebUser, check_csrf

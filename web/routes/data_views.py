@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from core.bounds import PageNumber
-from core.cases import CaseError
-from core.data_views import ViewFilter, list_views
+from core.cases.service import CaseError
+from core.privacy.views import ViewFilter, list_views
 from web.deps import Cases, WebUser
 from web.templating import render
 from web.views import error_page, layout_context

@@ -12,11 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from core import privacy
 from core.access import may_edit_directory as may_edit
 from core.bounds import RowId
-from core.cases import CaseError, CaseService
-from core.directory import (
+from core.cases.service import CaseError, CaseService
+from core.directory.service import (
     DirectoryService,
     EquipmentCreate,
     EquipmentUpdate,
@@ -26,6 +25,7 @@ from core.directory import (
     TeamUpdate,
 )
 from core.models import User
+from core.privacy import masking as privacy
 from web import forms
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment

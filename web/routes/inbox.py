@@ -6,9 +6,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from core import inbox
 from core.bounds import RowId
-from core.cases import CaseError
+from core.cases.service import CaseError
+from core.supervision import inbox
 from web import forms
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from core import overrides
-from core.cases import CaseError, CaseFilter, CaseService
+from core.cases.service import CaseError, CaseFilter, CaseService
 from core.models import User
+from core.supervision import overrides
 from web import forms
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from core.cases import CaseError, CaseService
+from core.cases.service import CaseError, CaseService
 from core.models import User
 from web import forms, reads, views
 from web.deps import Cases, Intake, WebUser, check_csrf

@@ -23,14 +23,16 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
-from core import attachments, scrub, uploads
-from core.cases import CaseError, CaseService, IntakeRequest
+from core.attachments import store as attachments
+from core.attachments import uploads
+from core.cases.service import CaseError, CaseService, IntakeRequest
 from core.config import Settings
 from core.db import session_scope
 from core.errors import IntakePending
-from core.intake import PUBLIC, IntakeResult, IntakeService
+from core.intake.service import PUBLIC, IntakeResult, IntakeService
 from core.models import Attachment, CaseEventRecord, CaseRecord, LinkedReportRecord
-from core.ratelimit import rate_limit
+from core.privacy import scrub
+from core.security.ratelimit import rate_limit
 from web import forms, reads
 from web.deps import SAFE_METHODS, check_csrf
 from web.templating import error_status, redirect, render
@@ -42,8 +44,8 @@ from web.uploads import (
     store_files,
     with_retry_after,
 )
+from workflows.case.transitions import STATUS_NAMES
 from workflows.contracts import Status
-from workflows.transitions import STATUS_NAMES
 
 
 async def limit_body(request: Request) -> None:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from core import whistles
-from core.cases import CaseError, CaseService
+from core.cases.service import CaseError, CaseService
 from core.models import User
 from web import forms
 from web.deps import Cases, WebUser, check_csrf

@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-from core.audit import GENESIS, event_hash
+from core.cases.audit import GENESIS, event_hash
 from core.models import UTCDateTime
 
 

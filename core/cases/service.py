@@ -1,0 +1,708 @@
+"""Case operations shared by the JSON API and the web UI: intake, actions, reads.
+
+The adapters parse and render; this module authorises, talks to Temporal and reads the SQL
+read model, and turns every refusal into a `CaseError` with an HTTP status, a reason and,
+where one is to blame, a field.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core import access, metrics
+from core.config import Settings
+from core.db import SessionFactory, session_scope
+from core.directory.org import supervisors_of
+from core.errors import CaseError, IntakePending
+from core.intake.geo import boundaries
+from core.logs import get_logger
+from core.models import (
+    CaseAttachment,
+    CaseEventRecord,
+    CaseRecord,
+    Category,
+    LinkedReportRecord,
+    TicketCounter,
+    Unit,
+    User,
+)
+from workflows import registry
+from workflows.case.workflow import start_search_attributes
+from workflows.contracts import (
+    TERMINAL,
+    Action,
+    Actor,
+    CaseEvent,
+    CaseInput,
+    CasePolicy,
+    CaseState,
+    Command,
+    Location,
+    Role,
+)
+from workflows.shared import idempotency
+from workflows.shared.workcal import CST
+
+log = get_logger(__name__)
+INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR})
+HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422}
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
+class IntakeRequest(BaseModel):
+    """A new case as an operator or another system reports it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "宁海路暴露垃圾",
+                    "category": "exposed_garbage",
+                    "location_unit_id": "gl-nhl-c1-g1",
+                    "duplicates": "new",
+                }
+            ]
+        }
+    )
+
+    title: str = Field(min_length=2, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    category: str = Field(min_length=1, max_length=64)
+    location_unit_id: str = Field(
+        default="",
+        max_length=64,
+        description="area unit (grid…district); a map point (lat, lon) is resolved instead",
+    )
+    address: str = Field(default="", max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    priority: Literal["normal", "urgent"] = "normal"
+    case_type: str = "city_event"
+    channel: Literal["hotline", "patrol", "sensor", "citizen", "open311", "web"] = "hotline"
+    external_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,40}$")
+    request_kind: Literal["", "咨询", "求助", "投诉", "举报", "建议"] = ""
+    reporter_name: str = Field(default="", max_length=100)
+    reporter_phone: str = Field(default="", pattern=r"^[0-9+\- ]{0,20}$")
+    auto_dispatch: bool = True
+    direct_answer: str = Field(
+        default="", max_length=5000, description="a 咨询 answered on the spot: closes the case"
+    )
+    attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        default_factory=list, max_length=10, description="sha256 of uploaded files"
+    )
+    merge_into: str = Field(
+        default="", pattern=r"^[A-Za-z0-9_.-]{0,80}$", description="ticket this report duplicates"
+    )
+    duplicates: Literal["ask", "new", "auto"] = Field(
+        default="ask",
+        description="ask: 409 with candidates; new: never merge; auto: merge a certain one",
+    )
+    publish: bool = Field(
+        default=False,
+        description="the reporter agreed to publish the text (personal information removed)",
+    )
+
+
+class ActionRequest(BaseModel):
+    """The body of a human action; which fields an action needs is checked by the workflow."""
+
+    reason: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=5000)
+    unit_id: str = Field(default="", max_length=64)
+    hours: int = Field(default=0, ge=0, le=10000)
+    approve: bool = False
+    passed: bool = False
+    rating: str = Field(default="", max_length=32)
+    evidence: list[str] = Field(default_factory=list, max_length=20)
+    category: str = Field(default="", max_length=64, description="change_category")
+    priority: str = Field(default="", max_length=16, description="change_priority")
+    review_at: datetime | None = Field(default=None, description="park: when to review")
+
+
+class CaseFilter(BaseModel):
+    """Which cases a list, a queue or a bulk override is about (read-model columns)."""
+
+    status: str = Field(default="", max_length=16)
+    category: str = Field(default="", max_length=64)
+    district: str = Field(default="", max_length=64)
+    unit: str = Field(default="", max_length=64, description="assigned unit")
+    area: str = Field(default="", max_length=64, description="a unit whose area holds the case")
+    overdue: bool | None = None
+    escalated: bool | None = None
+    open_only: bool = False
+
+    def apply(self, query: SelectOfScalar[CaseRecord]) -> SelectOfScalar[CaseRecord]:
+        for column, value in (
+            (CaseRecord.status, self.status),
+            (CaseRecord.category, self.category),
+            (CaseRecord.district_id, self.district),
+            (CaseRecord.assigned_unit_id, self.unit),
+        ):
+            if value:
+                query = query.where(column == value)
+        if self.area:
+            path = col(CaseRecord.location_path)
+            query = query.where(path.contains(f"/{self.area}/", autoescape=True))
+        if self.overdue is not None:
+            query = query.where(CaseRecord.overdue == self.overdue)
+        if self.escalated is not None:
+            level = col(CaseRecord.escalation_level)
+            query = query.where(level > 0 if self.escalated else level == 0)
+        if self.open_only:
+            query = query.where(col(CaseRecord.status).not_in([s.value for s in TERMINAL]))
+        return query
+
+
+@dataclass
+class Reporter:
+    ticket: str
+    channel: str
+    taken_by: str
+    name: str
+    phone: str
+    split: bool = False
+
+
+@dataclass
+class CasePage:
+    items: list[CaseRecord]
+    total: int
+    page: int
+    size: int
+
+
+class CaseService:
+    def __init__(self, client: Client, sessions: SessionFactory, settings: Settings) -> None:
+        self.client, self.sessions, self.settings = client, sessions, settings
+        self._calendar = read_calendar_file(settings.calendar_file)
+        self._unit_names: dict[str, str] = {}
+
+    # ---- intake ------------------------------------------------------------------------
+    async def intake(self, user: User, req: IntakeRequest) -> CaseState:
+        """Start (or, for a known external id, find) the case and return it once routed."""
+        actor = self.actor(user)
+        if actor.role not in INTAKE_ROLES:
+            raise CaseError(403, f"role {actor.role} may not record new cases")
+        with session_scope(self.sessions) as session:
+            inp = self.case_input(session, actor, req)
+        return await self.start(inp)
+
+    async def start(self, inp: CaseInput, *, reuse: bool = False) -> CaseState:
+        """Start the case `inp` describes and return it once routed.
+
+        `reuse`: a case already running under this ticket is the one meant (a retry), as it
+        always is for an external id.
+        """
+        case_type = registry.get(inp.case_type)
+        if case_type is None or not case_type.startable:
+            raise CaseError(422, f"unknown case type {inp.case_type!r}", "case_type")
+        op = WithStartWorkflowOperation(
+            case_type.workflow.run,  # type: ignore[attr-defined]
+            inp,
+            id=case_type.workflow_id(inp.ticket),
+            task_queue=self.settings.task_queue,
+            # A repeated external id finds its case; a minted ticket must never meet another case.
+            id_conflict_policy=(
+                WorkflowIDConflictPolicy.USE_EXISTING
+                if reuse or inp.external_id
+                else WorkflowIDConflictPolicy.FAIL
+            ),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=start_search_attributes(inp),
+        )
+        structlog.contextvars.bind_contextvars(ticket=inp.ticket)
+        log.info("case_intake", category=inp.category, channel=inp.channel)
+        return await self._confirm(op, inp.ticket, reuse=reuse or bool(inp.external_id))
+
+    async def _confirm(
+        self, op: WithStartWorkflowOperation, ticket: str, *, reuse: bool
+    ) -> CaseState:
+        try:
+            return await self.client.execute_update_with_start_workflow(
+                "confirm_intake",
+                start_workflow_operation=op,
+                result_type=CaseState,
+                rpc_timeout=timedelta(seconds=self.settings.intake_wait_seconds),
+            )
+        except WorkflowAlreadyStartedError:
+            if not reuse:
+                raise CaseError(409, f"ticket {ticket} is taken by another case") from None
+            return await self.live_state(ticket)  # the external id's case, finished already
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise await self._pending(ticket) from None
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
+
+    async def _pending(self, ticket: str) -> Exception:
+        """Routing did not answer in time: 202 if the case provably runs, else 503 (a retry
+        with the same key or external id finds or starts the same case)."""
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            await handle.describe(rpc_timeout=timedelta(seconds=5))
+        except RPCError as err:
+            return CaseError(503, f"case {ticket} may not have started: {err.message}")
+        try:
+            state = await handle.query(
+                "get_state", result_type=CaseState, rpc_timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            state = None  # no worker answers yet; the ticket is all there is to say
+        return IntakePending(ticket, state, self.tracking_token(ticket))
+
+    def case_input(
+        self,
+        session: Session,
+        actor: Actor,
+        req: IntakeRequest,
+        *,
+        ticket: str = "",
+        triage_outside: bool = False,
+    ) -> CaseInput:
+        """The workflow input for `req`: category policy, resolved location, ticket.
+
+        `triage_outside`: a point outside the city goes to the city centre for manual triage
+        (a channel that cannot be asked again, a sensor) instead of being refused.
+        """
+        category = session.get(Category, req.category)
+        if category is None:
+            raise CaseError(422, f"unknown category {req.category!r}", "category")
+        if req.direct_answer.strip() and req.request_kind != "咨询":
+            raise CaseError(422, "only a 咨询 can be answered directly", "direct_answer")
+        location = self._location(session, req, triage_outside=triage_outside)
+        inp = CaseInput(
+            ticket="",
+            case_type=req.case_type,
+            title=req.title,
+            description=req.description,
+            category=category.key,
+            category_name=category.name,
+            category_kind=category.kind,
+            location=location,
+            policy=self.policy(category),
+            reporter=actor,
+            channel=req.channel,
+            external_id=req.external_id,
+            priority=req.priority,
+            reporter_name=req.reporter_name,
+            reporter_phone=req.reporter_phone,
+            request_kind=req.request_kind,
+            auto_dispatch=req.auto_dispatch,
+            received_at=datetime.now(UTC),
+            direct_answer=req.direct_answer.strip(),
+            attachments=list(dict.fromkeys(req.attachments)),
+        )
+        return self.with_ticket(inp, ticket or self.ticket_for(session, req))
+
+    def with_ticket(self, inp: CaseInput, ticket: str) -> CaseInput:
+        """`inp` under `ticket`, with the tracking token that ticket always gets."""
+        return dataclasses.replace(inp, ticket=ticket, tracking_token=self.tracking_token(ticket))
+
+    def tracking_token(self, ticket: str) -> str:
+        """The citizen's token for `ticket`: derived, so a retried or concurrent report of the
+        same ticket answers with the token that was stored (an HMAC under the secret key)."""
+        mac = hmac.new(self.settings.secret_key.encode(), f"track:{ticket}".encode(), "sha256")
+        return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
+
+    def _location(self, session: Session, req: IntakeRequest, *, triage_outside: bool) -> Location:
+        unit = session.get(Unit, self._area_unit_id(session, req, triage_outside))
+        if unit is None or unit.level == "dept":
+            raise CaseError(422, f"unknown area unit {req.location_unit_id!r}", "location_unit_id")
+        ids = [p for p in unit.path.split("/") if p]
+        rows = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(ids)))}
+        district = next((rows[i] for i in ids if rows[i].level == "district"), None)
+        street = next((rows[i] for i in ids if rows[i].level == "street"), None)
+        return Location(
+            unit_id=unit.id,
+            path=ids,
+            district_id=district.id if district else "",
+            district_name=district.name if district else "",
+            street_id=street.id if street else "",
+            street_name=street.name if street else "",
+            address=req.address,
+            lat=req.lat,
+            lon=req.lon,
+        )
+
+    def _area_unit_id(self, session: Session, req: IntakeRequest, triage_outside: bool) -> str:
+        """The area unit of the report: its map point's, else the unit it names."""
+        if (req.lat is None) != (req.lon is None):
+            raise CaseError(
+                422, "a map point needs both lat and lon", "lon" if req.lon is None else "lat"
+            )
+        if req.lat is None or req.lon is None:
+            if not req.location_unit_id:
+                raise CaseError(
+                    422, "a location is needed: a map point (lat, lon) or an area unit", "location"
+                )
+            return req.location_unit_id
+        unit_id = boundaries(self.settings.boundaries_file).resolve(req.lat, req.lon)
+        if unit_id is not None:
+            return unit_id
+        if not triage_outside:
+            raise CaseError(422, "the point lies outside the city's boundaries", "lat")
+        city = session.exec(select(Unit).where(Unit.level == "city")).first()
+        if city is None:
+            raise CaseError(503, "the org tree has no city unit")
+        return city.id  # the city centre triages it by hand
+
+    def policy(self, category: Category) -> CasePolicy:
+        extra_work, extra_off = self._calendar
+        return CasePolicy(
+            working_time=category.working_time,
+            limits=dict(category.limits),
+            day_start=self.settings.workday_start,
+            day_end=self.settings.workday_end,
+            extra_workdays=extra_work,
+            extra_holidays=extra_off,
+            reminders=list(category.reminders or self.settings.reminders),
+            grace=dict(self.settings.escalation_grace),
+        )
+
+    def ticket_for(self, session: Session, req: IntakeRequest) -> str:
+        """The report's ticket: its external id's, or the next serial of the day."""
+        return f"EX-{req.external_id}" if req.external_id else self._mint_ticket(session)
+
+    def _mint_ticket(self, session: Session) -> str:
+        """Next serial of the day in China time: CL20261129-000001."""
+        day = datetime.now(CST).strftime("%Y%m%d")
+        for _ in range(3):
+            bump = (
+                update(TicketCounter)
+                .where(col(TicketCounter.day) == day)
+                .values(value=TicketCounter.value + 1)
+                .returning(col(TicketCounter.value))
+            )
+            value = session.execute(bump).scalar()
+            if value is not None:
+                return f"{self.settings.ticket_prefix}{day}-{value:06d}"
+            try:
+                with session.begin_nested():
+                    session.add(TicketCounter(day=day, value=0))
+            except IntegrityError:
+                pass  # another request created today's counter first
+        raise CaseError(503, "could not mint a ticket number")
+
+    # ---- actions -----------------------------------------------------------------------
+    async def act(
+        self, user: User, ticket: str, action: str, req: ActionRequest, *, key: str = ""
+    ) -> CaseState:
+        """Run one human action as an Update; a validator refusal becomes a CaseError."""
+        with metrics.action(action):
+            state: CaseState = await self._update(user, ticket, action, req, CaseState, key)
+        return state
+
+    async def act_json(
+        self, user: User, ticket: str, action: str, req: ActionRequest, *, key: str = ""
+    ) -> bytes:
+        """The same, answered with the workflow's own JSON of the new state.
+
+        The JSON API passes it through rather than decoding and re-encoding ~2 KB per action.
+        """
+        with metrics.action(action):
+            raw: RawValue = await self._update(user, ticket, action, req, RawValue, key)
+        return raw.payload.data
+
+    async def _update(
+        self,
+        user: User,
+        ticket: str,
+        action: str,
+        req: ActionRequest,
+        result_type: type,
+        key: str,
+    ) -> Any:
+        try:
+            act = Action(action)
+        except ValueError:
+            raise CaseError(404, f"unknown action {action!r}") from None
+        structlog.contextvars.bind_contextvars(ticket=ticket)
+        try:
+            cmd = self.command(user, act, req)
+        except CaseError as err:  # a target the user may not send to, on a case they may see?
+            raise await self._hidden_or(err, user, ticket) from None
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        update_id = action_update_id(user, act, req, key)
+        try:
+            result = await handle.execute_update(
+                act.value,
+                cmd,
+                id=update_id,
+                result_type=result_type,
+                rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
+            )
+        except WorkflowUpdateFailedError as err:
+            raise await self._hidden_or(refusal(err), user, ticket) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            slow = f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
+            raise CaseError(503, slow) from None
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
+        log.info("case_action", action=act.value, user=user.username, key=bool(key))
+        return result
+
+    async def _hidden_or(self, refused: CaseError, user: User, ticket: str) -> CaseError:
+        """A forbidden action on a case the user may not even see is a 404: its existence is
+        not told. Asked only after a refusal, so actions need no read of their own (and go on
+        while the read model is down)."""
+        if refused.status != 403:
+            return refused
+        try:
+            await self.visible_state(user, ticket)
+        except CaseError as hidden:
+            return hidden if hidden.status == 404 else refused
+        return refused
+
+    def command(self, user: User, action: Action, req: ActionRequest) -> Command:
+        """The workflow command for `req`, with the units and policy it names resolved."""
+        cmd = Command(actor=self.actor(user), **req.model_dump())
+        if req.review_at is not None and req.review_at.tzinfo is None:
+            raise CaseError(422, "review_at needs a timezone", "review_at")
+        with session_scope(self.sessions) as session:
+            if action in (Action.DISPATCH, Action.REASSIGN) and cmd.unit_id:
+                unit = session.get(Unit, cmd.unit_id)
+                if unit is None:
+                    raise CaseError(422, f"unknown unit {cmd.unit_id!r}", "unit_id")
+                access.check_target(session, user, unit, "unit_id")
+                cmd.unit_name, cmd.unit_chain = unit.name, supervisors_of(session, unit.id)
+            if action is Action.CHANGE_CATEGORY and cmd.category:
+                category = session.get(Category, cmd.category)
+                if category is None:
+                    raise CaseError(422, f"unknown category {cmd.category!r}", "category")
+                cmd.category_name, cmd.category_kind = category.name, category.kind
+                cmd.policy = self.policy(category)
+        return cmd
+
+    async def live_state(self, ticket: str) -> CaseState:
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            return await handle.query("get_state", result_type=CaseState)
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
+
+    async def live_timeline(self, state: CaseState) -> list[CaseEvent]:
+        """The case's events from its workflow: complete at once, unlike the projection."""
+        handle = self.client.get_workflow_handle(state.case_id)
+        try:
+            return await handle.query("get_timeline", result_type=list[CaseEvent])
+        except RPCError as err:
+            raise rpc_error(err, state.ticket) from None
+
+    async def tracking_token_matches(self, ticket: str, token: str) -> bool:
+        """Whether `token` is the case's tracking token: the workflow checks it, its state
+        never carries it (cases started before kept it in the state)."""
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            return bool(await handle.query("check_tracking_token", token, result_type=bool))
+        except WorkflowQueryFailedError:
+            state = await self.live_state(ticket)
+            return bool(token) and hmac.compare_digest(state.tracking_token, token)
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
+
+    async def allowed_actions(self, user: User, ticket: str) -> list[str]:
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            return await handle.query(
+                "get_allowed_actions", self.actor(user), result_type=list[str]
+            )
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
+
+    async def visible_state(
+        self, user: access.Principal, ticket: str, *, known: CaseState | None = None
+    ) -> CaseState:
+        """The live case (`known`: as an action just returned it), if `user` may see it; else
+        404, as for a case that does not exist."""
+        state = known or await self.live_state(ticket)
+        if not access.may_see_case(user, state):
+            raise CaseError(404, f"no case with ticket {ticket!r}")
+        return state
+
+    async def check_visible(self, user: access.Principal, ticket: str) -> None:
+        """404 unless `user` may see the case, asked of the live case (the read model may
+        lag a reassignment, or be down)."""
+        await self.visible_state(user, ticket)
+
+    # ---- reads from the SQL read model -------------------------------------------------
+    def list_cases(
+        self, filters: CaseFilter, *, viewer: User, page: int = 1, size: int = 50
+    ) -> CasePage:
+        """The cases `viewer` may see that match `filters`, soonest deadline first."""
+        with session_scope(self.sessions) as session:
+            query = filters.apply(select(CaseRecord)).where(access.case_clause(session, viewer))
+            total = session.exec(select(func.count()).select_from(query.subquery())).one()
+            order = (col(CaseRecord.due_at).is_(None), col(CaseRecord.due_at), CaseRecord.ticket)
+            rows = session.exec(query.order_by(*order).offset((page - 1) * size).limit(size))
+            return CasePage(items=list(rows), total=total, page=page, size=size)
+
+    def get_case(self, ticket: str, viewer: User) -> tuple[CaseRecord, list[CaseEventRecord]]:
+        """The case and its audit trail, if `viewer` may see it (else 404: no existence told)."""
+        with session_scope(self.sessions) as session:
+            case = access.visible_case(session, viewer, ticket)
+            if case is None:
+                raise CaseError(404, f"no case with ticket {ticket!r}")
+            events = session.exec(
+                select(CaseEventRecord)
+                .where(CaseEventRecord.case_id == case.id)
+                .order_by(col(CaseEventRecord.seq))
+            )
+            return case, list(events)
+
+    def reporters(self, case: CaseRecord) -> list[Reporter]:
+        """The case's reporter and those of its linked reports, first come first (unmasked:
+        the caller masks them, core.privacy)."""
+        own = Reporter(
+            case.ticket, case.channel, case.taken_by, case.reporter_name, case.reporter_phone
+        )
+        with session_scope(self.sessions) as session:
+            rows = session.exec(
+                select(LinkedReportRecord)
+                .where(LinkedReportRecord.case_id == case.id)
+                .order_by(col(LinkedReportRecord.linked_at))
+            )
+            linked = [
+                Reporter(
+                    r.ticket,
+                    r.channel,
+                    r.taken_by,
+                    r.reporter_name,
+                    r.reporter_phone,
+                    split=r.split_at is not None,
+                )
+                for r in rows
+            ]
+        return [own, *linked]
+
+    def reporters_of(self, state: CaseState) -> list[Reporter]:
+        """The case's reporter and its linked reports' (unmasked: the caller masks them).
+
+        The read model holds them whole; until the projection has caught up with the workflow,
+        a report missing there is the state's copy, which the workflow keeps masked.
+        """
+        with session_scope(self.sessions) as session:
+            record = session.exec(select(CaseRecord).where(CaseRecord.ticket == state.ticket))
+            row = record.first()
+        known = {r.ticket: r for r in self.reporters(row)} if row else {}
+        own = Reporter(
+            state.ticket, state.channel, state.taken_by, state.reporter_name, state.reporter_phone
+        )
+        people = [known.get(state.ticket, own)]
+        for linked in state.linked_reports:
+            rep = linked.report
+            fallback = Reporter(
+                rep.ticket,
+                rep.channel,
+                rep.reporter.username,
+                rep.reporter_name,
+                rep.reporter_phone,
+            )
+            found = known.get(rep.ticket, fallback)
+            found.split = linked.split_at is not None
+            people.append(found)
+        return people
+
+    def attachments(self, case_id: str) -> list[str]:
+        """The files a case holds (sha256), in the order they came."""
+        with session_scope(self.sessions) as session:
+            query = (
+                select(CaseAttachment.sha256)
+                .where(CaseAttachment.case_id == case_id)
+                .order_by(col(CaseAttachment.seq), col(CaseAttachment.id))
+            )
+            return list(session.exec(query))
+
+    def actor(self, user: User) -> Actor:
+        return Actor(
+            username=user.username,
+            name=user.display_name,
+            role=Role(user.role),
+            unit_id=user.unit_id,
+            unit_name=self._unit_name(user.unit_id),
+        )
+
+    def _unit_name(self, unit_id: str) -> str:
+        """Unit names, read once per process: every action names its actor's unit."""
+        if unit_id not in self._unit_names:
+            with session_scope(self.sessions) as session:
+                unit = session.get(Unit, unit_id)
+            self._unit_names[unit_id] = unit.name if unit else ""
+        return self._unit_names[unit_id]
+
+    def _workflow_id(self, ticket: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", ticket):
+            raise CaseError(404, f"no case with ticket {ticket!r}")
+        return registry.CITY_EVENT.workflow_id(ticket)
+
+
+RETRY_WITH_KEY = "send it again with the same Idempotency-Key: it acts at most once"
+
+
+def action_update_id(user: User, action: Action, req: ActionRequest, key: str) -> str | None:
+    """The update id of an action: from the client's idempotency key, else Temporal's own."""
+    if not key:
+        return None
+    if not re.fullmatch(IDEMPOTENCY_KEY, key):
+        raise CaseError(422, "1-100 letters, digits or _.:- expected", "Idempotency-Key")
+    digest = idempotency.fingerprint(action.value, req.model_dump(mode="json"))
+    return idempotency.update_id(user.username, key, digest)
+
+
+def refusal(err: WorkflowUpdateFailedError) -> CaseError:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in HTTP_OF_KIND:
+        field = str(cause.details[0]) if cause.details else ""
+        return CaseError(HTTP_OF_KIND[cause.type], cause.message, field)
+    return CaseError(500, f"action failed: {cause}")
+
+
+def rpc_error(err: RPCError, ticket: str) -> CaseError:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return CaseError(404, f"no case with ticket {ticket!r}")
+    if err.status == RPCStatusCode.FAILED_PRECONDITION:
+        return CaseError(409, f"case {ticket} is finished and takes no more actions")
+    return CaseError(503, f"case service unavailable: {err.message}")
+
+
+def read_calendar_file(path: Path | None) -> tuple[list[str], list[str]]:
+    """Deployment corrections: '+YYYY-MM-DD' a working day, '-YYYY-MM-DD' a day off."""
+    if path is None:
+        return [], []
+    work: list[str] = []
+    off: list[str] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            datetime.strptime(line[1:], "%Y-%m-%d")  # fail at start-up, not in a workflow
+            (work if line[0] == "+" else off).append(line[1:])
+    return work, off
+
+
+def due_in(case: CaseRecord, now: datetime | None = None) -> timedelta | None:
+    """Time left until the stage deadline (negative when overdue)."""
+    if case.due_at is None:
+        return None
+    return case.due_at - (now or datetime.now(UTC))

@@ -1,0 +1,1017 @@
+"""CaseWorkflow: one city event, from intake to archive, as a durable workflow.
+
+Human actions are Updates whose validators run the pure rules in `transitions`; handlers are
+synchronous so an update returns the new state in the same workflow task. Audit events queue up
+in the workflow and a separate loop writes them to the SQL read model through an activity that
+retries forever: a database outage delays the projection, never the case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hmac
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
+from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case import CaseActivities
+    from workflows.case import effects, transitions
+    from workflows.case.clock import StageClock
+    from workflows.contracts import (
+        SYSTEM,
+        TERMINAL,
+        Action,
+        Actor,
+        AlarmSignal,
+        ApproveWhistle,
+        BlowWhistle,
+        CaseEvent,
+        CaseInput,
+        CasePolicy,
+        CaseSnapshot,
+        CaseState,
+        CloseWhistle,
+        Command,
+        LinkedReport,
+        LinkReport,
+        RateWhistle,
+        RecordEventsInput,
+        ResourceNote,
+        Role,
+        RouteInput,
+        SplitReport,
+        Stage,
+        Status,
+        Unit,
+        WhistleInput,
+        WhistleMember,
+        WhistleProgress,
+        WhistleRound,
+        WhistleStep,
+    )
+    from workflows.intake import reports
+    from workflows.shared import attributes as sa
+    from workflows.shared import idempotency, privacy
+    from workflows.shared import ladder as supervision
+    from workflows.shared.timers import StandingTimer
+    from workflows.shared.workcal import WorkCalendar
+    from workflows.whistle import rules as whistle_rules
+    from workflows.whistle.rules import FINISHED, WhistleClock
+    from workflows.whistle.workflow import WhistleWorkflow
+    from workflows.whistle.workflow import start_search_attributes as whistle_attributes
+
+# Reminders, the escalation ladder and supervisor overrides (issue 3). Cases started before
+# it keep the closed loop's first clock: an overdue mark only.
+SUPERVISION_PATCH = "supervision-v1"
+# The projection runs as an ordinary activity, which Temporal schedules only after the workflow
+# task that made the events is recorded: SQL never shows an event that did not happen (issue 9).
+# Cases started before keep the local activity their histories recorded.
+PROJECTION_PATCH = "projection-after-record-v1"
+# The projection must eventually land, however long the database is away. Each attempt gets
+# longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
+PROJECTION_TIMEOUT = timedelta(seconds=30)
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+ROUTE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+LOCAL_PROJECTION_RETRY = RetryPolicy(
+    maximum_attempts=2, initial_interval=timedelta(milliseconds=200)
+)
+MAX_KEYS = 1000  # idempotency keys a case remembers
+
+
+@workflow.defn
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, inp: CaseInput) -> None:
+        self._inp = inp
+        self._state = _initial_state(inp, workflow.info().workflow_id, workflow.now())
+        self._events: list[CaseEvent] = []
+        self._unwritten: list[CaseEvent] = []
+        self._changed_reports: list[LinkedReport] = []  # linked or split, not yet projected
+        # Reporters' personal information, raw: the state holds masked copies (privacy.py).
+        self._raw_reports: dict[str, CaseInput] = {inp.ticket: inp}
+        self._unknown_years: set[int] = set()
+        self._supervised = False  # decided in run(): histories from before it replay unchanged
+        self._set_policy(inp.policy)
+        self._needs_routing = False
+        self._intake_settled = False
+        self._projection_degraded = False
+        self._after_record = False  # decided in run(), like _supervised
+        self._keys: dict[str, str] = {}  # idempotency key -> request fingerprint (idempotency.py)
+        self._timer = StandingTimer()
+        self._attributes: dict[str, Any] = {}  # search attribute values last upserted
+        self._whistle_lock = asyncio.Lock()
+        self._children: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}  # open whistles
+        self._watchers: list[asyncio.Task[None]] = []
+
+    @workflow.run
+    async def run(self, inp: CaseInput) -> CaseState:
+        self._supervised = workflow.patched(SUPERVISION_PATCH)
+        self._after_record = workflow.patched(PROJECTION_PATCH)
+        self._set_policy(inp.policy)
+        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        received = {"attachments": list(inp.attachments)} if inp.attachments else None
+        self._record("receive", inp.reporter, Status.RECEIVED, from_status="", payload=received)
+        if inp.direct_answer:
+            self._answer_directly(inp)
+        elif inp.auto_dispatch:
+            self._transition("register", SYSTEM, Status.REGISTERED)
+            await self._route()
+        self._intake_settled = True
+        writer = asyncio.create_task(self._projection_loop())
+        while self._state.status not in TERMINAL:
+            if self._needs_routing:
+                await self._route()
+                continue
+            await self._wait_for_change_or_deadline()
+        self._timer.cancel()
+        if self._supervised:
+            self._upsert_search_attributes()
+        if self._children:  # cancelled whistles record their end before the case ends
+            await workflow.wait_condition(lambda: not self._children)
+        await workflow.wait_condition(lambda: not self._unwritten)
+        writer.cancel()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    # ---- queries -------------------------------------------------------------------------
+    @workflow.query
+    def get_state(self) -> CaseState:
+        return self._state
+
+    @workflow.query
+    def get_timeline(self) -> list[CaseEvent]:
+        return self._events
+
+    @workflow.query
+    def check_tracking_token(self, token: str) -> bool:
+        """Whether `token` is this case's tracking token (the state never carries it)."""
+        return bool(token) and hmac.compare_digest(token, self._inp.tracking_token)
+
+    @workflow.query
+    def get_allowed_actions(self, actor: Actor) -> list[str]:
+        cmd = Command(actor=actor)
+        allowed = transitions.allowed_actions(self._state, cmd, workflow.now())
+        # While a whistle round is open the case takes no feedback.
+        return [a.value for a in allowed if whistle_rules.check_case_action(self._state, a) is None]
+
+    # ---- updates: one per human action ----------------------------------------------------
+    @workflow.update
+    async def confirm_intake(self) -> CaseState:
+        """Wait until intake has settled (registered and, where a rule matched, dispatched).
+
+        Sent with the start (update-with-start), so the intake call returns the dispatched case.
+        """
+        await workflow.wait_condition(lambda: self._intake_settled)
+        return self._state
+
+    @workflow.update
+    def register(self, cmd: Command) -> CaseState:
+        return self._act(Action.REGISTER, cmd)
+
+    @register.validator
+    def validate_register(self, cmd: Command) -> None:
+        self._validate(Action.REGISTER, cmd)
+
+    @workflow.update
+    def void(self, cmd: Command) -> CaseState:
+        return self._act(Action.VOID, cmd)
+
+    @void.validator
+    def validate_void(self, cmd: Command) -> None:
+        self._validate(Action.VOID, cmd)
+
+    @workflow.update
+    def dispatch(self, cmd: Command) -> CaseState:
+        return self._act(Action.DISPATCH, cmd)
+
+    @dispatch.validator
+    def validate_dispatch(self, cmd: Command) -> None:
+        self._validate(Action.DISPATCH, cmd)
+
+    @workflow.update
+    def accept(self, cmd: Command) -> CaseState:
+        return self._act(Action.ACCEPT, cmd)
+
+    @accept.validator
+    def validate_accept(self, cmd: Command) -> None:
+        self._validate(Action.ACCEPT, cmd)
+
+    @workflow.update
+    def return_case(self, cmd: Command) -> CaseState:
+        return self._act(Action.RETURN, cmd)
+
+    @return_case.validator
+    def validate_return_case(self, cmd: Command) -> None:
+        self._validate(Action.RETURN, cmd)
+
+    @workflow.update
+    def add_progress(self, cmd: Command) -> CaseState:
+        return self._act(Action.PROGRESS, cmd)
+
+    @add_progress.validator
+    def validate_add_progress(self, cmd: Command) -> None:
+        self._validate(Action.PROGRESS, cmd)
+
+    @workflow.update
+    def request_extension(self, cmd: Command) -> CaseState:
+        return self._act(Action.REQUEST_EXTENSION, cmd)
+
+    @request_extension.validator
+    def validate_request_extension(self, cmd: Command) -> None:
+        self._validate(Action.REQUEST_EXTENSION, cmd)
+
+    @workflow.update
+    def decide_extension(self, cmd: Command) -> CaseState:
+        return self._act(Action.DECIDE_EXTENSION, cmd)
+
+    @decide_extension.validator
+    def validate_decide_extension(self, cmd: Command) -> None:
+        self._validate(Action.DECIDE_EXTENSION, cmd)
+
+    @workflow.update
+    def park(self, cmd: Command) -> CaseState:
+        return self._act(Action.PARK, cmd)
+
+    @park.validator
+    def validate_park(self, cmd: Command) -> None:
+        self._validate(Action.PARK, cmd)
+
+    @workflow.update
+    def unpark(self, cmd: Command) -> CaseState:
+        return self._act(Action.UNPARK, cmd)
+
+    @unpark.validator
+    def validate_unpark(self, cmd: Command) -> None:
+        self._validate(Action.UNPARK, cmd)
+
+    @workflow.update
+    def submit_feedback(self, cmd: Command) -> CaseState:
+        return self._act(Action.SUBMIT_FEEDBACK, cmd)
+
+    @submit_feedback.validator
+    def validate_submit_feedback(self, cmd: Command) -> None:
+        self._validate(Action.SUBMIT_FEEDBACK, cmd)
+
+    @workflow.update
+    def verify(self, cmd: Command) -> CaseState:
+        return self._act(Action.VERIFY, cmd)
+
+    @verify.validator
+    def validate_verify(self, cmd: Command) -> None:
+        self._validate(Action.VERIFY, cmd)
+
+    @workflow.update
+    def record_callback(self, cmd: Command) -> CaseState:
+        return self._act(Action.CALLBACK, cmd)
+
+    @record_callback.validator
+    def validate_record_callback(self, cmd: Command) -> None:
+        self._validate(Action.CALLBACK, cmd)
+
+    # ---- updates: supervisor overrides (督办), always with a reason ------------------------
+    @workflow.update
+    def reassign(self, cmd: Command) -> CaseState:
+        return self._act(Action.REASSIGN, cmd)
+
+    @reassign.validator
+    def validate_reassign(self, cmd: Command) -> None:
+        self._validate(Action.REASSIGN, cmd)
+
+    @workflow.update
+    def change_category(self, cmd: Command) -> CaseState:
+        return self._act(Action.CHANGE_CATEGORY, cmd)
+
+    @change_category.validator
+    def validate_change_category(self, cmd: Command) -> None:
+        self._validate(Action.CHANGE_CATEGORY, cmd)
+
+    @workflow.update
+    def change_priority(self, cmd: Command) -> CaseState:
+        return self._act(Action.CHANGE_PRIORITY, cmd)
+
+    @change_priority.validator
+    def validate_change_priority(self, cmd: Command) -> None:
+        self._validate(Action.CHANGE_PRIORITY, cmd)
+
+    @workflow.update
+    def extend_deadline(self, cmd: Command) -> CaseState:
+        return self._act(Action.EXTEND_DEADLINE, cmd)
+
+    @extend_deadline.validator
+    def validate_extend_deadline(self, cmd: Command) -> None:
+        self._validate(Action.EXTEND_DEADLINE, cmd)
+
+    @workflow.update
+    def de_escalate(self, cmd: Command) -> CaseState:
+        return self._act(Action.DE_ESCALATE, cmd)
+
+    @de_escalate.validator
+    def validate_de_escalate(self, cmd: Command) -> None:
+        self._validate(Action.DE_ESCALATE, cmd)
+
+    @workflow.update
+    def force_close(self, cmd: Command) -> CaseState:
+        return self._act(Action.FORCE_CLOSE, cmd)
+
+    @force_close.validator
+    def validate_force_close(self, cmd: Command) -> None:
+        self._validate(Action.FORCE_CLOSE, cmd)
+
+    @workflow.update
+    def void_invalid(self, cmd: Command) -> CaseState:
+        return self._act(Action.VOID_INVALID, cmd)
+
+    @void_invalid.validator
+    def validate_void_invalid(self, cmd: Command) -> None:
+        self._validate(Action.VOID_INVALID, cmd)
+
+    @workflow.update
+    def reopen(self, cmd: Command) -> CaseState:
+        return self._act(Action.REOPEN, cmd)
+
+    @reopen.validator
+    def validate_reopen(self, cmd: Command) -> None:
+        self._validate(Action.REOPEN, cmd)
+
+    # ---- 吹哨报到: whistles summon departments as child workflows -------------------------
+    @workflow.update
+    async def blow_whistle(self, cmd: BlowWhistle) -> CaseState:
+        """Summon departments; a kind that needs approval waits for the district first."""
+        rnd = whistle_rules.new_round(self._state, cmd, workflow.now())
+        self._state.whistles.append(rnd)
+        waiting = rnd.status == "pending_approval"
+        payload = {
+            "round": rnd.round,
+            "kind": rnd.kind,
+            "units": [m.unit.id for m in rnd.members],
+            "notify": [self._state.location.district_id] if waiting else [],
+        }
+        self._record(
+            "whistle_blow", cmd.actor, self._state.status, reason=rnd.need, payload=payload
+        )
+        if not waiting:
+            await self._summon(rnd)
+        return self._state
+
+    @blow_whistle.validator
+    def validate_blow_whistle(self, cmd: BlowWhistle) -> None:
+        self._refuse(whistle_rules.check_blow(self._state, cmd))
+
+    @workflow.update
+    async def approve_whistle(self, cmd: ApproveWhistle) -> CaseState:
+        rnd = whistle_rules.open_round(self._state)
+        assert rnd is not None  # the validator guarantees it
+        rnd.status, rnd.approved_by = "open", cmd.actor.username
+        payload = {"round": rnd.round, "notify": [rnd.blower_unit.id]}
+        self._record(
+            "whistle_approve", cmd.actor, self._state.status, reason=cmd.note, payload=payload
+        )
+        await self._summon(rnd)
+        return self._state
+
+    @approve_whistle.validator
+    def validate_approve_whistle(self, cmd: ApproveWhistle) -> None:
+        self._refuse(whistle_rules.check_approve(self._state, cmd))
+
+    @workflow.update
+    async def close_whistle(self, cmd: CloseWhistle) -> CaseState:
+        """The whistle-blower ends the round early; departments that took part co-handle."""
+        rnd = whistle_rules.open_round(self._state)
+        assert rnd is not None  # the validator guarantees it
+        open_members = self._finish_round(rnd, "closed", cmd.reason)
+        whistle_rules.add_co_handlers(
+            self._state, [m.unit for m in rnd.members if m.signed_at is not None]
+        )
+        payload = {"round": rnd.round, "units": [m.unit.id for m in open_members]}
+        payload["notify"] = payload["units"]
+        self._record(
+            "whistle_close", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
+        )
+        async with self._whistle_lock:
+            for m in open_members:
+                await self._tell_whistle(m, cmd.reason)
+        return self._state
+
+    @close_whistle.validator
+    def validate_close_whistle(self, cmd: CloseWhistle) -> None:
+        self._refuse(whistle_rules.check_close(self._state, cmd))
+
+    @workflow.update
+    def rate_whistle(self, cmd: RateWhistle) -> CaseState:
+        """The whistle-blower rates one department's response (1–5), kept for assessment."""
+        found = whistle_rules.rated_member(self._state, cmd)
+        assert found is not None  # the validator guarantees it
+        rnd, member = found
+        member.rating, member.rating_note = cmd.score, cmd.note
+        payload = {
+            "round": rnd.round,
+            "unit": member.unit.id,
+            "whistle_id": member.whistle_id,
+            "score": cmd.score,
+            "note": cmd.note,
+            "notify": [member.unit.id],
+        }
+        self._record(
+            "whistle_rate", cmd.actor, self._state.status, reason=cmd.note, payload=payload
+        )
+        return self._state
+
+    @rate_whistle.validator
+    def validate_rate_whistle(self, cmd: RateWhistle) -> None:
+        self._refuse(whistle_rules.check_rate(self._state, cmd))
+
+    @workflow.signal
+    def whistle_progress(self, progress: WhistleProgress) -> None:
+        """A department signed, contacted, reported or fell behind (sent by its whistle)."""
+        found = whistle_rules.apply_progress(self._state, progress)
+        if found is None or progress.event not in ("sign", "contact", "report"):
+            return  # a late signal, or a rung: the whistle's own timeline keeps those
+        rnd, member = found
+        payload = {"round": rnd.round, "unit": member.unit.id, "whistle_id": member.whistle_id}
+        actor = progress.actor or SYSTEM
+        action = f"whistle_{progress.event}"
+        self._record(action, actor, self._state.status, reason=progress.note, payload=payload)
+        if rnd.status == "closed" and progress.event == "sign":  # heard after the close
+            whistle_rules.add_co_handlers(self._state, [member.unit])
+        elif rnd.status == "open" and whistle_rules.all_reported(rnd):
+            self._finish_round(rnd, "done", "")
+            whistle_rules.add_co_handlers(self._state, [m.unit for m in rnd.members])
+            payload = {"round": rnd.round, "notify": [rnd.blower_unit.id]}
+            self._record("whistle_done", SYSTEM, self._state.status, payload=payload)
+
+    def _refuse(self, rejection: transitions.Rejection | None) -> None:
+        rejection = self._key_reused() or rejection
+        if rejection is not None:
+            raise ApplicationError(
+                rejection.reason, rejection.field, type=rejection.kind, non_retryable=True
+            )
+
+    def _key_reused(self) -> transitions.Rejection | None:
+        """An idempotency key already taken by a different request (a retry has the same id and
+        never reaches the validator: Temporal answers it with the first outcome)."""
+        key, digest = idempotency.parse(_update_id())
+        if key and self._keys.get(key, digest) != digest:
+            return transitions.Rejection(
+                "invalid", "this Idempotency-Key was sent before with another request", "key"
+            )
+        return None
+
+    def _remember_key(self) -> None:
+        key, digest = idempotency.parse(_update_id())
+        if key:
+            self._keys[key] = digest
+            if len(self._keys) > MAX_KEYS:  # the oldest go: retries come within minutes
+                del self._keys[next(iter(self._keys))]
+
+    async def _summon(self, rnd: WhistleRound) -> None:
+        """Start one child workflow per department, all counting from the same instant."""
+        now = workflow.now()
+        dues = WhistleClock(rnd.spec, self._policy, self._cal).dues(now)
+        rnd.summoned_at = now
+        for m in rnd.members:
+            m.step, m.sign_due, m.report_due = (
+                WhistleStep.SUMMONED.value,
+                dues["sign"],
+                dues["report"],
+            )
+        async with self._whistle_lock:
+            handles = await asyncio.gather(*(self._start_whistle(rnd, m, now) for m in rnd.members))
+        for member, handle in zip(rnd.members, handles, strict=True):
+            self._children[member.whistle_id] = handle
+            self._watchers.append(
+                asyncio.create_task(self._watch_whistle(member.whistle_id, handle))
+            )
+            if rnd.status == "cancelled":  # the case ended while the whistles were starting
+                handle.cancel(rnd.closed_reason)
+
+    async def _start_whistle(
+        self, rnd: WhistleRound, m: WhistleMember, now: datetime
+    ) -> workflow.ChildWorkflowHandle[Any, Any]:
+        s, loc = self._state, self._state.location
+        inp = WhistleInput(
+            case_id=s.case_id,
+            ticket=s.ticket,
+            title=s.title,
+            round=rnd.round,
+            kind=rnd.kind,
+            kind_label=rnd.kind_label,
+            need=rnd.need,
+            department=m.unit,
+            chain=m.chain,
+            blower=rnd.blower,
+            blower_unit=rnd.blower_unit,
+            spec=rnd.spec,
+            policy=self._policy,
+            summoned_at=now,
+            district_id=loc.district_id,
+            street_id=loc.street_id,
+        )
+        return await workflow.start_child_workflow(
+            WhistleWorkflow.run,
+            inp,
+            id=m.whistle_id,
+            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+            search_attributes=whistle_attributes(
+                inp, district=loc.district_name, street=loc.street_name
+            ),
+        )
+
+    async def _watch_whistle(
+        self, whistle_id: str, handle: workflow.ChildWorkflowHandle[Any, Any]
+    ) -> None:
+        try:
+            await handle
+        except (ChildWorkflowError, asyncio.CancelledError):
+            pass  # cancelled with the case, or failed: its own history tells
+        finally:
+            self._children.pop(whistle_id, None)
+
+    async def _tell_whistle(self, member: WhistleMember, reason: str) -> None:
+        handle = self._children.get(member.whistle_id)
+        if handle is None:
+            return
+        with contextlib.suppress(FailureError):  # it has just reported and ended
+            await handle.signal(WhistleWorkflow.close, reason)
+
+    def _finish_round(self, rnd: WhistleRound, status: str, reason: str) -> list[WhistleMember]:
+        """End `rnd`; return the departments that had not finished (now closed/cancelled)."""
+        rnd.status, rnd.closed_at, rnd.closed_reason = status, workflow.now(), reason
+        step = WhistleStep.CANCELLED if status == "cancelled" else WhistleStep.CLOSED
+        unfinished = [m for m in rnd.members if m.step not in FINISHED]
+        for m in unfinished:
+            m.step = step.value
+        return unfinished
+
+    def _end_whistles(self) -> None:
+        """A case that closes or is voided cancels its open whistle, one event on each side."""
+        rnd = whistle_rules.open_round(self._state)
+        if rnd is None or self._state.status not in whistle_rules.ENDS_WHISTLES:
+            return
+        reason = f"案件{transitions.STATUS_NAMES[self._state.status]}，吹哨撤销"
+        unfinished = self._finish_round(rnd, "cancelled", reason)
+        units = [m.unit.id for m in unfinished]
+        payload = {"round": rnd.round, "units": units, "notify": units}
+        self._record("whistle_cancel", SYSTEM, self._state.status, reason=reason, payload=payload)
+        for m in unfinished:
+            handle = self._children.get(m.whistle_id)
+            if handle is not None:
+                handle.cancel(reason)  # the child records it; the case waits for that
+
+    # ---- what joins a case after intake: linked reports, alarms, resources ----------------
+    @workflow.update
+    def link_report(self, cmd: LinkReport) -> CaseState:
+        """Merge a duplicate report (减少重复派单): counted, its reporter kept, no new dispatch."""
+        linked = reports.link(self._state, cmd, workflow.now())
+        if linked is None:
+            return self._state  # merged already: a retry
+        self._raw_reports[cmd.report.ticket] = cmd.report
+        linked.report = reports.slim(privacy.masked(cmd.report))
+        self._changed_reports.append(linked)
+        report = cmd.report
+        payload: dict[str, Any] = {
+            "report": report.ticket,
+            "channel": report.channel,
+            "auto": cmd.auto,
+            "count": self._state.report_count,
+            "notify": self._holder(),
+        }
+        if report.attachments:
+            payload["attachments"] = list(report.attachments)
+        self._record(
+            "link_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
+        )
+        return self._state
+
+    @link_report.validator
+    def validate_link_report(self, cmd: LinkReport) -> None:
+        self._refuse(reports.check_link(self._state, cmd))
+
+    @workflow.update
+    def split_report(self, cmd: SplitReport) -> CaseState:
+        """A wrongly merged report leaves; the caller starts it as its own case, same ticket."""
+        linked = reports.split(self._state, cmd, workflow.now())
+        self._changed_reports.append(linked)
+        payload = {"report": cmd.ticket, "count": self._state.report_count}
+        self._record(
+            "split_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
+        )
+        return self._state
+
+    @split_report.validator
+    def validate_split_report(self, cmd: SplitReport) -> None:
+        self._refuse(reports.check_split(self._state, cmd))
+
+    @workflow.update
+    async def record_alarm(self, alarm: AlarmSignal) -> CaseState:
+        """A sensor alarm: the first opens the case (update-with-start), the rest join it."""
+        await workflow.wait_condition(lambda: self._intake_settled)
+        reports.add_alarm(self._state, alarm)
+        device = Actor(f"device:{alarm.device_id}", alarm.device_id, Role.DEVICE, "")
+        payload = {
+            "device": alarm.device_id,
+            "type": alarm.alarm_type,
+            "value": alarm.value,
+            "measured_at": effects.iso(alarm.at),
+            "alarms": alarm.count,
+            "count": self._state.signal_count,
+        }
+        self._record("signal", device, self._state.status, payload=payload)
+        return self._state
+
+    @record_alarm.validator
+    def validate_record_alarm(self, alarm: AlarmSignal) -> None:
+        self._refuse(reports.check_alarm(self._state, alarm))
+
+    @workflow.signal
+    def record_resource(self, note: ResourceNote) -> None:
+        """A team or equipment allocated or released (the directory holds the allocation)."""
+        payload = {"resource": note.resource[:200]}
+        action = "release" if note.action == "release" else "allocate"
+        self._record(action, note.actor, self._state.status, reason=note.reason, payload=payload)
+
+    # ---- signals: machine inputs ---------------------------------------------------------
+    @workflow.signal
+    def add_note(self, note: str) -> None:
+        """A machine or citizen note (sensor ping, citizen follow-up): recorded, no transition."""
+        self._record("note", SYSTEM, self._state.status, payload={"note": note[:2000]})
+
+    def _holder(self) -> list[str]:
+        unit = self._state.assigned_unit
+        return [unit.id] if unit else []
+
+    def _answer_directly(self, inp: CaseInput) -> None:
+        """直接答复: a 咨询 the operator answered on the spot closes without dispatch."""
+        self._state.direct_answer = inp.direct_answer
+        self._state.result = inp.direct_answer
+        self._state.closed_at = workflow.now()
+        payload = {"answer": inp.direct_answer[:5000]}
+        self._transition("direct_answer", inp.reporter, Status.ARCHIVED, payload=payload)
+
+    # ---- the mechanics -------------------------------------------------------------------
+    def _validate(self, action: Action, cmd: Command) -> None:
+        self._refuse(
+            transitions.check(self._state, action, cmd, workflow.now())
+            or whistle_rules.check_case_action(self._state, action)
+        )
+
+    def _act(self, action: Action, cmd: Command) -> CaseState:
+        to = transitions.target(self._state, action, cmd)
+        if action is Action.CHANGE_CATEGORY and cmd.policy is not None:
+            self._set_policy(cmd.policy)
+        payload = effects.apply(self._state, action, cmd, to, workflow.now(), self._clock)
+        self._transition(
+            action.value, cmd.actor, to, reason=cmd.reason, payload=payload, cause=action
+        )
+        self._end_whistles()
+        return self._state
+
+    def _set_policy(self, policy: CasePolicy) -> None:
+        self._policy = policy
+        self._cal = self._calendar(policy)
+        self._clock = StageClock(policy, self._cal, supervised=self._supervised)
+
+    def _calendar(self, policy: CasePolicy) -> WorkCalendar:
+        return WorkCalendar.from_spec(
+            day_start=policy.day_start,
+            day_end=policy.day_end,
+            extra_workdays=policy.extra_workdays,
+            extra_holidays=policy.extra_holidays,
+            on_unknown_year=self._warn_unknown_year,
+        )
+
+    def _transition(
+        self,
+        action: str,
+        actor: Actor,
+        to: Status,
+        *,
+        reason: str = "",
+        payload: dict[str, Any] | None = None,
+        cause: Action | None = None,
+    ) -> None:
+        before = self._state.status
+        self._state.status = to
+        effects.move_clock(self._state, before, to, workflow.now(), self._clock, action=cause)
+        if to is Status.REGISTERED:
+            self._needs_routing = True
+        if to is Status.CLOSED:
+            self._state.closed_at = workflow.now()
+        self._record(action, actor, to, from_status=before.value, reason=reason, payload=payload)
+
+    def _record(
+        self,
+        action: str,
+        actor: Actor,
+        to: Status,
+        *,
+        from_status: str | None = None,
+        reason: str = "",
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        now = workflow.now()
+        self._state.last_seq += 1
+        self._state.updated_at = now
+        event = CaseEvent(
+            seq=self._state.last_seq,
+            at=now,
+            action=action,
+            actor=actor,
+            from_status=to.value if from_status is None else from_status,
+            to_status=to.value,
+            reason=reason,
+            payload=payload or {},
+        )
+        self._events.append(event)
+        self._unwritten.append(event)
+        self._remember_key()
+        if not self._supervised:
+            self._upsert_search_attributes()  # as recorded before supervision: every event
+        # Supervised cases upsert once per workflow task, in _wait_with_standing_timer.
+
+    # ---- clocks: reminders, deadline, escalation ladder ----------------------------------
+    async def _wait_for_change_or_deadline(self) -> None:
+        if self._supervised:
+            await self._wait_with_standing_timer()
+            return
+        seq = self._state.last_seq
+        alarm = self._next_alarm()
+        timeout = None if alarm is None else max(alarm - workflow.now(), timedelta(seconds=0))
+        try:
+            await workflow.wait_condition(
+                lambda: self._state.last_seq != seq or self._needs_routing, timeout=timeout
+            )
+        except TimeoutError:
+            assert alarm is not None  # only a timeout can time out
+            self._fire_alarm(alarm)
+
+    async def _wait_with_standing_timer(self) -> None:
+        """Wait for a change or the next alarm (see workflows/shared/timers.py)."""
+        self._upsert_search_attributes()
+        alarm = self._next_alarm()
+        if alarm is not None and alarm <= workflow.now():
+            self._fire_alarm(alarm)
+            return
+        self._timer.arm(alarm)
+        seq = self._state.last_seq
+        await workflow.wait_condition(
+            lambda: self._state.last_seq != seq or self._needs_routing or self._timer.fired
+        )
+        # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
+        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
+            self._fire_alarm(alarm)
+
+    def _next_alarm(self) -> datetime | None:
+        if self._state.status is Status.PARKED and self._supervised:
+            return self._state.review_at
+        return self._clock.next_alarm(self._state.clock)
+
+    def _fire_alarm(self, alarm: datetime) -> None:
+        """Act on the alarm due at `alarm` (timers fire a little after; rungs count from it)."""
+        clock = self._state.clock
+        if self._state.status is Status.PARKED:
+            self._review_parked()
+        elif clock.overdue:
+            self._escalate(alarm)
+        elif clock.reminders_at and clock.reminders_at[0] <= alarm:
+            self._remind()
+        else:
+            self._mark_overdue(alarm)
+
+    def _mark_overdue(self, alarm: datetime) -> None:
+        clock = self._state.clock
+        clock.overdue = True
+        self._record(
+            "overdue",
+            SYSTEM,
+            self._state.status,
+            payload={"stage": clock.stage, "due_at": effects.iso(clock.due_at)},
+        )
+        if self._supervised:
+            self._escalate(alarm)  # 督办: the first rung is climbed as the deadline passes
+
+    def _review_parked(self) -> None:
+        """A parked case's review date has come: remind its holder and the district."""
+        s = self._state
+        s.review_at = None
+        holder = s.assigned_unit.id if s.assigned_unit else ""
+        units = sorted({u for u in (holder, s.location.district_id) if u})
+        self._record("park_review", SYSTEM, s.status, payload={"notify": units})
+
+    def _remind(self) -> None:
+        """催办: tell the responsible unit its deadline is near."""
+        clock = self._state.clock
+        clock.reminders_at.pop(0)
+        unit = self._responsible_unit()
+        workflow.logger.info("case_reminded", extra={"ticket": self._state.ticket, "unit": unit})
+        payload = {"stage": clock.stage, "due_at": effects.iso(clock.due_at), "notify": [unit]}
+        self._record("remind", SYSTEM, self._state.status, payload=payload)
+
+    def _escalate(self, alarm: datetime) -> None:
+        """督办: climb one level up from the holder; at the top, report to the city daily."""
+        s, clock = self._state, self._state.clock
+        chain = s.escalation_chain or [Unit(s.location.path[0], "", "city")]
+        target = supervision.next_rung(chain, clock.escalation_level)
+        if target is None:
+            clock.next_escalation_at = alarm + supervision.TOP_REPORT_EVERY
+            payload = {"level": clock.escalation_level, "notify": [chain[-1].id]}
+            self._record("escalation_report", SYSTEM, s.status, payload=payload)
+            return
+        clock.escalation_level += 1
+        clock.next_escalation_at = supervision.grace_until(
+            alarm, target, policy=self._policy, cal=self._cal
+        )
+        s.escalation_count += 1
+        s.escalated_to = target
+        s.priority = supervision.raise_priority(s.priority)
+        workflow.logger.info(
+            "case_escalated",
+            extra={"ticket": s.ticket, "unit": target.id, "rung": clock.escalation_level},
+        )
+        payload = {
+            "level": clock.escalation_level,
+            "unit": target.id,
+            "priority": s.priority,
+            "notify": [target.id],
+        }
+        self._record("escalate", SYSTEM, s.status, payload=payload)
+
+    def _responsible_unit(self) -> str:
+        """Who must act in the current stage: the holder while it works, else the district."""
+        s = self._state
+        if s.clock.stage in (Stage.ACCEPT, Stage.HANDLE) and s.assigned_unit is not None:
+            return s.assigned_unit.id
+        return s.location.district_id or s.location.path[0]
+
+    # ---- activities ----------------------------------------------------------------------
+    async def _route(self) -> None:
+        self._needs_routing = False
+        route = RouteInput(
+            category=self._state.category,
+            category_kind=self._state.category_kind,
+            location=self._state.location,
+        )
+        # Routing is one quick read: as a local activity it runs within the workflow task,
+        # sparing intake a round trip through the server.
+        execute = (
+            workflow.execute_local_activity_method
+            if self._supervised
+            else workflow.execute_activity_method
+        )
+        result = await execute(
+            CaseActivities.route_case,
+            route,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=ROUTE_RETRY,
+        )
+        # A dispatcher may have acted while the router ran; their decision wins.
+        if result.unit is None or self._state.status is not Status.REGISTERED:
+            return
+        effects.assign(self._state, result.unit, result.chain)
+        payload = {"unit": result.unit.id, "rule": result.rule, "auto": True}
+        if self._supervised:
+            payload["notify"] = [result.unit.id]
+        self._transition("dispatch", SYSTEM, Status.DISPATCHED, payload=payload)
+
+    async def _projection_loop(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._unwritten))
+            batch, changed = list(self._unwritten), list(self._changed_reports)
+            await self._project(
+                RecordEventsInput(
+                    case=self._snapshot(), events=batch, reports=[self._raw(r) for r in changed]
+                )
+            )
+            del self._unwritten[: len(batch)]
+            del self._changed_reports[: len(changed)]
+
+    def _snapshot(self) -> CaseSnapshot:
+        """The read-model row, with the reporter's personal information unmasked."""
+        snap, raw = self._state.snapshot(), self._inp
+        snap.reporter_name, snap.reporter_phone = raw.reporter_name, raw.reporter_phone
+        snap.tracking_token = raw.tracking_token  # the citizen's secret: never in the state
+        return snap
+
+    def _raw(self, linked: LinkedReport) -> LinkedReport:
+        raw = self._raw_reports.get(linked.report.ticket, linked.report)
+        return dataclasses.replace(linked, report=raw)
+
+    async def _project(self, inp: RecordEventsInput) -> None:
+        """Write to the read model once the events are recorded, retrying until it lands."""
+        if self._after_record:
+            await workflow.execute_activity_method(
+                CaseActivities.record_events,
+                inp,
+                start_to_close_timeout=PROJECTION_TIMEOUT,
+                retry_policy=PROJECTION_RETRY,
+            )
+            return
+        await self._project_before_record(inp)
+
+    async def _project_before_record(self, inp: RecordEventsInput) -> None:
+        """As cases started before issue 9 recorded it: in the workflow task while the database
+        answers (a local activity), else as an ordinary activity until it does."""
+        if self._supervised and not self._projection_degraded:
+            try:
+                await workflow.execute_local_activity_method(
+                    CaseActivities.record_events,
+                    inp,
+                    start_to_close_timeout=timedelta(seconds=5),
+                    retry_policy=LOCAL_PROJECTION_RETRY,
+                )
+                return
+            # A local activity's failure comes bare: an application error, or the timeout of an
+            # attempt (a TimeoutError on replay) — any of them moves the write on (issue 9).
+            except FailureError:
+                self._projection_degraded = True
+                workflow.logger.warning("projection_degraded", extra={"ticket": inp.case.ticket})
+        await workflow.execute_activity_method(
+            CaseActivities.record_events,
+            inp,
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+            retry_policy=PROJECTION_RETRY,
+        )
+        self._projection_degraded = False
+
+    def _warn_unknown_year(self, year: int) -> None:
+        if year not in self._unknown_years:
+            self._unknown_years.add(year)
+            workflow.logger.warning("calendar_year_unknown_weekday_rule", extra={"year": year})
+
+    def _upsert_search_attributes(self) -> None:
+        s = self._state
+        pairs: list[SearchAttributeUpdate[Any]] = [
+            sa.CASE_STATUS.value_set(s.status.value),
+            sa.PRIORITY.value_set(s.priority),
+            sa.OVERDUE.value_set(s.clock.overdue),
+            sa.ASSIGNED_UNIT.value_set(s.assigned_unit.id if s.assigned_unit else ""),
+        ]
+        if s.clock.due_at is not None:
+            pairs.append(sa.DUE_AT.value_set(s.clock.due_at))
+        if not self._supervised:
+            workflow.upsert_search_attributes(pairs)  # as recorded before supervision
+            return
+        pairs.append(sa.CATEGORY.value_set(s.category))
+        pairs.append(sa.ESCALATED.value_set(s.clock.escalation_level > 0))
+        pairs.append(sa.ESCALATION_LEVEL.value_set(s.clock.escalation_level))
+        # Each upsert is a visibility write on the server: send only what changed.
+        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
+        if changed:
+            self._attributes.update((p.key.name, p.value) for p in changed)
+            workflow.upsert_search_attributes(changed)
+
+
+def _update_id() -> str | None:
+    info = workflow.current_update_info()
+    return info.id if info else None
+
+
+def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:
+    return CaseState(
+        case_id=case_id,
+        ticket=inp.ticket,
+        case_type=inp.case_type,
+        title=inp.title,
+        description=inp.description,
+        category=inp.category,
+        category_name=inp.category_name,
+        category_kind=inp.category_kind,
+        location=inp.location,
+        priority=inp.priority,
+        channel=inp.channel,
+        external_id=inp.external_id,
+        created_at=inp.received_at or now,
+        reporter_name=privacy.mask_name(inp.reporter_name),
+        reporter_phone=privacy.mask_phone(inp.reporter_phone),
+        request_kind=inp.request_kind,
+        taken_by=inp.reporter.username,
+        attachments=list(inp.attachments),
+    )
+
+
+def start_search_attributes(inp: CaseInput) -> TypedSearchAttributes:
+    """The attributes a case starts with, set by whoever starts the workflow."""
+    loc = inp.location
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.CASE_TYPE, inp.case_type),
+            SearchAttributePair(sa.CASE_STATUS, Status.RECEIVED.value),
+            SearchAttributePair(sa.CATEGORY, inp.category),
+            SearchAttributePair(sa.DISTRICT, loc.district_name),
+            SearchAttributePair(sa.STREET, loc.street_name),
+            SearchAttributePair(sa.PRIORITY, inp.priority),
+            SearchAttributePair(sa.OVERDUE, False),
+        ]
+    )
