@@ -2,11 +2,10 @@
 
 Every refusal of the JSON API has one shape, `ErrorOut` `{"detail", "field"}`, and a 422 adds
 `errors` (`InvalidOut`), whether FastAPI's validation refused the input or a service did; the
-response dicts below put exactly these in each route's OpenAPI (Open311 keeps the spec's own
-error list, api/routes/open311.py). A dependency that is down or slow is never a 500: the database or
-Temporal unreachable gives 503 with `Retry-After` (retry with the same Idempotency-Key), and a
-case that started but whose routing has not answered yet gives 202 with its ticket.
-"""
+response dicts below put exactly these in each route's OpenAPI (Open311 keeps the spec's own error
+list, api/routes/open311.py). A dependency that is down or slow is never a 500: the database or
+Temporal unreachable gives 503 with `Retry-After` (retry with the same Idempotency-Key), and a case
+that started but whose routing has not answered yet gives 202 with its ticket."""
 
 from __future__ import annotations
 

@@ -1134,8 +1134,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--codec",
         choices=("on", "off"),
         default="on",
-        help="encrypt cityloop's Temporal payloads (core/temporal/codec.py) as production does (default "
-        "on); the bare baseline never encrypts",
+        help="encrypt cityloop's Temporal payloads (core/temporal/codec.py) as production does "
+        "(default on); the bare baseline never encrypts",
     )
     p.add_argument("--history-sample", type=int, default=20, help="histories to analyse per run")
     p.add_argument("--drain-timeout", type=float, default=180.0)

@@ -10,8 +10,8 @@ at its worst. Pillow's and libjpeg's buffers are allocated outside Python's heap
 would not see them; and `ru_maxrss` would not do either: Linux carries it over from the parent
 through fork and exec, and the parent has just built the test images.
 
-"old" is `core/attachments/store.py` as it was at ``--old-commit`` (read with `git show`), "new" is the
-working tree's, with the default settings (16 MP decode budget). A case the new code refuses
+"old" is `core/attachments/store.py` as it was at ``--old-commit`` (read with `git show`), "new"
+is the working tree's, with the default settings (16 MP decode budget). A case the new code refuses
 (422) shows "refused": refusing from the header is the point of the budget.
 """
 

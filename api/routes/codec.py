@@ -35,7 +35,8 @@ from workflows.contracts import Role
 # Decoded history holds every case's reporters, and a payload arrives without the case it
 # belongs to, so the endpoint cannot scope by area the way case pages do: only those who may
 # see every case's personal data decode, i.e. supervisors of the whole city (who see reporters
-# unmasked, core/privacy/masking.py) and administrators (who run the system and read stuck workflows).
+# unmasked, core/privacy/masking.py) and administrators (who run the system and read stuck
+# workflows).
 # A district supervisor would see other districts' reporters, so is refused.
 DECODING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 DECODING_LEVEL = "city"

@@ -1,11 +1,11 @@
 """Attachments: photos and short videos, stored once per content and named by their sha256.
 
-Files live under `attachment_dir/ab/cd/<sha256>` (two levels of fan-out keep directories
-small), images with a JPEG thumbnail beside them (`<sha256>.thumb.jpg`, made within a memory
-bound: core/attachments/thumbnails.py), and, where the file carries a location or other identifying
-metadata, a copy without it (`<sha256>.clean`: core/attachments/metadata.py) for those who may not see the
-case's exact location. The type is read from the content's magic bytes, never from the client's
-content type or file name; an image must decode before anything is kept, and a video's
+Files live under `attachment_dir/ab/cd/<sha256>` (two levels of fan-out keep directories small),
+images with a JPEG thumbnail beside them (`<sha256>.thumb.jpg`, made within a memory bound:
+core/attachments/thumbnails.py), and, where the file carries a location or other identifying
+metadata, a copy without it (`<sha256>.clean`: core/attachments/metadata.py) for those who may not
+see the case's exact location. The type is read from the content's magic bytes, never from the
+client's content type or file name; an image must decode before anything is kept, and a video's
 container must hold together (core/attachments/containers.py; decoding it would need ffmpeg).
 
 Each accepted upload is counted against its uploader's daily quota and leaves a row in

@@ -6,11 +6,10 @@ goes, with its thumbnail, its clean copy and its rows. Rows go first and files a
 so a row never lacks its file. Uploads found held by a case are marked `attached` and never looked
 at again, so each run reads only the last day's uploads and what is left of them.
 
-The Temporal Schedule `attachments-prune` runs this (workflows/attachments/prune.py); operators can run
-it at once with `cityloop attachments prune`. A file uploaded again in the moment its old copy is
-being removed can lose the race: the report that names it is then refused as naming an unknown
-file, and the citizen uploads it again.
-"""
+The Temporal Schedule `attachments-prune` runs this (workflows/attachments/prune.py); operators can
+run it at once with `cityloop attachments prune`. A file uploaded again in the moment its old copy
+is being removed can lose the race: the report that names it is then refused as naming an unknown
+file, and the citizen uploads it again."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from core.logs import configure_logging, formatter, keep_clashing_keys
 
-# What workflows/case/workflow.py logged when a case climbed a rung: `level` is the line's own field.
+# What workflows/case/workflow.py logged when a case climbed a rung: `level` is the line's own
+# field.
 ESCALATED = {"ticket": "CL20261129-000001", "unit": "gl", "level": 2}
 WORKFLOW_LOG = workflow.logger.base_logger  # created when temporalio was imported
 
