@@ -16,104 +16,27 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from core import whistles
+from web.labels import (
+    ACTION_NAMES,
+    EVENT_NAMES,
+    OVERRIDE_ACTIONS,
+    PRIORITY_NAMES,
+    RATING_NAMES,
+    REASON_LABELS,
+    ROLE_NAMES,
+    ROUND_STATUS_NAMES,
+    STAGE_NAMES,
+    WHISTLE_STEP_NAMES,
+)
 from web.sessions import web_session
 from workflows import registry
-from workflows.case.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES, SUPERVISOR_OVERRIDES
-from workflows.contracts import PRIORITIES, Action
+from workflows.case.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES
+from workflows.contracts import PRIORITIES
 from workflows.shared.workcal import CST
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
-
-ACTION_NAMES = {
-    Action.REGISTER: "立案",
-    Action.VOID: "注销",
-    Action.DISPATCH: "派遣",
-    Action.ACCEPT: "签收",
-    Action.RETURN: "退单",
-    Action.PROGRESS: "处置进展",
-    Action.REQUEST_EXTENSION: "申请延期",
-    Action.DECIDE_EXTENSION: "审批延期",
-    Action.PARK: "挂账",
-    Action.UNPARK: "解除挂账",
-    Action.SUBMIT_FEEDBACK: "反馈",
-    Action.VERIFY: "核查",
-    Action.CALLBACK: "回访",
-    Action.REASSIGN: "改派",
-    Action.CHANGE_CATEGORY: "变更类别",
-    Action.CHANGE_PRIORITY: "调整优先级",
-    Action.EXTEND_DEADLINE: "延长时限",
-    Action.DE_ESCALATE: "撤销升级",
-    Action.FORCE_CLOSE: "强制结案",
-    Action.VOID_INVALID: "无效工单",
-    Action.REOPEN: "重新打开",
-}
-# Supervisor overrides (督办): the case page groups them apart from the closed loop's steps.
-OVERRIDE_ACTIONS = SUPERVISOR_OVERRIDES
-# Events the workflow records on its own, besides the human actions.
-EVENT_NAMES = {
-    **{a.value: name for a, name in ACTION_NAMES.items()},
-    "receive": "受理",
-    "overdue": "超期",
-    "note": "备注",
-    "remind": "催办",
-    "escalate": "升级督办",
-    "escalation_report": "市级通报",
-    "park_review": "挂账复核",
-    "link_report": "关联报告",
-    "split_report": "拆分报告",
-    "signal": "感知告警",
-    "direct_answer": "直接答复",
-    "allocate": "调派力量装备",
-    "release": "释放力量装备",
-    **whistles.EVENT_NAMES,
-}
-# 吹哨报到: a round's status on the case, and one department's step (core.whistles' labels).
-ROUND_STATUS_NAMES = {
-    "pending_approval": "待审批",
-    "open": "进行中",
-    "done": "已完成",
-    "closed": "已关闭",
-    "cancelled": "已撤销",
-}
-WHISTLE_STEP_NAMES = {s.value: name for s, name in whistles.STEP_LABELS.items()}
-ROLE_NAMES = {
-    "operator": "话务员",
-    "dispatcher": "派遣员",
-    "handler": "处置人员",
-    "verifier": "核查员",
-    "supervisor": "督办员",
-    "admin": "管理员",
-    "grid_worker": "网格员",
-    "public": "市民",
-    "device": "感知设备",
-}
-STAGE_NAMES = {
-    "dispatch": "立案派遣",
-    "accept": "签收",
-    "handle": "处置",
-    "verify": "核查",
-    "callback": "回访",
-    # a whistle's steps (their reminders and overdue events name them)
-    "sign": "签收",
-    "contact": "联系",
-    "report": "报到",
-}
-# What an event's reason is, where it is not a reason.
-REASON_LABELS = {
-    "whistle_blow": "需求说明",
-    "summon": "需求说明",
-    "whistle_approve": "审批意见",
-    "whistle_rate": "评价",
-    "whistle_contact": "说明",
-    "whistle_report": "说明",
-    "contact": "说明",
-    "report": "说明",
-}
-RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
-PRIORITY_NAMES = {"normal": "普通", "urgent": "紧急", "critical": "特急"}
 
 
 def china_time(value: datetime | str | None) -> str:

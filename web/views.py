@@ -15,7 +15,7 @@ from core.intake.service import CHANNEL_ROLES, IntakeResult, IntakeService
 from core.models import CaseRecord, User
 from core.privacy import masking as privacy
 from core.supervision import inbox
-from web import forms, reads, whistle_views
+from web import forms, labels, reads, whistle_views
 from web.templating import redirect, render, ticket_of, wants_fragment
 from workflows.contracts import (
     TERMINAL,
@@ -177,7 +177,7 @@ def overrides_context(
     district = filters.district or (districts[0][0] if len(districts) == 1 else "")
     progress: BulkProgress | None = extra.get("progress")
     refusals = (
-        [(ticket_of(o.case_id), forms.chinese_reason(o.reason)) for o in progress.refusals]
+        [(ticket_of(o.case_id), labels.chinese_reason(o.reason)) for o in progress.refusals]
         if progress
         else []
     )
@@ -225,11 +225,11 @@ async def submit_report(
     except IntakePending as pending:
         return pending
     except ValidationError as err:
-        return ReportRefused(422, forms.field_errors(err))
+        return ReportRefused(422, labels.field_errors(err))
     except CaseError as err:
         candidates = err.extra.get("candidates", []) if err.status == 409 else []
         # Nearby open cases of the category: the reporter decides, nothing is wrong with a field.
-        errors = {} if candidates else forms.field_errors(err)
+        errors = {} if candidates else labels.field_errors(err)
         return ReportRefused(err.status, errors, candidates)
 
 
@@ -280,7 +280,7 @@ def report_form_context(
         "values": posted.values,
         "attachments": posted.attachments,
         "errors": errors,
-        "summary": forms.error_summary(errors),
+        "summary": labels.error_summary(errors),
         "candidates": refused.candidates if refused else [],
     }
 
@@ -288,7 +288,7 @@ def report_form_context(
 def error_page(request: Request, cases: CaseService, user: User, err: CaseError) -> Response:
     """A refusal as a page of its own (or its block, for htmx), in Chinese where its wording
     is known (a case the user may not see reads 没有这个工单, like one that does not exist)."""
-    message = forms.chinese_reason(err.reason)
+    message = labels.chinese_reason(err.reason)
     context = {**layout_context(cases, user), "status": err.status, "message": message}
     return render(request, "error.html", context, block="error", status=err.status)
 

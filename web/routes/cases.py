@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from core.cases.service import CaseError, CaseService
 from core.models import User
-from web import forms, reads, views
+from web import forms, labels, reads, views
 from web.deps import Cases, Intake, WebUser, check_csrf
 from web.templating import error_status, render
 from web.views import (
@@ -129,7 +129,7 @@ async def _case_with_error(
     context.update(layout_context(cases, user))
     context.update(
         failed_action=action,
-        action_error=forms.error_summary(forms.field_errors(err)),
+        action_error=labels.error_summary(labels.field_errors(err)),
         values=values,
     )
     return render(
@@ -154,7 +154,7 @@ async def _case_with_split_error(
     context.update(layout_context(cases, user))
     context.update(
         split_failed=report,
-        split_error=forms.error_summary(forms.field_errors(err)),
+        split_error=labels.error_summary(labels.field_errors(err)),
         split_values={"reason": reason},
     )
     status = error_status(request, err.status)

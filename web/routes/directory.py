@@ -26,7 +26,7 @@ from core.directory.service import (
 )
 from core.models import User
 from core.privacy import masking as privacy
-from web import forms
+from web import forms, labels
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment
 from web.views import error_page, layout_context
@@ -78,7 +78,7 @@ KINDS: dict[str, KindSpec] = {
     ),
 }
 FIELD_LABELS = {
-    **forms.FIELD_LABELS,
+    **labels.FIELD_LABELS,
     "unit_id": "所属单位",
     "unit": "单位",
     "name": "名称",
@@ -94,7 +94,7 @@ FIELD_LABELS = {
     "equipment_id": "装备",
     "reason": "原因",
 }
-# core.directory's refusals, in Chinese (forms.chinese_reason knows the case workflow's).
+# core.directory's refusals, in Chinese (labels.chinese_reason knows the case workflow's).
 _REFUSALS = (
     (re.compile(r"unknown unit .*"), "没有这个单位"),
     (re.compile(r"unit \S+ may not edit the directory of unit \S+"), "只能编辑本单位的力量和装备"),
@@ -357,13 +357,13 @@ def chinese_reason(reason: str) -> str:
     for pattern, message in _REFUSALS:
         if pattern.fullmatch(reason):
             return pattern.sub(message, reason)
-    return forms.chinese_reason(reason)
+    return labels.chinese_reason(reason)
 
 
 def field_errors(err: ValidationError | CaseError) -> dict[str, str]:
     if isinstance(err, CaseError):
         return {err.field: chinese_reason(err.reason)}
-    return forms.field_errors(err)
+    return labels.field_errors(err)
 
 
 def error_summary(errors: dict[str, str]) -> str:

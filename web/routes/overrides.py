@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from core.cases.service import CaseError, CaseFilter, CaseService
 from core.models import User
 from core.supervision import overrides
-from web import forms
+from web import forms, labels
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment
 from web.views import error_page, overrides_context
@@ -46,7 +46,7 @@ async def start(request: Request, user: WebUser, cases: Cases) -> Response:
         bulk_id = await overrides.start(cases, user, forms.bulk_request(form, user.unit_id))
     except (ValidationError, CaseError) as err:
         status = err.status if isinstance(err, CaseError) else 422
-        error = forms.error_summary(forms.field_errors(err))
+        error = labels.error_summary(labels.field_errors(err))
         return _preview(request, cases, user, form, error=error, status=status)
     if not wants_fragment(request):
         return redirect(request, f"/overrides/{bulk_id}")

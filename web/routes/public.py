@@ -33,7 +33,7 @@ from core.intake.service import PUBLIC, IntakeResult, IntakeService
 from core.models import Attachment, CaseEventRecord, CaseRecord, LinkedReportRecord
 from core.privacy import scrub
 from core.security.ratelimit import rate_limit
-from web import forms, reads
+from web import forms, labels, reads
 from web.deps import SAFE_METHODS, check_csrf
 from web.templating import error_status, redirect, render
 from web.uploads import (
@@ -304,9 +304,9 @@ def _errors(err: ValidationError | CaseError) -> dict[str, str]:
                 return {name: message}
         if err.status >= 500:
             return {"": "系统繁忙，请稍后再试"}
-        return {_SHOWN_AT.get(err.field, err.field): forms.chinese_reason(err.reason)}
+        return {_SHOWN_AT.get(err.field, err.field): labels.chinese_reason(err.reason)}
     errors: dict[str, str] = {}
-    for name, message in forms.field_errors(err).items():
+    for name, message in labels.field_errors(err).items():
         errors.setdefault(_SHOWN_AT.get(name, name), _INVALID.get(name, message))
     return errors
 

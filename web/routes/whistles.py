@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from core import whistles
 from core.cases.service import CaseError, CaseService
 from core.models import User
-from web import forms
+from web import forms, labels
 from web.deps import Cases, WebUser, check_csrf
 from web.templating import error_status, redirect, render, wants_fragment
 from web.views import case_after_action, case_context, error_page, layout_context
@@ -79,7 +79,7 @@ async def _case_with_error(
     context.update(layout_context(cases, user))
     context.update(
         whistle_failed=name,
-        whistle_error=forms.error_summary(forms.field_errors(err)),
+        whistle_error=labels.error_summary(labels.field_errors(err)),
         whistle_values=values,
     )
     status = error_status(request, err.status if isinstance(err, CaseError) else 422)
@@ -161,7 +161,7 @@ async def _whistle_with_error(
     context.update(layout_context(cases, user))
     context.update(
         failed_stage=stage,
-        step_error=forms.error_summary(forms.field_errors(err)),
+        step_error=labels.error_summary(labels.field_errors(err)),
         values={k: v for k, v in form.items() if isinstance(v, str)},
     )
     status = error_status(request, err.status if isinstance(err, CaseError) else 422)
