@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseEventRecord
@@ -66,7 +66,9 @@ async def test_each_override_records_who_and_why(
     await projected(sessions, case["case_id"], voided["last_seq"])
     with session_scope(sessions) as session:
         events = session.exec(
-            select(CaseEventRecord).where(CaseEventRecord.case_id == case["case_id"])
+            select(CaseEventRecord)
+            .where(CaseEventRecord.case_id == case["case_id"])
+            .order_by(col(CaseEventRecord.seq))
         ).all()
     overrides = [e for e in events if e.actor_username == "supervisor_gl"]
     assert [e.action for e in overrides] == [

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from core.db import SessionFactory, session_scope
@@ -151,7 +151,9 @@ async def test_the_full_branch_with_three_departments(
         actions = [
             e.action
             for e in session.exec(
-                select(CaseEventRecord).where(CaseEventRecord.case_id == state["case_id"])
+                select(CaseEventRecord)
+                .where(CaseEventRecord.case_id == state["case_id"])
+                .order_by(col(CaseEventRecord.seq))  # rows come in no order of their own
             )
         ]
     assert actions.count("whistle_report") == 3 and actions[-1] == "whistle_done"
