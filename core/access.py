@@ -120,7 +120,7 @@ POLICY: Mapping[Role, Row] = {
     Role.ADMIN: Row(see=NOTHING, personal=NOTHING, exact=NOTHING),
     Role.DEVICE: Row(see=NOTHING, personal=NOTHING, exact=NOTHING),
     # A citizen reads their own report by ticket and tracking token on the public pages
-    # (web/routes/public.py) and Open311, never through the staff API.
+    # (web/public/tracking.py) and Open311, never through the staff API.
     Role.PUBLIC: Row(see=NOTHING, personal=NOTHING, exact=NOTHING),
 }
 # Names of the system's own actors, which are never a staff user's `taken_by`.

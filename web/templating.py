@@ -36,7 +36,11 @@ from workflows.shared.workcal import CST
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
-TEMPLATES_DIR = WEB_DIR / "templates"
+TEMPLATES_DIR = WEB_DIR / "templates"  # shared by every domain: base, macros, error, attachments
+# Each domain package keeps its pages in its own templates/, named "<domain>/<file>" (a new
+# domain's templates are found without a line here).
+DOMAIN_TEMPLATES = {path.parent.name: path for path in sorted(WEB_DIR.glob("*/templates"))}
+TEMPLATE_DIRS = [TEMPLATES_DIR, *DOMAIN_TEMPLATES.values()]
 
 
 def china_time(value: datetime | str | None) -> str:
@@ -74,10 +78,17 @@ def is_past(value: datetime | None) -> bool:
     return aware < datetime.now(UTC)
 
 
+def _loader() -> jinja2.BaseLoader:
+    """The shared templates by their own names, a domain's as "<domain>/<file>"."""
+    domains = {name: jinja2.FileSystemLoader(path) for name, path in DOMAIN_TEMPLATES.items()}
+    shared = jinja2.FileSystemLoader(TEMPLATES_DIR)
+    return jinja2.ChoiceLoader([shared, jinja2.PrefixLoader(domains)])
+
+
 def _environment() -> jinja2.Environment:
     # Autoescape for every template whatever its extension: user text is never trusted.
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=_loader(),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,

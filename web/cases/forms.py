@@ -1,0 +1,44 @@
+"""From a case page's action forms to the service's request model."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from starlette.datastructures import FormData
+
+from core.cases.service import ActionRequest
+from web.formdata import text
+from workflows.shared.workcal import CST
+
+
+def action_request(form: FormData) -> ActionRequest:
+    """Any action's form: it sends the fields it has; the workflow says what is missing."""
+    data: dict[str, object] = {
+        "reason": text(form, "reason"),
+        "note": text(form, "note"),
+        # A typed unit id wins over the list: dispatch may go to any unit of the tree.
+        "unit_id": text(form, "unit_other") or text(form, "unit_id"),
+        "rating": text(form, "rating"),
+        "approve": text(form, "approve") == "true",
+        "passed": text(form, "passed") == "true",
+        "evidence": [e for e in re.split(r"[,，;；\s]+", text(form, "evidence")) if e],
+    }
+    for name in ("hours", "category", "priority"):
+        if text(form, name):
+            data[name] = text(form, name)
+    if text(form, "review_at"):
+        data["review_at"] = china_local(text(form, "review_at"))
+    return ActionRequest.model_validate(data)
+
+
+def china_local(value: str) -> datetime | str:
+    """A `datetime-local` value, which has no zone, read as China time.
+
+    What does not parse is passed on as it is, for the model to refuse with its own message.
+    """
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CST)

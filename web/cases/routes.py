@@ -1,0 +1,119 @@
+"""Case pages: the queue, one case with its timeline, and the actions on it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+
+from core.cases.service import CaseError, CaseService
+from core.models import User
+from web import formdata, labels
+from web.cases import forms, reads
+from web.cases.context import case_after_action, case_context, queue_reporters, take_notice
+from web.deps import Cases, Intake, WebUser, check_csrf
+from web.layout import error_page, layout_context
+from web.templating import error_status, render
+
+router = APIRouter(dependencies=[Depends(check_csrf)])
+
+
+@router.get("/")
+def queue(request: Request, user: WebUser, cases: Cases) -> Response:
+    """The user's queue of open cases, soonest deadline first."""
+    rows = reads.queue_for(cases, user)
+    context = {
+        **layout_context(cases, user),
+        "rows": rows,
+        "reporters": queue_reporters(cases, user, rows),
+    }
+    return render(request, "cases/queue.html", context, block="queue")
+
+
+@router.get("/cases/{ticket}")
+async def case_page(request: Request, ticket: str, user: WebUser, cases: Cases) -> Response:
+    """One case: header, reports, timeline, and the actions the user may take now."""
+    try:
+        context = await case_context(cases, user, ticket)
+    except CaseError as err:
+        return error_page(request, cases, user, err)
+    context.update(layout_context(cases, user), notice=take_notice(request, ticket))
+    return render(request, "cases/detail.html", context, block="case")
+
+
+@router.post("/cases/{ticket}/reports/{report}/split")
+async def split_report(
+    request: Request, ticket: str, report: str, user: WebUser, cases: Cases, intake: Intake
+) -> Response:
+    """Split a wrongly merged report out: it becomes a case of its own, under its own ticket."""
+    reason = formdata.text(await request.form(), "reason")
+    try:
+        if not reason:
+            raise CaseError(422, "split needs a reason", "reason")
+        new_case = await intake.split(cases.actor(user), ticket, report, reason)
+    except CaseError as err:
+        return await _case_with_split_error(request, cases, user, ticket, report, reason, err)
+    notice = f"报告 {report} 已拆分为新工单 {new_case.ticket}"
+    return await case_after_action(request, cases, user, ticket, None, notice=notice)
+
+
+@router.post("/cases/{ticket}/actions/{action}")
+async def act(request: Request, ticket: str, action: str, user: WebUser, cases: Cases) -> Response:
+    """Take one action; htmx gets the case block back, a plain form post a 303 to the case."""
+    form = await request.form()
+    try:
+        key = formdata.idempotency_key(form)
+        state = await cases.act(user, ticket, action, forms.action_request(form), key=key)
+    except (ValidationError, CaseError) as err:
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+        return await _case_with_error(request, cases, user, ticket, action, err, values)
+    return await case_after_action(request, cases, user, ticket, state)
+
+
+async def _case_with_error(
+    request: Request,
+    cases: CaseService,
+    user: User,
+    ticket: str,
+    action: str,
+    err: ValidationError | CaseError,
+    values: dict[str, str],
+) -> Response:
+    """The case again, with the refusal next to the action and the user's input kept."""
+    try:
+        context = await case_context(cases, user, ticket)
+    except CaseError as missing:
+        return error_page(request, cases, user, missing)
+    status = err.status if isinstance(err, CaseError) else 422
+    context.update(layout_context(cases, user))
+    context.update(
+        failed_action=action,
+        action_error=labels.error_summary(labels.field_errors(err)),
+        values=values,
+    )
+    return render(
+        request, "cases/detail.html", context, block="case", status=error_status(request, status)
+    )
+
+
+async def _case_with_split_error(
+    request: Request,
+    cases: CaseService,
+    user: User,
+    ticket: str,
+    report: str,
+    reason: str,
+    err: CaseError,
+) -> Response:
+    """The case again, the refusal next to the report's 拆分 form and the reason kept."""
+    try:
+        context = await case_context(cases, user, ticket)
+    except CaseError as missing:
+        return error_page(request, cases, user, missing)
+    context.update(layout_context(cases, user))
+    context.update(
+        split_failed=report,
+        split_error=labels.error_summary(labels.field_errors(err)),
+        split_values={"reason": reason},
+    )
+    status = error_status(request, err.status)
+    return render(request, "cases/detail.html", context, block="case", status=status)

@@ -1,0 +1,129 @@
+"""Supervision pages: the inbox (消息) of reminders, escalations and overrides addressed to the
+user's unit, and bulk overrides (批量督办): filter, preview the matching cases, confirm, follow
+progress."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from core.bounds import RowId
+from core.cases.service import CaseError, CaseFilter, CaseService
+from core.models import User
+from core.supervision import inbox, overrides
+from web import formdata, labels
+from web.deps import Cases, WebUser, check_csrf
+from web.layout import error_page
+from web.supervision import forms
+from web.supervision.context import inbox_context, overrides_context
+from web.templating import error_status, redirect, render, wants_fragment
+from workflows.contracts import Role
+
+router = APIRouter(dependencies=[Depends(check_csrf)])
+Show = Literal["all", "unread"]
+PAGE = "supervision/overrides.html"
+
+
+# ---- the inbox -------------------------------------------------------------------------------
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, user: WebUser, cases: Cases, show: Show = "all") -> Response:
+    """The unit's messages, unread first (or unread only)."""
+    context = inbox_context(cases, user, show)
+    return render(request, "supervision/inbox.html", context, block="inbox")
+
+
+@router.post("/inbox/{item_id}/read")
+async def read_item(request: Request, item_id: RowId, user: WebUser, cases: Cases) -> Response:
+    """Mark one message read; htmx gets the list back (and the nav's count), a plain post a 303."""
+    show = "unread" if formdata.text(await request.form(), "show") == "unread" else "all"
+    try:
+        inbox.mark_read(cases.sessions, user, item_id)
+    except CaseError as err:
+        context = {
+            **inbox_context(cases, user, show),
+            "error": "找不到这条消息，或它不属于您的单位",
+        }
+        status = error_status(request, err.status)
+        return render(request, "supervision/inbox.html", context, block="inbox", status=status)
+    if not wants_fragment(request):
+        return redirect(request, f"/inbox?show={show}")
+    context = {**inbox_context(cases, user, show), "oob": True}
+    return render(request, "supervision/inbox.html", context, block="inbox")
+
+
+# ---- bulk overrides --------------------------------------------------------------------------
+
+
+@router.get("/overrides")
+def bulk_page(request: Request, user: WebUser, cases: Cases) -> Response:
+    """The filter form."""
+    if refused := _not_supervisor(request, cases, user):
+        return refused
+    context = overrides_context(cases, user, CaseFilter())
+    return render(request, PAGE, context, block="overrides")
+
+
+@router.post("/overrides/preview")
+async def preview(request: Request, user: WebUser, cases: Cases) -> Response:
+    """How many open cases the filter matches in the user's area, and the confirmation forms."""
+    if refused := _not_supervisor(request, cases, user):
+        return refused
+    return _preview(request, cases, user, await request.form())
+
+
+@router.post("/overrides")
+async def start(request: Request, user: WebUser, cases: Cases) -> Response:
+    """Start the override on the confirmed set; htmx gets its progress, which polls itself."""
+    if refused := _not_supervisor(request, cases, user):
+        return refused
+    form = await request.form()
+    try:
+        bulk_id = await overrides.start(cases, user, forms.bulk_request(form, user.unit_id))
+    except (ValidationError, CaseError) as err:
+        status = err.status if isinstance(err, CaseError) else 422
+        error = labels.error_summary(labels.field_errors(err))
+        return _preview(request, cases, user, form, error=error, status=status)
+    if not wants_fragment(request):
+        return redirect(request, f"/overrides/{bulk_id}")
+    return await progress(request, bulk_id, user, cases)
+
+
+@router.get("/overrides/{bulk_id}")
+async def progress(request: Request, bulk_id: str, user: WebUser, cases: Cases) -> Response:
+    """How far a bulk override has come, and which cases refused it and why."""
+    if refused := _not_supervisor(request, cases, user):
+        return refused
+    try:
+        done = await overrides.progress(cases, user, bulk_id)
+    except CaseError as err:
+        return error_page(request, cases, user, err)
+    context = overrides_context(cases, user, CaseFilter(), progress=done, bulk_id=bulk_id)
+    return render(request, PAGE, context, block="result")
+
+
+def _not_supervisor(request: Request, cases: CaseService, user: User) -> Response | None:
+    if user.role == Role.SUPERVISOR:
+        return None
+    return error_page(request, cases, user, CaseError(403, "批量督办仅限督办员使用"))
+
+
+def _preview(
+    request: Request,
+    cases: CaseService,
+    user: User,
+    form: FormData,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    """The preview of the posted filter (fresh, also after a refusal), with what was typed."""
+    filters = forms.case_filter(form, user.unit_id)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    found = overrides.preview(cases, user, filters)
+    context = overrides_context(cases, user, filters, preview=found, error=error, values=values)
+    return render(request, PAGE, context, block="result", status=error_status(request, status))
