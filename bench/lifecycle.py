@@ -473,7 +473,7 @@ def _connect_without_codec() -> None:
             settings.temporal_address, namespace=settings.temporal_namespace
         )
 
-    api.main.connect = connect  # type: ignore[assignment]
+    api.app.connect = connect  # type: ignore[assignment]
 
 
 class _InlineServer:
