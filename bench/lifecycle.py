@@ -468,9 +468,9 @@ def _connect_without_codec() -> None:
     """--codec off: the API process's Temporal client skips the codec (a bench-only patch)."""
     import api.app
 
-    async def connect(settings: Settings) -> Client:
+    async def connect(settings: Settings, **options: Any) -> Client:
         return await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
+            settings.temporal_address, namespace=settings.temporal_namespace, **options
         )
 
     api.app.connect = connect  # type: ignore[assignment]
