@@ -103,6 +103,7 @@ FIELD_LABELS = {
     "attachments": "照片/视频",
     "reporter_name": "姓名",
     "reporter_phone": "手机号",
+    "reporter_email": "电子邮箱",
 }
 # Model fields shown elsewhere on the public form: the title is made of the description.
 _SHOWN_AT = {
@@ -115,6 +116,7 @@ _INVALID = {
     "lat": "纬度应为 -90 到 90 之间的数字，如 32.0603",
     "lon": "经度应为 -180 到 180 之间的数字，如 118.7969",
     "reporter_phone": "请填写正确的手机号",
+    "reporter_email": "请填写正确的电子邮箱",
     "attachments": "最多上传 10 个照片或视频",
 }
 # The refusals a citizen can cause, in the intake's English wording.
@@ -262,7 +264,8 @@ def _form(request: Request, report: ReportForm, status: int = 200) -> Response:
 
 def _posted(form: FormData) -> ReportForm:
     names = ("category", "description", "lat", "lon", "address", "reporter_name")
-    values = {name: forms.text(form, name) for name in (*names, "reporter_phone", "publish")}
+    more = ("reporter_phone", "reporter_email", "publish")
+    values = {name: forms.text(form, name) for name in (*names, *more)}
     shas = [s for s in form.getlist("attachments") if isinstance(s, str) and s]
     return ReportForm(values=values, shas=list(dict.fromkeys(shas)))
 
@@ -282,6 +285,7 @@ def _intake_request(report: ReportForm) -> IntakeRequest:
             "address": values["address"],
             "reporter_name": values["reporter_name"],
             "reporter_phone": values["reporter_phone"],
+            "reporter_email": values["reporter_email"],
             "attachments": report.shas,
             "channel": "citizen",
             "duplicates": "auto",  # nobody to ask: merge only into a certain duplicate
