@@ -30,7 +30,7 @@ from core.attachments.uploads import Uploader
 from core.config import Settings
 from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
 from core.models import UploadRecord
-from core.temporal.schedules import PRUNE_ATTACHMENTS, ensure_schedules
+from core.temporal.schedules import DELIVER_NOTIFICATIONS, PRUNE_ATTACHMENTS, ensure_schedules
 from core.temporal.worker import RUNNER
 from tests.media import picture
 from workflows.attachments.prune import PruneAttachmentsWorkflow
@@ -137,6 +137,7 @@ async def test_the_worker_keeps_one_schedule_that_runs_the_clean_up(
         assert done.removed == 1 and not path.exists()
     finally:
         await handle.delete()
+        await client.get_schedule_handle(DELIVER_NOTIFICATIONS).delete()  # made alongside
 
 
 async def _first_run(client: Client, handle: ScheduleHandle) -> PruneAttachmentsResult:
