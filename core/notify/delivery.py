@@ -19,11 +19,12 @@ from sqlmodel import Session, col, select
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.logs import get_logger
-from core.models import CaseEventRecord, CaseRecord, LinkedReportRecord, Notification, Unit, User
+from core.models import CaseRecord, LinkedReportRecord, Notification, User
 from core.notify import mail, messages, sms
 from core.notify.kinds import Kind
 from core.notify.messages import Notice
 from core.notify.notifier import Channel, Message, Notifier, NotifyError
+from core.notify.summaries import summaries
 
 log = get_logger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
@@ -173,21 +174,8 @@ def _tracking_token(session: Session, ticket: str) -> str:
 
 
 def _detail(session: Session, row: Notification) -> str:
-    query = select(CaseEventRecord).where(
-        CaseEventRecord.case_id == row.case_id, CaseEventRecord.seq == row.seq
-    )
-    event = session.exec(query).first()
-    if event is None:
-        return ""
-    return messages.describe(event.action, event.payload, unit_names(session, event.payload))
-
-
-def unit_names(session: Session, payload: Mapping[str, object]) -> dict[str, str]:
-    """Names of the units an event's payload mentions."""
-    notify = payload.get("notify")
-    ids = {str(payload.get("unit", "")), *(notify if isinstance(notify, list) else [])}
-    rows = session.exec(select(Unit).where(col(Unit.id).in_([str(i) for i in ids if i])))
-    return {u.id: u.name for u in rows}
+    key = (row.case_id, row.seq)
+    return summaries(session, [key]).get(key, "")
 
 
 def _name(session: Session, recipient: str) -> str:
