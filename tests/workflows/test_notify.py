@@ -3,7 +3,6 @@ outbox, the real sender workflow and a real SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +14,7 @@ import pytest
 from sqlmodel import select
 from temporalio.client import (
     Client,
-    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
-    ScheduleHandle,
     ScheduleIntervalSpec,
 )
 from temporalio.testing import WorkflowEnvironment
@@ -36,14 +33,19 @@ from core.notify.preferences import Preferences
 from core.temporal.schedules import DELIVER_NOTIFICATIONS, SCHEDULES, ensure_schedules
 from core.temporal.worker import RUNNER, build_worker
 from tests.conftest import projected, user_named
+from tests.core.test_notify_delivery import CITIZEN, pending_row
 from tests.smtp import Mailbox, mailbox, smtp_settings
-from tests.workflows.support import start_case, state_of, until_dispatched
+from tests.workflows.support import (
+    first_scheduled_run,
+    start_case,
+    state_of,
+    until_dispatched,
+)
 from workflows.notify.contracts import DeliverNotificationsInput, DeliverNotificationsResult
 from workflows.notify.deliver import DeliverNotificationsWorkflow
 
 __all__ = ["mailbox"]  # the fixture
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-CITIZEN = "citizen@example.cn"
 
 
 @pytest.fixture
@@ -182,8 +184,7 @@ async def test_the_worker_keeps_one_schedule_that_runs_the_sender(
         action = described.schedule.action
         assert isinstance(action, ScheduleActionStartWorkflow)
         assert (action.workflow, action.task_queue) == ("DeliverNotificationsWorkflow", task_queue)
-        with session_scope(sessions) as session:
-            session.add(pending(datetime.now(UTC) - timedelta(seconds=1)))
+        pending_row(sessions, next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
         acts = NotifyActivities(sessions, settings)
         async with Worker(
             client,
@@ -194,39 +195,9 @@ async def test_the_worker_keeps_one_schedule_that_runs_the_sender(
             workflow_runner=RUNNER,
         ):
             await handle.trigger()
-            done = await first_run(client, handle)
+            done = await first_scheduled_run(client, handle, DeliverNotificationsResult)
         assert done.sent == 1 and [m["To"] for m in mailbox.received] == [CITIZEN]
     finally:
         for schedule_id in SCHEDULES:
             await client.get_schedule_handle(schedule_id).delete()
         engine.dispose()
-
-
-def pending(at: datetime) -> Notification:
-    return Notification(
-        case_id="case-S1",
-        seq=1,
-        recipient="report:S1",
-        channel="email",
-        kind="tracking",
-        ticket="S1",
-        report_ticket="S1",
-        address=CITIZEN,
-        created_at=at,
-        next_attempt_at=at,
-    )
-
-
-async def first_run(client: Client, handle: ScheduleHandle) -> DeliverNotificationsResult:
-    """The result of the schedule's first run (the schedule starts it in its own time)."""
-    for _ in range(200):
-        described = await handle.describe()
-        if described.info.recent_actions:
-            started = described.info.recent_actions[0].action
-            assert isinstance(started, ScheduleActionExecutionStartWorkflow)
-            run = client.get_workflow_handle(
-                started.workflow_id, result_type=DeliverNotificationsResult
-            )
-            return await run.result()
-        await asyncio.sleep(0.05)
-    raise AssertionError("the schedule never started its workflow")
