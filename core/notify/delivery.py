@@ -85,6 +85,9 @@ def _attempt(adapter: Notifier, message: Message) -> str:
         adapter.send(message)
     except NotifyError as err:
         return str(err) or type(err).__name__
+    except Exception as err:  # an adapter's bug: recorded on its row, never blocking the rest
+        log.exception("notification_adapter_error", message_id=message.message_id)
+        return f"{type(err).__name__}: {err}"
     return ""
 
 

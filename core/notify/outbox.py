@@ -22,9 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from core.models import LinkedReportRecord, Notification, NotificationPreference, User
@@ -76,7 +74,9 @@ def plan(session: Session, case: CaseSnapshot, events: list[CaseEvent]) -> int:
     return len(new)
 
 
-def _stored(session: Session, case_id: str, seqs: list[int]) -> dict[tuple[int, str, str], Any]:
+def _stored(
+    session: Session, case_id: str, seqs: list[int]
+) -> dict[tuple[int, str, str], Notification]:
     query = select(Notification).where(
         Notification.case_id == case_id, col(Notification.seq).in_(seqs)
     )
@@ -164,14 +164,10 @@ def _to_staff(session: Session, e: CaseEvent, kind: StaffKind) -> Iterator[Plann
     query = (
         select(User, NotificationPreference)
         .join(NotificationPreference, col(NotificationPreference.user_id) == col(User.id))
-        .where(col(User.unit_id).in_(units), _active())
+        .where(col(User.unit_id).in_(units), col(User.disabled_at).is_(None))
         .order_by(col(User.username))
     )
     for user, pref in session.exec(query):
         if kind.value in pref.kinds and pref.address:
             channel = Channel(pref.channel)
             yield Planned(e.seq, f"user:{user.username}", channel, Kind(kind.value), pref.address)
-
-
-def _active() -> ColumnElement[bool]:
-    return col(User.disabled_at).is_(None)

@@ -47,4 +47,11 @@ GATEWAYS: dict[str, Callable[[Settings], Notifier]] = {
 
 
 def gateway(settings: Settings) -> Notifier:
-    return GATEWAYS[settings.sms_gateway](settings)
+    """The gateway `CITYLOOP_SMS_GATEWAY` names (a worker with an unknown one does not start)."""
+    make = GATEWAYS.get(settings.sms_gateway)
+    if make is None:
+        raise ValueError(
+            f"CITYLOOP_SMS_GATEWAY={settings.sms_gateway!r} names no SMS gateway: "
+            f"use one of {sorted(GATEWAYS)}"
+        )
+    return make(settings)

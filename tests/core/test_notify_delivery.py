@@ -193,3 +193,29 @@ def test_a_batch_sends_the_oldest_due_first(db: SessionFactory, mailbox: Mailbox
     with session_scope(db) as session:
         sent = session.exec(select(Notification.id).where(Notification.status == "sent")).all()
     assert set(sent) == {oldest, older} and row_of(db, newest).status == "pending"
+
+
+class BrokenGateway:
+    """An SMS gateway with a bug: it raises what no adapter should."""
+
+    def send(self, message: Message) -> None:
+        raise KeyError("status")
+
+
+def test_an_adapter_s_bug_is_recorded_on_its_row_and_blocks_nothing(
+    db: SessionFactory, mailbox: Mailbox
+) -> None:
+    settings = settings_for(mailbox)
+    sms = pending_row(db, channel="sms", address="13812345678")
+    email = pending_row(db, seq=2)
+    adapters = {**notifiers(settings), Channel.SMS: BrokenGateway()}
+    done = deliver_due(db, settings, adapters, T0)
+    assert (done.sent, done.failed) == (1, 1)
+    row = row_of(db, sms)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "KeyError: 'status'")
+    assert row_of(db, email).status == "sent"
+
+
+def test_an_unknown_sms_gateway_is_named() -> None:
+    with pytest.raises(ValueError, match="CITYLOOP_SMS_GATEWAY='aliyun' names no SMS gateway"):
+        notifiers(Settings(sms_gateway="aliyun"))
