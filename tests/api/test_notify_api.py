@@ -7,7 +7,10 @@ import pytest
 
 from api.app import create_app
 from core.config import Settings
-from core.db import SessionFactory
+from core.db import SessionFactory, session_scope
+from core.models import ReporterContact
+from core.open311 import mint_open311_key
+from tests.api.test_open311 import assert_error, created, post
 from tests.conftest import token_for
 
 URL = "/api/v1/me/notifications"
@@ -93,3 +96,15 @@ def test_the_openapi_names_the_channels_and_kinds() -> None:
     assert schemas[channel["$ref"].rsplit("/", 1)[1]]["enum"] == ["email", "sms"]
     put = spec["paths"][URL]["put"]["responses"]
     assert {"200", "401", "403", "422", "503"} <= set(put)
+
+
+async def test_an_open311_client_s_email_is_kept_for_telling_the_reporter(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    with session_scope(sessions) as session:
+        key = mint_open311_key(session, "南京通")
+    body = await created(http, key, email="reporter@example.cn")
+    with session_scope(sessions) as session:
+        contact = session.get(ReporterContact, body["service_request_id"])
+    assert contact is not None and contact.email == "reporter@example.cn"
+    assert_error(await post(http, key, email="not mail"), 400, "email")
