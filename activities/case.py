@@ -26,6 +26,7 @@ from core.models import (
     WhistleRecord,
 )
 from core.models import Unit as UnitRow
+from core.notify import outbox
 from workflows.contracts import (
     CaseEvent,
     CaseSnapshot,
@@ -79,6 +80,7 @@ class CaseActivities:
             _record_whistle_ratings(session, inp.events)
             _record_attachments(session, case.id, inp.events)
             _upsert_linked_reports(session, case, inp.reports)
+            outbox.plan(session, case, inp.events)  # e-mail and SMS, with the events
             if case.status not in HANDLING:
                 release_for_case(session, case.id, case.status, case.updated_at)
         return new

@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from core.cases import audit
-from core.models import CaseEventRecord, InboxItem
+from core.models import CaseEventRecord, InboxItem, Notification
 from workflows.contracts import CaseEvent
 
 
@@ -82,7 +82,7 @@ def _event_values(e: CaseEvent) -> dict[str, Any]:
 
 def _drop_past(session: Session, workflow_id: str, last_seq: int) -> None:
     """Nothing is kept past the workflow's last event (a reset went back before it)."""
-    for table in (CaseEventRecord, InboxItem):
+    for table in (CaseEventRecord, InboxItem, Notification):
         session.execute(
             delete(table).where(col(table.case_id) == workflow_id, col(table.seq) > last_seq)
         )

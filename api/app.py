@@ -23,6 +23,7 @@ from api.routes import codec, docs, open311
 from api.routes import data_views as data_view_routes
 from api.routes import directory as directory_routes
 from api.routes import inbox as inbox_routes
+from api.routes import notify as notify_routes
 from api.routes import operations as operation_routes
 from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         attachment_routes,
         directory_routes,
         data_view_routes,
+        notify_routes,
     ):
         app.include_router(routes.router, prefix="/api/v1", responses=errors.API_RESPONSES)
     app.include_router(open311.router)

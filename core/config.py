@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from limits import parse_many
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.contracts import CasePolicy
@@ -159,6 +160,25 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 30.0
     worker_metrics_address: str = "127.0.0.1:9464"
     readiness_timeout_seconds: float = 2.0
+
+    # Notifications out of the app (docs/notifications.md). Links in messages start with the
+    # public base URL. E-mail goes through this SMTP server (tls: starttls | ssl | none); with
+    # no host, e-mails are only logged. SMS goes through the gateway named here ("log": only
+    # logged, the phone masked). A sender runs every `notify_every_seconds` (a Temporal
+    # Schedule), sends up to `notify_batch` due messages, and gives a message up after
+    # `notify_max_attempts` failed attempts, waiting longer after each.
+    public_base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_sender: str = "cityloop <noreply@cityloop.localhost>"
+    smtp_timeout_seconds: float = 10.0
+    sms_gateway: str = "log"
+    notify_every_seconds: int = Field(default=60, ge=10)
+    notify_batch: int = Field(default=200, ge=1)
+    notify_max_attempts: int = Field(default=8, ge=1)
 
     @property
     def is_production(self) -> bool:

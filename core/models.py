@@ -527,3 +527,58 @@ class BulkJob(SQLModel, table=True):
 # "Cases this user recorded" is one arm of every list's access clause (core.access).
 Index("ix_cases_taken_by", CaseRecord.__table__.c.taken_by)  # type: ignore[attr-defined]
 Index("ix_linked_reports_taken_by", LinkedReportRecord.__table__.c.taken_by)  # type: ignore[attr-defined]
+
+
+# ---- notifications out of the app (issue 12): the outbox, staff preferences, reporters' e-mail
+class Notification(SQLModel, table=True):
+    """One message to send (e-mail or SMS), decided where the case's events are projected.
+
+    Unique by (case, seq, recipient, channel): a repeated projection adds nothing twice, and the
+    key is the message id the receiver can recognise a duplicate by (delivery is at least once).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", "recipient", "channel", name="uq_notifications_key"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=120, index=True)
+    seq: int  # the event that called for it
+    recipient: str = Field(max_length=100)  # user:<username> | report:<ticket>
+    channel: str = Field(max_length=8)  # email | sms
+    kind: str = Field(max_length=16)  # tracking result remind escalate dispatch
+    ticket: str = Field(max_length=80)  # the case's
+    report_ticket: str = Field(default="", max_length=80)  # the reporter's own (tracking link)
+    address: str = Field(max_length=254)  # where it goes, as known when it was decided
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    status: str = Field(default="pending", max_length=8)  # pending | sent | failed (gave up)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_ts(nullable=False))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: str = Field(default="", max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class NotificationPreference(SQLModel, table=True):
+    """What a staff member asked to be told outside the app, and where (opt-in)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: int = Field(primary_key=True, foreign_key="user.id")
+    channel: str = Field(default="email", max_length=8)  # email | sms
+    address: str = Field(default="", max_length=254)
+    kinds: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class ReporterContact(SQLModel, table=True):
+    """A reporter's e-mail address, kept under the report's own ticket from the transaction
+    that mints it (like its publication consent); the phone travels with the report."""
+
+    __tablename__ = "reporter_contacts"
+
+    ticket: str = Field(primary_key=True, max_length=80)
+    email: str = Field(max_length=254)
+    recorded_at: datetime = Field(sa_column=_ts(nullable=False))

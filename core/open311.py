@@ -29,6 +29,7 @@ from core.errors import IntakePending
 from core.intake import consent
 from core.intake.service import IntakeResult
 from core.models import CaseRecord, Category, LinkedReportRecord, Open311Key, Unit
+from core.notify.addresses import EMAIL_PATTERN
 from core.privacy.masking import Shown, Subject, mask, shown
 from core.security.tokens import token_digest
 from workflows.case.transitions import STATUS_NAMES
@@ -151,7 +152,7 @@ class Open311Post(BaseModel):
     long: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
     address_string: str = Field(default="", max_length=300)
     address_id: str = Field(default="", max_length=64)
-    email: str = Field(default="", max_length=254)
+    email: str = Field(default="", max_length=254, pattern=EMAIL_PATTERN)
     device_id: str = Field(default="", max_length=100)
     account_id: str = Field(default="", max_length=100)
     first_name: str = Field(default="", max_length=50)
@@ -202,6 +203,7 @@ def _intake_request(post: Open311Post, category: Category) -> IntakeRequest:
             address=post.address_string,
             reporter_name=f"{post.first_name} {post.last_name}".strip(),
             reporter_phone=post.phone,
+            reporter_email=post.email,
             publish=True,  # a client posts to a public feed: the spec's requests are public
         )
     except ValidationError as err:

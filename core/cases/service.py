@@ -50,6 +50,7 @@ from core.models import (
     Unit,
     User,
 )
+from core.notify.addresses import EMAIL_PATTERN
 from workflows import registry
 from workflows.case.workflow import start_search_attributes
 from workflows.contracts import (
@@ -107,6 +108,12 @@ class IntakeRequest(BaseModel):
     request_kind: Literal["", "咨询", "求助", "投诉", "举报", "建议"] = ""
     reporter_name: str = Field(default="", max_length=100)
     reporter_phone: str = Field(default="", pattern=r"^[0-9+\- ]{0,20}$")
+    reporter_email: str = Field(
+        default="",
+        max_length=254,
+        pattern=EMAIL_PATTERN,
+        description="where the reporter is sent the tracking link and the result (optional)",
+    )
     auto_dispatch: bool = True
     direct_answer: str = Field(
         default="", max_length=5000, description="a 咨询 answered on the spot: closes the case"

@@ -17,6 +17,7 @@ import uvicorn
 from sqlmodel import Session
 from temporalio.worker import Worker
 
+from core.cli.notify import notify_app
 from core.cli.security import open311_app, token_app, user_app
 from core.config import ROOT, InsecureSettings, Settings, check_production, get_settings
 from core.db import database, make_engine, migrate, session_factory
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(open311_app, name="open311-key")
+app.add_typer(notify_app, name="notify")
 log = get_logger("cityloop")
 T = TypeVar("T")
 

@@ -48,6 +48,7 @@ from core.models import (
     LinkedReportRecord,
     User,
 )
+from core.notify import contacts
 from workflows import registry
 from workflows.case.workflow import start_search_attributes
 from workflows.contracts import (
@@ -182,6 +183,7 @@ class IntakeService:
             consent.record(
                 session, inp.ticket, channel=req.channel, publish=req.publish, by=actor.username
             )
+            contacts.record(session, inp.ticket, req.reporter_email)
             if key:
                 session.add(_key_row(actor, req, key, inp, target))
         return inp, target

@@ -168,6 +168,15 @@ publication_consents.recorded_by             一般 个人 - staff  记录人用
 personal_data_views.id,at,viewer_role,viewer_unit_id,subject_kind,subject_key  一般 - - audit  个人信息查看日志
 personal_data_views.area_path,fields,route   一般 - - audit     所查看记录的辖区、字段、途径
 personal_data_views.viewer_username          一般 个人 - audit  查看人用户名
+notifications.id,case_id,seq,channel,kind,ticket,report_ticket,created_at  一般 - - staff  站外通知（邮件、短信）：所属工单和事件、渠道、类型
+notifications.status,attempts,next_attempt_at,last_attempt_at,sent_at  一般 - - staff  发送状态、尝试次数和时间
+notifications.recipient                      一般 个人 - staff  收件人（工作人员用户名，或反映人的工单号）
+notifications.address                        一般 个人 - reporter 收件地址：反映人或工作人员的邮箱、手机号；界面不展示
+notifications.last_error                     一般 个人 - staff  最近一次发送失败的原因（邮件服务器的答复可能含收件地址）
+notification_preferences.user_id,channel,kinds,updated_at  一般 - - staff  工作人员订阅的站外通知：渠道、类型
+notification_preferences.address             一般 个人 - contact 工作人员登记的通知邮箱或手机号
+reporter_contacts.ticket,recorded_at         一般 - - staff     反映人留的邮箱所属的工单、登记时间
+reporter_contacts.email                      一般 个人 - reporter 反映人的电子邮箱（用于告知查询链接和办理结果）
 """
 
 

@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.attachments import AttachmentActivities
 from activities.bulk import BulkActivities
 from activities.case import CaseActivities
+from activities.notify import NotifyActivities
 from activities.projection import projection_writers
 from activities.whistle import WhistleActivities
 from core.config import Settings, get_settings
@@ -23,6 +24,7 @@ from core.db import SessionFactory
 from core.temporal.codec import codec_from_settings
 from workflows import registry
 from workflows.attachments.prune import PruneAttachmentsWorkflow
+from workflows.notify.deliver import DeliverNotificationsWorkflow
 from workflows.supervision.bulk import BulkOverrideWorkflow
 
 # The sandbox re-imports a workflow's modules for every new workflow run; ours are pure and
@@ -80,11 +82,18 @@ def build_worker(
     acts = CaseActivities(sessions, writers)
     whistles = WhistleActivities(sessions, writers)
     bulk = BulkActivities(client, sessions)
-    files = AttachmentActivities(sessions, settings or get_settings())
+    settings = settings or get_settings()
+    files = AttachmentActivities(sessions, settings)
+    notify = NotifyActivities(sessions, settings)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[*registry.workflow_classes(), BulkOverrideWorkflow, PruneAttachmentsWorkflow],
+        workflows=[
+            *registry.workflow_classes(),
+            BulkOverrideWorkflow,
+            PruneAttachmentsWorkflow,
+            DeliverNotificationsWorkflow,
+        ],
         activities=[
             acts.record_events,
             acts.route_case,
@@ -92,6 +101,7 @@ def build_worker(
             bulk.select_cases,
             bulk.apply_override,
             files.prune_attachments,
+            notify.deliver_notifications,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,

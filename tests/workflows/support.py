@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from typing import TypeVar
 
 from sqlmodel import select
-from temporalio.client import WorkflowHandle
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleHandle,
+    WorkflowHandle,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import CaseService, IntakeRequest
@@ -56,3 +63,19 @@ async def until_dispatched(handle: WorkflowHandle) -> CaseState:
     update = await handle.execute_update(CaseWorkflow.confirm_intake)
     assert update.status == Status.DISPATCHED
     return update
+
+
+R = TypeVar("R")
+
+
+async def first_scheduled_run(client: Client, handle: ScheduleHandle, result_type: type[R]) -> R:
+    """The result of a schedule's first run (the schedule starts it in its own time)."""
+    for _ in range(200):
+        described = await handle.describe()
+        if described.info.recent_actions:
+            started = described.info.recent_actions[0].action
+            assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+            run = client.get_workflow_handle(started.workflow_id, result_type=result_type)
+            return await run.result()
+        await asyncio.sleep(0.05)
+    raise AssertionError("the schedule never started its workflow")

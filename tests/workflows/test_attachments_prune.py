@@ -3,7 +3,6 @@ server, each with the real activity on a real database and real files."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,9 +15,7 @@ import pytest
 from sqlmodel import select
 from temporalio.client import (
     Client,
-    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
-    ScheduleHandle,
     ScheduleIntervalSpec,
 )
 from temporalio.testing import WorkflowEnvironment
@@ -30,9 +27,10 @@ from core.attachments.uploads import Uploader
 from core.config import Settings
 from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
 from core.models import UploadRecord
-from core.temporal.schedules import PRUNE_ATTACHMENTS, ensure_schedules
+from core.temporal.schedules import DELIVER_NOTIFICATIONS, PRUNE_ATTACHMENTS, ensure_schedules
 from core.temporal.worker import RUNNER
 from tests.media import picture
+from tests.workflows.support import first_scheduled_run
 from workflows.attachments.prune import PruneAttachmentsWorkflow
 from workflows.contracts import PruneAttachmentsInput, PruneAttachmentsResult
 
@@ -133,22 +131,8 @@ async def test_the_worker_keeps_one_schedule_that_runs_the_clean_up(
             session.add(row)
         async with worker(client, sessions, settings):
             await handle.trigger()
-            done = await _first_run(client, handle)
+            done = await first_scheduled_run(client, handle, PruneAttachmentsResult)
         assert done.removed == 1 and not path.exists()
     finally:
         await handle.delete()
-
-
-async def _first_run(client: Client, handle: ScheduleHandle) -> PruneAttachmentsResult:
-    """The result of the schedule's first run (the schedule starts it in its own time)."""
-    for _ in range(200):
-        described = await handle.describe()
-        if described.info.recent_actions:
-            started = described.info.recent_actions[0].action
-            assert isinstance(started, ScheduleActionExecutionStartWorkflow)
-            run = client.get_workflow_handle(
-                started.workflow_id, result_type=PruneAttachmentsResult
-            )
-            return await run.result()
-        await asyncio.sleep(0.05)
-    raise AssertionError("the schedule never started its workflow")
+        await client.get_schedule_handle(DELIVER_NOTIFICATIONS).delete()  # made alongside

@@ -22,7 +22,8 @@ class ReportForm:
 
 def posted_report(form: FormData) -> ReportForm:
     names = ("category", "description", "lat", "lon", "address", "reporter_name")
-    values = {name: formdata.text(form, name) for name in (*names, "reporter_phone", "publish")}
+    more = ("reporter_phone", "reporter_email", "publish")
+    values = {name: formdata.text(form, name) for name in (*names, *more)}
     shas = [s for s in form.getlist("attachments") if isinstance(s, str) and s]
     return ReportForm(values=values, shas=list(dict.fromkeys(shas)))
 
@@ -42,6 +43,7 @@ def intake_request(report: ReportForm) -> IntakeRequest:
             "address": values["address"],
             "reporter_name": values["reporter_name"],
             "reporter_phone": values["reporter_phone"],
+            "reporter_email": values["reporter_email"],
             "attachments": report.shas,
             "channel": "citizen",
             "duplicates": "auto",  # nobody to ask: merge only into a certain duplicate

@@ -77,6 +77,7 @@ FIELD_LABELS = {
     "attachments": "照片/视频",
     "reporter_name": "姓名",
     "reporter_phone": "手机号",
+    "reporter_email": "电子邮箱",
 }
 # Model fields shown elsewhere on the public form: the title is made of the description.
 _SHOWN_AT = {
@@ -89,6 +90,7 @@ _INVALID = {
     "lat": "纬度应为 -90 到 90 之间的数字，如 32.0603",
     "lon": "经度应为 -180 到 180 之间的数字，如 118.7969",
     "reporter_phone": "请填写正确的手机号",
+    "reporter_email": "请填写正确的电子邮箱",
     "attachments": "最多上传 10 个照片或视频",
 }
 # The refusals a citizen can cause, in the intake's English wording.
