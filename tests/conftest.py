@@ -9,11 +9,13 @@ for tests that take the `db_url` fixture, whenever that server answers (CI alway
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
 import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -102,13 +104,53 @@ def sqlite_url(tmp_path: Path) -> str:
     return _sqlite_url(tmp_path)
 
 
+# Migrating and seeding takes ≈0.5 s; a test copies a database migrated and seeded once per run
+# instead (a file copy for SQLite, CREATE DATABASE … TEMPLATE for PostgreSQL).
+_TEMPLATES: dict[str, str] = {}
+
+
+def _sqlite_template() -> Path:
+    if "sqlite" not in _TEMPLATES:
+        directory = Path(tempfile.mkdtemp(prefix="cityloop-template-"))
+        prepare_demo_database(_sqlite_url(directory))
+        with closing(sqlite3.connect(directory / "cityloop.db")) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file we copy
+        _TEMPLATES["sqlite"] = str(directory / "cityloop.db")
+    return Path(_TEMPLATES["sqlite"])
+
+
+def _postgres_template() -> str:
+    if "postgres" not in _TEMPLATES:
+        name = f"cityloop_template_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        prepare_demo_database(_postgres_url(name))
+        _TEMPLATES["postgres"] = name
+    return _TEMPLATES["postgres"]
+
+
+def _postgres_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_templates() -> Iterator[None]:
+    yield
+    if "postgres" in _TEMPLATES:
+        admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATES["postgres"]}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @contextmanager
 def demo_database(backend: str, directory: Path) -> Iterator[str]:
     """A migrated, seeded database of `backend` ("sqlite" in `directory`, or "postgres")."""
     if backend == "sqlite":
-        url = _sqlite_url(directory)
-        prepare_demo_database(url)
-        yield url
+        shutil.copyfile(_sqlite_template(), directory / "cityloop.db")
+        yield _sqlite_url(directory)
         return
     with _postgres_database() as (url, _name):
         yield url
@@ -128,9 +170,8 @@ def _postgres_database() -> Iterator[tuple[str, str]]:
     name = f"cityloop_{uuid.uuid4().hex[:10]}"
     admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    prepare_demo_database(url)
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"'))
+    url = _postgres_url(name)
     try:
         yield url, name
     finally:
@@ -166,8 +207,8 @@ def outage(name: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def sqlite_db(sqlite_url: str) -> str:
-    prepare_demo_database(sqlite_url)
+def sqlite_db(sqlite_url: str, tmp_path: Path) -> str:
+    shutil.copyfile(_sqlite_template(), tmp_path / "cityloop.db")
     return sqlite_url
 
 
