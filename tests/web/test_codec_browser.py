@@ -86,6 +86,7 @@ async def case_in_ui(page: Page, url: str, status: int) -> None:
     assert (await answered.value).status == status
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
 async def test_the_temporal_ui_shows_ciphertext_except_to_a_city_supervisor(
     tmp_path: Path, sqlite_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
