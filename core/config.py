@@ -10,6 +10,7 @@ from limits import parse_many
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.proactive.rules import RecurrenceRule
 from workflows.contracts import CasePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +180,13 @@ class Settings(BaseSettings):
     notify_every_seconds: int = Field(default=60, ge=10)
     notify_batch: int = Field(default=200, ge=1)
     notify_max_attempts: int = Field(default=8, ge=1)
+    # 未诉先办 (docs/proactive.md): every `proactive_every_hours` a scan looks for places where
+    # `min_cases` closed cases of one category lie within `radius_m` metres in `window_days`
+    # days, and opens a proactive case for the street. `proactive_rules` overrides the default
+    # per category, e.g. CITYLOOP_PROACTIVE_RULES='{"road_waterlogging": {"min_cases": 2}}'.
+    proactive_every_hours: int = Field(default=24, ge=1)
+    proactive_default: RecurrenceRule = RecurrenceRule()
+    proactive_rules: dict[str, RecurrenceRule] = {}
 
     @property
     def is_production(self) -> bool:

@@ -582,3 +582,12 @@ class ReporterContact(SQLModel, table=True):
     ticket: str = Field(primary_key=True, max_length=80)
     email: str = Field(max_length=254)
     recorded_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class ProactiveSource(SQLModel, table=True):
+    """A closed case that made its place recurring, and the proactive case opened there."""
+
+    __tablename__ = "proactive_sources"
+
+    proactive_ticket: str = Field(primary_key=True, max_length=80)
+    source_ticket: str = Field(primary_key=True, max_length=80, index=True)

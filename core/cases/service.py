@@ -103,7 +103,9 @@ class IntakeRequest(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     priority: Literal["normal", "urgent"] = "normal"
     case_type: str = "city_event"
-    channel: Literal["hotline", "patrol", "sensor", "citizen", "open311", "web"] = "hotline"
+    channel: Literal["hotline", "patrol", "sensor", "citizen", "open311", "web", "proactive"] = (
+        "hotline"
+    )
     external_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,40}$")
     request_kind: Literal["", "咨询", "求助", "投诉", "举报", "建议"] = ""
     reporter_name: str = Field(default="", max_length=100)

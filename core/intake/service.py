@@ -71,6 +71,7 @@ CHANNEL_ROLES: dict[str, frozenset[Role]] = {
     "citizen": frozenset({Role.PUBLIC}),
     "open311": frozenset({Role.PUBLIC}),
     "sensor": frozenset({Role.DEVICE}),
+    "proactive": frozenset({Role.ADMIN}),  # 未诉先办: the system's scan (activities/proactive.py)
 }
 PUBLIC = Actor(username="public", name="市民", role=Role.PUBLIC, unit_id="")
 # Updates a case takes from one alarm stream: Temporal allows 2,000 a run, people need some.

@@ -28,11 +28,14 @@ from workflows.attachments.prune import PruneAttachmentsWorkflow
 from workflows.contracts import PruneAttachmentsInput
 from workflows.notify.contracts import DeliverNotificationsInput
 from workflows.notify.deliver import DeliverNotificationsWorkflow
+from workflows.proactive.contracts import ScanInput
+from workflows.proactive.scan import ProactiveScanWorkflow
 
 log = get_logger(__name__)
 
 PRUNE_ATTACHMENTS = "attachments-prune"
 DELIVER_NOTIFICATIONS = "notifications-deliver"
+PROACTIVE_SCAN = "proactive-scan"
 
 
 def prune_attachments_schedule(settings: Settings) -> Schedule:
@@ -70,9 +73,27 @@ def deliver_notifications_schedule(settings: Settings) -> Schedule:
     )
 
 
+def proactive_scan_schedule(settings: Settings) -> Schedule:
+    """Every `proactive_every_hours`, one scan for recurring places (未诉先办)."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ProactiveScanWorkflow.run,
+            ScanInput(),
+            id=PROACTIVE_SCAN,
+            task_queue=settings.task_queue,
+            execution_timeout=timedelta(hours=1),
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(hours=settings.proactive_every_hours))]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
 SCHEDULES = {
     PRUNE_ATTACHMENTS: prune_attachments_schedule,
     DELIVER_NOTIFICATIONS: deliver_notifications_schedule,
+    PROACTIVE_SCAN: proactive_scan_schedule,
 }
 
 

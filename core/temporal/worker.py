@@ -17,6 +17,7 @@ from activities.attachments import AttachmentActivities
 from activities.bulk import BulkActivities
 from activities.case import CaseActivities
 from activities.notify import NotifyActivities
+from activities.proactive import ProactiveActivities
 from activities.projection import projection_writers
 from activities.whistle import WhistleActivities
 from core.config import Settings, get_settings
@@ -25,6 +26,7 @@ from core.temporal.codec import codec_from_settings
 from workflows import registry
 from workflows.attachments.prune import PruneAttachmentsWorkflow
 from workflows.notify.deliver import DeliverNotificationsWorkflow
+from workflows.proactive.scan import ProactiveScanWorkflow
 from workflows.supervision.bulk import BulkOverrideWorkflow
 
 # The sandbox re-imports a workflow's modules for every new workflow run; ours are pure and
@@ -85,6 +87,7 @@ def build_worker(
     settings = settings or get_settings()
     files = AttachmentActivities(sessions, settings)
     notify = NotifyActivities(sessions, settings)
+    proactive = ProactiveActivities(client, sessions, settings)
     return Worker(
         client,
         task_queue=task_queue,
@@ -93,6 +96,7 @@ def build_worker(
             BulkOverrideWorkflow,
             PruneAttachmentsWorkflow,
             DeliverNotificationsWorkflow,
+            ProactiveScanWorkflow,
         ],
         activities=[
             acts.record_events,
@@ -102,6 +106,8 @@ def build_worker(
             bulk.apply_override,
             files.prune_attachments,
             notify.deliver_notifications,
+            proactive.find_recurring_places,
+            proactive.open_proactive_case,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,

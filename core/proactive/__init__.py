@@ -1,0 +1,1 @@
+"""未诉先办: places where one problem keeps coming back, found before the next call."""
