@@ -27,6 +27,7 @@ from core.models import (
 )
 from core.models import Unit as UnitRow
 from core.notify import outbox
+from core.routing import overrides
 from workflows.contracts import (
     CaseEvent,
     CaseSnapshot,
@@ -87,7 +88,8 @@ class CaseActivities:
 
     @activity.defn
     def route_case(self, inp: RouteInput) -> RouteResult:
-        """Decide the responsible unit: 部件 owner first, 事件 locality first, else district."""
+        """Decide the responsible unit: a supervisor's override first, then 部件 owner first,
+        事件 locality first, else the district."""
         with session_scope(self._sessions) as session:
             category = session.get(Category, inp.category)
             owner = _owner_unit(session, category, inp.location.district_id)
@@ -96,6 +98,9 @@ class CaseActivities:
             )
             district = session.get(UnitRow, inp.location.district_id)
             unit, rule = _decide(category, owner, street, district)
+            learned = _learned(session, inp)
+            if learned is not None:
+                unit, rule = as_unit(learned), "learned_override"
             chain = supervisors_of(session, unit.id) if unit else []
         return RouteResult(unit=unit, rule=rule, chain=chain)
 
@@ -115,6 +120,14 @@ def _decide(
     if district is not None:
         return as_unit(district), "district_fallback"
     return None, "no_rule_manual_dispatch"
+
+
+def _learned(session: Session, inp: RouteInput) -> UnitRow | None:
+    """The unit a supervisor's routing override names for the case (core/routing/overrides.py)."""
+    unit_id = overrides.for_case(
+        session, inp.category, inp.location.street_id, inp.location.district_id
+    )
+    return session.get(UnitRow, unit_id) if unit_id else None
 
 
 def _owner_unit(session: Session, category: Category | None, district_id: str) -> UnitRow | None:

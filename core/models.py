@@ -591,3 +591,23 @@ class ProactiveSource(SQLModel, table=True):
 
     proactive_ticket: str = Field(primary_key=True, max_length=80)
     source_ticket: str = Field(primary_key=True, max_length=80, index=True)
+
+
+class RoutingOverride(SQLModel, table=True):
+    """A supervisor's rule: cases of `category` in `area_unit_id` go to `unit_id` first.
+
+    Never deleted: a revoked or replaced override keeps who accepted it, who ended it, and why.
+    """
+
+    __tablename__ = "routing_overrides"
+
+    id: int | None = Field(default=None, primary_key=True)
+    category: str = Field(max_length=64, index=True)
+    area_unit_id: str = Field(max_length=64, index=True)  # a street or a district
+    unit_id: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    accepted_by: str = Field(max_length=64)
+    accepted_at: datetime = Field(sa_column=_ts(nullable=False))
+    revoked_by: str = Field(default="", max_length=64)
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoke_reason: str = Field(default="", max_length=500)

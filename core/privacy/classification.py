@@ -174,6 +174,9 @@ notifications.recipient                      一般 个人 - staff  收件人（
 notifications.address                        一般 个人 - reporter 收件地址：反映人或工作人员的邮箱、手机号；界面不展示
 notifications.last_error                     一般 个人 - staff  最近一次发送失败的原因（邮件服务器的答复可能含收件地址）
 proactive_sources.proactive_ticket,source_ticket  一般 - - staff  未诉先办：主动工单及触发它的已办结工单
+routing_overrides.id,category,area_unit_id,unit_id,accepted_at,revoked_at  一般 - - staff  派遣规则（学习所得）：类别、街道或区、首派单位、时间
+routing_overrides.reason,revoke_reason        一般 - - staff  接受或撤销派遣规则的理由
+routing_overrides.accepted_by,revoked_by      一般 个人 - staff  接受或撤销派遣规则的督办员
 notification_preferences.user_id,channel,kinds,updated_at  一般 - - staff  工作人员订阅的站外通知：渠道、类型
 notification_preferences.address             一般 个人 - contact 工作人员登记的通知邮箱或手机号
 reporter_contacts.ticket,recorded_at         一般 - - staff     反映人留的邮箱所属的工单、登记时间
