@@ -394,9 +394,14 @@ def may_see_unit(p: Principal, unit: Unit) -> bool:
 def require_unit(session: Session, p: Principal, unit_id: str, field: str = "unit") -> Unit:
     row = session.get(Unit, unit_id)
     if row is None:
-        raise CaseError(422, f"unknown unit {unit_id!r}", field)
+        raise CaseError(422, f"unknown unit {unit_id!r}", field, code="unknown_unit")
     if not may_see_unit(p, row):
-        raise CaseError(403, f"unit {p.unit_id} may not see the boards of unit {unit_id}", field)
+        raise CaseError(
+            403,
+            f"unit {p.unit_id} may not see the boards of unit {unit_id}",
+            field,
+            code="unit_hidden",
+        )
     return row
 
 
@@ -454,4 +459,5 @@ def check_target(session: Session, p: Principal, target: Unit, field: str) -> No
             f"unit {target.id} is outside the district of unit {p.unit_id}: "
             "a district sends cases within its district and to its own departments",
             field,
+            code="target_outside_district",
         )

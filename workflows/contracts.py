@@ -559,6 +559,8 @@ class Outcome:
     case_id: str
     applied: bool
     reason: str = ""
+    code: str = ""  # the refusal's code and params (workflows.shared.rejection)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from temporalio.common import (
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.shared import attributes as sa
     from workflows.shared import idempotency, privacy
     from workflows.shared import ladder as supervision
+    from workflows.shared.rejection import Rejection
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
     from workflows.whistle import rules as whistle_rules
@@ -452,20 +453,21 @@ class CaseWorkflow:
             payload = {"round": rnd.round, "notify": [rnd.blower_unit.id]}
             self._record("whistle_done", SYSTEM, self._state.status, payload=payload)
 
-    def _refuse(self, rejection: transitions.Rejection | None) -> None:
+    def _refuse(self, rejection: Rejection | None) -> None:
         rejection = self._key_reused() or rejection
         if rejection is not None:
-            raise ApplicationError(
-                rejection.reason, rejection.field, type=rejection.kind, non_retryable=True
-            )
+            raise rejection.error()
 
-    def _key_reused(self) -> transitions.Rejection | None:
+    def _key_reused(self) -> Rejection | None:
         """An idempotency key already taken by a different request (a retry has the same id and
         never reaches the validator: Temporal answers it with the first outcome)."""
         key, digest = idempotency.parse(_update_id())
         if key and self._keys.get(key, digest) != digest:
-            return transitions.Rejection(
-                "invalid", "this Idempotency-Key was sent before with another request", "key"
+            return Rejection(
+                "invalid",
+                "key_reused",
+                "this Idempotency-Key was sent before with another request",
+                "key",
             )
         return None
 
