@@ -51,6 +51,7 @@ __all__ = [
     "inbox_clause",
     "may_allocate",
     "may_edit_directory",
+    "may_reset",
     "may_see_bulk",
     "may_see_case",
     "may_see_exact_location",
@@ -421,6 +422,12 @@ ALLOCATORS_BY_AREA = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
 def may_edit_directory(p: Principal, unit_id: str) -> bool:
     """An admin edits every unit's directory; an editor role its own unit's."""
     return p.role == Role.ADMIN or (p.role in DIRECTORY_EDITORS and p.unit_id == unit_id)
+
+
+def may_reset(p: Principal, case: CaseScope | CaseState) -> bool:
+    """A reset (back to an earlier decision point) is for supervisors over the case's area."""
+    scope = scope_of_state(case) if isinstance(case, CaseState) else case
+    return p.role == Role.SUPERVISOR and _HOLDS[Reach.AREA](p, scope)
 
 
 def may_allocate(p: Principal, case: CaseRecord) -> bool:

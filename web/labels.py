@@ -61,6 +61,7 @@ EVENT_NAMES = {
     "direct_answer": "直接答复",
     "allocate": "调派力量装备",
     "release": "释放力量装备",
+    "reset": "回退",
     **whistles.EVENT_NAMES,
 }
 
@@ -211,6 +212,8 @@ REFUSALS = {
     "review_in_past": "复核时间须晚于现在",
     "policy_missing": "新类别缺少处置时限，请联系管理员",
     "case_finished": "该工单已办结，不能再操作",
+    "reset_role": "只有工单所在辖区的督办员可以回退工单",
+    "not_decision_point": "请选择一个回退点",
     # 吹哨报到 (workflows.whistle.rules, core.whistles)
     "whistle_role": "您的角色不能吹哨",
     "whistle_not_holder": "只有承办工单的街道、社区或市中心可以吹哨",

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         LinkReport,
         RateWhistle,
         RecordEventsInput,
+        ResetNote,
         ResourceNote,
         Role,
         RouteInput,
@@ -643,6 +644,20 @@ class CaseWorkflow:
         payload = {"resource": note.resource[:200]}
         action = "release" if note.action == "release" else "allocate"
         self._record(action, note.actor, self._state.status, reason=note.reason, payload=payload)
+
+    @workflow.signal
+    def record_reset(self, note: ResetNote) -> None:
+        """Sent to the run a reset started: who went back to which decision point, and why.
+        Its seq follows every event stored, so the undone steps keep their place; a retried
+        reset request (the same run again) notes nothing twice."""
+        if any(
+            e.action == "reset" and e.payload.get("event_id") == note.event_id for e in self._events
+        ):
+            return
+        undone = self._state.last_seq + 1
+        self._state.last_seq = max(self._state.last_seq, note.after_seq)
+        payload = {"event_id": note.event_id, "undone_from_seq": undone}
+        self._record("reset", note.actor, self._state.status, reason=note.reason, payload=payload)
 
     # ---- signals: machine inputs ---------------------------------------------------------
     @workflow.signal
