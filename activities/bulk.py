@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from core.cases.service import CaseFilter
+from core.cases.service import CaseFilter, refusal
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord
 from workflows.contracts import ApplyOverrideInput, CaseState, Outcome, SelectCasesInput
@@ -51,7 +51,8 @@ class BulkActivities:
                 inp.action, inp.command, id=f"{bulk_id}:{case_id}", result_type=CaseState
             )
         except WorkflowUpdateFailedError as err:
-            return Outcome(case_id, applied=False, reason=str(err.cause))
+            refused = refusal(err)
+            return Outcome(case_id, False, refused.reason, refused.code, refused.params)
         except RPCError as err:
             return Outcome(case_id, applied=False, reason=err.message)
         return Outcome(case_id, applied=True)

@@ -17,7 +17,7 @@ from core import metrics
 from core.attachments.store import is_sha256
 from core.db import SessionFactory, session_scope
 from core.directory.org import as_unit, supervisors_of
-from core.directory.service import release_for_case
+from core.directory.release import release_for_case
 from core.models import (
     CaseAttachment,
     CaseRecord,

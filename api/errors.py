@@ -1,11 +1,13 @@
 """Errors as the API answers them, and honest answers while a dependency is down (issue 9).
 
-Every refusal of the JSON API has one shape, `ErrorOut` `{"detail", "field"}`, and a 422 adds
-`errors` (`InvalidOut`), whether FastAPI's validation refused the input or a service did; the
-response dicts below put exactly these in each route's OpenAPI (Open311 keeps the spec's own error
-list, api/routes/open311.py). A dependency that is down or slow is never a 500: the database or
-Temporal unreachable gives 503 with `Retry-After` (retry with the same Idempotency-Key), and a case
-that started but whose routing has not answered yet gives 202 with its ticket."""
+Every refusal of the JSON API has one shape, `ErrorOut` `{"detail", "field", "code", "params"}`
+(`detail` in English; `code` names the refusal for clients to translate, as web/labels.py does,
+and `params` fill its text), and a 422 adds `errors` (`InvalidOut`), whether FastAPI's
+validation refused the input or a service did; the response dicts below put exactly these in
+each route's OpenAPI (Open311 keeps the spec's own error list, api/routes/open311.py). A
+dependency that is down or slow is never a 500: the database or Temporal unreachable gives 503
+with `Retry-After` (retry with the same Idempotency-Key), and a case that started but whose
+routing has not answered yet gives 202 with its ticket."""
 
 from __future__ import annotations
 
@@ -38,10 +40,16 @@ UNAVAILABLE_HTML = (
 
 
 class ErrorOut(BaseModel):
-    """A refusal: why, and the field to blame ("" when none is)."""
+    """A refusal: why, the field to blame ("" when none is), and its code with params."""
 
     detail: str
     field: str = Field(description='the field to blame, "" when none is')
+    code: str = Field(
+        default="", description='the refusal\'s name (`not_assigned`, …), "" when it has none'
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="values the refusal's text names, by name"
+    )
 
 
 class FieldError(BaseModel):
@@ -119,9 +127,15 @@ ACTION_RESPONSES: Responses = {
 }
 
 
-def refusal(status: int, detail: str, field: str = "") -> dict[str, Any]:
+def refusal(
+    status: int,
+    detail: str,
+    field: str = "",
+    code: str = "",
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The body of every refusal of the JSON API (`ErrorOut`, `InvalidOut` for 422)."""
-    body: dict[str, Any] = {"detail": detail, "field": field}
+    body: dict[str, Any] = {"detail": detail, "field": field, "code": code, "params": params or {}}
     if status == 422:
         body["errors"] = [{"loc": [field] if field else [], "msg": detail, "type": "invalid"}]
     return body
@@ -140,7 +154,7 @@ def install(app: FastAPI) -> None:
 
 async def _case_error(request: Request, exc: CaseError) -> Response:
     """JSON for everyone; web routes catch CaseError themselves to show it inline."""
-    body = {**refusal(exc.status, exc.reason, exc.field), **exc.extra}
+    body = {**refusal(exc.status, exc.reason, exc.field, exc.code, exc.params), **exc.extra}
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return JSONResponse(jsonable_encoder(body), status_code=exc.status, headers=headers)
 

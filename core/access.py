@@ -51,6 +51,7 @@ __all__ = [
     "inbox_clause",
     "may_allocate",
     "may_edit_directory",
+    "may_reset",
     "may_see_bulk",
     "may_see_case",
     "may_see_exact_location",
@@ -394,9 +395,14 @@ def may_see_unit(p: Principal, unit: Unit) -> bool:
 def require_unit(session: Session, p: Principal, unit_id: str, field: str = "unit") -> Unit:
     row = session.get(Unit, unit_id)
     if row is None:
-        raise CaseError(422, f"unknown unit {unit_id!r}", field)
+        raise CaseError(422, f"unknown unit {unit_id!r}", field, code="unknown_unit")
     if not may_see_unit(p, row):
-        raise CaseError(403, f"unit {p.unit_id} may not see the boards of unit {unit_id}", field)
+        raise CaseError(
+            403,
+            f"unit {p.unit_id} may not see the boards of unit {unit_id}",
+            field,
+            code="unit_hidden",
+        )
     return row
 
 
@@ -416,6 +422,12 @@ ALLOCATORS_BY_AREA = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
 def may_edit_directory(p: Principal, unit_id: str) -> bool:
     """An admin edits every unit's directory; an editor role its own unit's."""
     return p.role == Role.ADMIN or (p.role in DIRECTORY_EDITORS and p.unit_id == unit_id)
+
+
+def may_reset(p: Principal, case: CaseScope | CaseState) -> bool:
+    """A reset (back to an earlier decision point) is for supervisors over the case's area."""
+    scope = scope_of_state(case) if isinstance(case, CaseState) else case
+    return p.role == Role.SUPERVISOR and _HOLDS[Reach.AREA](p, scope)
 
 
 def may_allocate(p: Principal, case: CaseRecord) -> bool:
@@ -454,4 +466,5 @@ def check_target(session: Session, p: Principal, target: Unit, field: str) -> No
             f"unit {target.id} is outside the district of unit {p.unit_id}: "
             "a district sends cases within its district and to its own departments",
             field,
+            code="target_outside_district",
         )

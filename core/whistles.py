@@ -197,7 +197,9 @@ async def blow(cases: CaseService, user: User, ticket: str, req: BlowRequest) ->
         for unit_id in req.departments:
             row = session.get(Unit, unit_id)
             if row is None:
-                raise CaseError(422, f"unknown department {unit_id!r}", "departments")
+                raise CaseError(
+                    422, f"unknown department {unit_id!r}", "departments", code="unknown_department"
+                )
             access.check_target(session, user, row, "departments")  # 吹哨: its district's
             cmd.departments.append(as_unit(row))
             cmd.chains[row.id] = supervisors_of(session, row.id)
@@ -223,7 +225,7 @@ async def _case_update(
     cases: CaseService, user: User, ticket: str, name: str, cmd: Any
 ) -> CaseState:
     if not TICKET.fullmatch(ticket):
-        raise CaseError(404, f"no case with ticket {ticket!r}")
+        raise CaseError(404, f"no case with ticket {ticket!r}", code="no_case")
     structlog.contextvars.bind_contextvars(ticket=ticket)
     await cases.check_visible(user, ticket)
     handle = cases.client.get_workflow_handle(registry.CITY_EVENT.workflow_id(ticket))
@@ -254,7 +256,9 @@ async def act(
     except RPCError as err:
         _hide_unseen(cases, user, whistle_id)
         if err.status == RPCStatusCode.NOT_FOUND and await _exists(handle):
-            raise CaseError(409, f"whistle {whistle_id} is over and takes no more steps") from None
+            raise CaseError(
+                409, f"whistle {whistle_id} is over and takes no more steps", code="whistle_over"
+            ) from None
         raise _whistle_rpc_error(err, whistle_id) from None
     log.info("whistle_step", whistle=whistle_id, step=stage, user=user.username)
     return state
@@ -265,7 +269,7 @@ def _hide_unseen(cases: CaseService, user: User, whistle_id: str) -> None:
     with session_scope(cases.sessions) as session:
         row = session.get(WhistleRecord, whistle_id)
         if row is None or access.visible_case(session, user, row.ticket) is None:
-            raise CaseError(404, f"no whistle {whistle_id!r}")
+            raise CaseError(404, f"no whistle {whistle_id!r}", code="no_whistle")
 
 
 async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
@@ -288,7 +292,7 @@ async def detail(cases: CaseService, user: User, whistle_id: str) -> WhistleDeta
     try:
         await cases.check_visible(user, state.ticket)
     except CaseError:
-        raise CaseError(404, f"no whistle {whistle_id!r}") from None
+        raise CaseError(404, f"no whistle {whistle_id!r}", code="no_whistle") from None
     query = (
         select(CaseEventRecord)
         .where(CaseEventRecord.case_id == whistle_id)
@@ -300,16 +304,18 @@ async def detail(cases: CaseService, user: User, whistle_id: str) -> WhistleDeta
 
 def _checked(whistle_id: str) -> str:
     if not WHISTLE_ID.fullmatch(whistle_id):
-        raise CaseError(404, f"no whistle {whistle_id!r}")
+        raise CaseError(404, f"no whistle {whistle_id!r}", code="no_whistle")
     return whistle_id
 
 
 def _whistle_rpc_error(err: RPCError, whistle_id: str) -> CaseError:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return CaseError(404, f"no whistle {whistle_id!r}")
+        return CaseError(404, f"no whistle {whistle_id!r}", code="no_whistle")
     if err.status == RPCStatusCode.FAILED_PRECONDITION:
-        return CaseError(409, f"whistle {whistle_id} is finished and takes no more actions")
-    return CaseError(503, f"case service unavailable: {err.message}")
+        return CaseError(
+            409, f"whistle {whistle_id} is finished and takes no more actions", code="whistle_over"
+        )
+    return CaseError(503, f"case service unavailable: {err.message}", code="unavailable")
 
 
 # ---- reads from the read model ---------------------------------------------------------
@@ -358,7 +364,9 @@ def stats(
     For supervisors, dispatchers and admins; a district's own staff see their district only.
     """
     if user.role not in STATS_ROLES:
-        raise CaseError(403, f"role {user.role} may not see whistle statistics")
+        raise CaseError(
+            403, f"role {user.role} may not see whistle statistics", code="whistle_stats_role"
+        )
     now = now or datetime.now(UTC)
     with session_scope(sessions) as session:
         me = session.get(Unit, user.unit_id)

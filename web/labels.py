@@ -1,5 +1,5 @@
 """What the web UI says, in zh-CN: names of actions, events, stages and roles, field labels,
-and the Chinese for refusals (issue 11 keys these by code).
+and the Chinese for refusals, by their code.
 
 Every user-facing word of the UI that is not in a template lives here, so a reader (and a
 translator) finds it in one place.
@@ -7,14 +7,14 @@ translator) finds it in one place.
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 from pydantic import ValidationError
 
 from core import whistles
 from core.errors import CaseError
-from workflows.case.transitions import SUPERVISOR_OVERRIDES
-from workflows.contracts import Action
+from workflows.case.transitions import STATUS_NAMES, SUPERVISOR_OVERRIDES
+from workflows.contracts import Action, Outcome
 
 ACTION_NAMES = {
     Action.REGISTER: "立案",
@@ -61,6 +61,7 @@ EVENT_NAMES = {
     "direct_answer": "直接答复",
     "allocate": "调派力量装备",
     "release": "释放力量装备",
+    "reset": "回退",
     **whistles.EVENT_NAMES,
 }
 
@@ -178,91 +179,134 @@ _MESSAGES = {
 }
 
 
-# The workflow's refusals are in English; the common ones read better in Chinese.
-_REFUSALS = (
-    (re.compile(r"\w+ needs a \w+"), "必填"),
-    (re.compile(r"hours must be between 1 and (\d+)"), r"须在 1 到 \1 小时之间"),
-    (re.compile(r"priority must be one of .*"), "请从列表中选择"),
-    (re.compile(r"the case is not escalated"), "工单未被升级督办"),
-    (re.compile(r"unit \S+ does not cover this case's area"), "工单不在您的辖区内"),
-    (re.compile(r"cannot \w+ a case in status \w+"), "工单当前状态不允许此操作"),
-    (re.compile(r"the current stage has no deadline to extend"), "当前环节没有可延长的时限"),
-    # 吹哨报到 (workflows.whistle_rules and core.whistles)
-    (re.compile(r"summon at least one department"), "请至少选择一个部门"),
-    (re.compile(r"a whistle needs a description of what is needed"), "必填"),
-    (re.compile(r"unknown whistle kind .*"), "请从列表中选择"),
-    (re.compile(r"unknown department .*"), "没有这个部门"),
-    (re.compile(r"department summoned twice: .*"), "同一部门不能重复召集"),
-    (re.compile(r"the whistle-blower cannot summon its own unit"), "不能召集本单位"),
-    (re.compile(r"not a department: .*"), "只能召集职能部门"),
-    (re.compile(r"a whistle needs a case in handling, not \w+"), "工单处置中才能吹哨"),
-    (re.compile(r"a whistle of this case is still open"), "本工单已有未结束的吹哨"),
-    (
-        re.compile(r"a whistle of this case is open: .*"),
-        "吹哨尚未结束：请等待部门报到，或提前结束吹哨",
-    ),
-    (re.compile(r"blowing a whistle requires role .*"), "您的角色不能吹哨"),
-    (
-        re.compile(r"only the street or community holding .*"),
-        "只有承办工单的街道、社区或市中心可以吹哨",
-    ),
-    (re.compile(r"a whistle is approved by a supervisor .*"), "须由工单所在区的督办员审批"),
-    (re.compile(r"no whistle of this case waits for approval"), "没有待审批的吹哨"),
-    (re.compile(r"no whistle of this case is open"), "没有进行中的吹哨"),
-    (re.compile(r"only .* may close its whistle"), "只有吹哨单位可以提前结束吹哨"),
-    (re.compile(r"closing a whistle early needs a reason"), "必填"),
-    (re.compile(r"score must be between 1 and 5"), "须在 1 到 5 分之间"),
-    (re.compile(r"no whistle summoned .*"), "该部门未被召集"),
-    (re.compile(r"only the whistle-blower rates .*"), "只有吹哨单位可以评价"),
-    (re.compile(r"rate a department once it has reported .*"), "部门报到或吹哨结束后才能评价"),
-    (re.compile(r"the department was never summoned"), "该部门未被召集"),
-    (re.compile(r"this department's response is rated already"), "已评价过该部门"),
-    (re.compile(r"this whistle summons \S+, not unit \S+"), "该吹哨召集的不是您的单位"),
-    (re.compile(r"cannot \w+ a whistle that is \w+"), "当前环节不允许此操作"),
-    (
-        re.compile(r"report that you arrived, or a plan with a date"),
-        "请勾选已到场，或填写计划完成日期",
-    ),
-    (re.compile(r"plan_date must be an ISO date.*"), "日期格式不正确"),
-    (re.compile(r"whistle \S+ is (over|finished) and takes no more .*"), "吹哨已结束，不能再操作"),
-    (
-        re.compile(r"the filter now matches (\d+) open cases, not (\d+)"),
-        r"筛选结果已从 \2 件变为 \1 件，请核对后重新确认",
-    ),
-    # intake (core.cases, core.intake) and linked reports (workflows.reports)
-    (re.compile(r"a map point needs both lat and lon"), "请同时填写纬度和经度"),
-    (re.compile(r"a location is needed: .*"), "请填写地图点位，或选择街道/社区/网格"),
-    (re.compile(r"the point lies outside the city's boundaries"), "该点位不在本市范围内"),
-    (re.compile(r"unknown area unit .*"), "没有这个位置"),
-    (re.compile(r"only a 咨询 can be answered directly"), "只有咨询类诉求可以直接答复"),
-    (re.compile(r"unknown attachment \S+: upload it first"), "照片未上传成功，请重新上传"),
-    (re.compile(r"role \w+ may not report through \w+"), "您的角色不能通过此渠道上报"),
-    (re.compile(r"ticket \S+ is taken by another case"), "工单号已被占用，请重新提交"),
-    (re.compile(r"no case with ticket .*"), "没有这个工单"),
-    # the access policy (core.access)
-    (
-        re.compile(r"unit \S+ is outside the district of unit \S+: .*"),
-        "只能派往本区的街道、社区和本区职能部门（市级可派往全市）",
-    ),
-    (re.compile(r"case \S+ lies in another district: .*"), "只能并入本区的工单"),
-    (re.compile(r"unit \S+ may not see the boards of unit \S+"), "无权查看该单位"),
-    (re.compile(r"no whistle .*"), "没有这个吹哨"),
-    (re.compile(r"no bulk override .*"), "没有这个批量督办"),
-    (re.compile(r"case \S+ is \w+ and takes no reports"), "该工单已结案，不能再并入，请新建工单"),
-    (re.compile(r"case \S+ is finished and takes no more actions"), "该工单已办结，不能再操作"),
-    (re.compile(r"only a report of the same category can be merged"), "只能并入同一类别的工单"),
-    (re.compile(r"a case cannot be merged into itself"), "不能并入本工单"),
-    (re.compile(r"role \w+ may not merge reports"), "您的角色不能并入工单"),
-    (re.compile(r"split requires role .*"), "只有派遣员或督办员可以拆分"),
-    (re.compile(r"no report \S+ is linked to this case"), "该报告未关联到本工单"),
-    (re.compile(r"report \S+ was split out already"), "该报告已拆分"),
-)
+# Refusals by code (workflows.shared.rejection, core.errors.CaseError): the Chinese the UI shows,
+# `{name}` filled from the refusal's params (names in _PARAM_NAMES first read in Chinese).
+REFUSALS = {
+    # shared
+    "required": "必填",
+    "not_in_list": "请从列表中选择",
+    "date_format": "日期格式不正确",
+    "timezone_needed": "时间须带时区",
+    "key_reused": "该请求编号已用于另一项操作，请刷新页面后重试",
+    "supervisors_only": "只有督办员可以操作",
+    "not_found": "找不到该记录",
+    "unavailable": "服务暂时不可用，请稍后重试",
+    "key_format": "请求编号格式不正确（1 到 100 个字母、数字或 _.:-）",
+    "time_in_future": "时间不能晚于现在",
+    "notify_role": "只有办理工单的工作人员可以订阅通知",
+    "mobile_format": "请填写正确的手机号",
+    "email_format": "请填写正确的电子邮箱",
+    "unknown_alarm_type": "该设备没有这种告警类型",
+    "whistle_stats_role": "吹哨统计仅限督办员和派遣员查看",
+    # the closed loop (workflows.case.transitions)
+    "role_not_allowed": "您的角色不能{action}",
+    "outside_area": "工单不在您的辖区内",
+    "not_assigned": "工单未派给您的单位",
+    "wrong_status": "工单当前状态不允许此操作（{status}时不能{action}）",
+    "extension_pending": "已有待审批的延期申请",
+    "extension_late": "延期须在时限到期前申请",
+    "no_extension_pending": "没有待审批的延期申请",
+    "not_escalated": "工单未被升级督办",
+    "no_deadline": "当前环节没有可延长的时限",
+    "hours_range": "须在 1 到 {max} 小时之间",
+    "review_in_past": "复核时间须晚于现在",
+    "policy_missing": "新类别缺少处置时限，请联系管理员",
+    "case_finished": "该工单已办结，不能再操作",
+    "reset_role": "只有工单所在辖区的督办员可以回退工单",
+    "not_decision_point": "请选择一个回退点",
+    # 吹哨报到 (workflows.whistle.rules, core.whistles)
+    "whistle_role": "您的角色不能吹哨",
+    "whistle_not_holder": "只有承办工单的街道、社区或市中心可以吹哨",
+    "whistle_needs_handling": "工单处置中才能吹哨",
+    "whistle_open": "本工单已有未结束的吹哨",
+    "whistle_open_wait": "吹哨尚未结束：请等待部门报到，或提前结束吹哨",
+    "whistle_kind_incomplete": "该吹哨类型缺少时限配置，请联系管理员",
+    "whistle_no_department": "请至少选择一个部门",
+    "whistle_summoned_twice": "同一部门不能重复召集",
+    "whistle_own_unit": "不能召集本单位",
+    "whistle_not_department": "只能召集职能部门",
+    "unknown_department": "没有这个部门",
+    "whistle_approver": "须由工单所在区的督办员审批",
+    "whistle_no_approval_pending": "没有待审批的吹哨",
+    "whistle_none_open": "没有进行中的吹哨",
+    "whistle_close_by_blower": "只有吹哨单位可以提前结束吹哨",
+    "whistle_not_summoned": "该部门未被召集",
+    "whistle_rate_by_blower": "只有吹哨单位可以评价",
+    "score_range": "须在 1 到 5 分之间",
+    "whistle_rate_early": "部门报到或吹哨结束后才能评价",
+    "whistle_rated_already": "已评价过该部门",
+    "whistle_other_unit": "该吹哨召集的不是您的单位",
+    "whistle_wrong_step": "当前环节不允许此操作（{step}时不能{stage}）",
+    "whistle_report_plan": "请勾选已到场，或填写计划完成日期",
+    "whistle_over": "吹哨已结束，不能再操作",
+    "no_whistle": "没有这个吹哨",
+    # intake and linked reports (core.cases, core.intake, workflows.intake.reports)
+    "intake_role": "您的角色不能登记工单",
+    "channel_role": "您的角色不能通过此渠道上报",
+    "unknown_category": "没有这个类别",
+    "unknown_area": "没有这个位置",
+    "point_incomplete": "请同时填写纬度和经度",
+    "location_needed": "请填写地图点位，或选择街道/社区/网格",
+    "point_outside": "该点位不在本市范围内",
+    "direct_answer_kind": "只有咨询类诉求可以直接答复",
+    "attachment_missing": "照片未上传成功，请重新上传",
+    "ticket_taken": "工单号已被占用，请重新提交",
+    "possible_duplicates": "附近有 {count} 件同类未结工单，可能是同一事件",
+    "no_case": "没有这个工单",
+    "description_needed": "请描述问题",
+    "merge_role": "您的角色不能并入工单",
+    "merge_self": "不能并入本工单",
+    "merge_other_district": "只能并入本区的工单",
+    "merge_other_category": "只能并入同一类别的工单",
+    "case_takes_no_reports": "该工单已结案，不能再并入，请新建工单",
+    "split_role": "只有派遣员或督办员可以拆分",
+    "report_not_linked": "该报告未关联到本工单",
+    "report_split_already": "该报告已拆分",
+    # the access policy (core.access) and bulk overrides (core.supervision)
+    "unknown_unit": "没有这个单位",
+    "unit_hidden": "无权查看该单位",
+    "target_outside_district": "只能派往本区的街道、社区和本区职能部门（市级可派往全市）",
+    "filter_changed": "筛选结果已从 {expected} 件变为 {found} 件，请核对后重新确认",
+    "no_bulk": "没有这个批量督办",
+    # the directory of forces and equipment (core.directory)
+    "directory_other_unit": "只能编辑本单位的力量和装备",
+    "serial_format": "格式不正确：2 到 64 个字母、数字或 · - . /，不含空格",
+    "serial_taken": "号牌/编号 {serial} 已存在",
+    "equipment_status_allocated": "“已调派”只能通过调派给工单设置",
+    "team_has_people": "队伍{team}仍有人员，请先调整人员",
+    "unknown_team": "没有这支队伍",
+    "team_other_unit": "所选队伍不属于该单位",
+    "allocation_target": "请选择队伍或装备",
+    "unknown_equipment": "没有这件装备",
+    "equipment_busy": "装备 {serial} 已调派给工单 {ticket}",
+    "equipment_allocated": "装备 {serial} 已被调派",
+    "equipment_repair": "装备 {serial} 正在维修",
+    "team_busy": "队伍{team}已调派给工单 {ticket}",
+    "team_inactive": "队伍{team}已停用",
+    "case_not_handling": "工单不在处置中（已签收、处置中或返工），不能调派",
+    "allocation_role": "您的角色不能调派力量和装备",
+    "resource_outside": "只能调派承办单位或本单位下属单位的力量和装备",
+    "release_forbidden": "您不能释放这项调派",
+    "released_already": "已经释放",
+    # uploads (core.attachments); web.uploads words them for citizens in its own way
+    "file_empty": "文件为空",
+    "file_type": "不是图片或视频（支持 JPEG、PNG、GIF、WebP、MP4、MOV、WebM）",
+    "image_too_big": "图片超过 {size}",
+    "video_too_big": "视频超过 {size}",
+    "upload_too_large": "文件过大：图片最大 {image}，视频最大 {video}",
+    "image_unreadable": "图片无法读取（文件损坏或不是图片）",
+    "image_pixels": "图片像素过多，请缩小后再上传",
+    "image_dimensions": "图片尺寸过大",
+    "video_damaged": "视频文件已损坏或格式不正确（支持 MP4、MOV、WebM）",
+    "metadata_unremovable": "文件结构损坏，无法去除其中的位置信息",
+    "upload_quota": "今日上传已达上限，请明天再试",
+}
 
 
 def field_errors(err: ValidationError | CaseError) -> dict[str, str]:
     """Messages by field ("" for the form as a whole), in Chinese where we know the error."""
     if isinstance(err, CaseError):
-        return {err.field: chinese_reason(err.reason)}
+        return {err.field: refusal_text(err)}
     errors: dict[str, str] = {}
     for e in err.errors():
         name = str(e["loc"][0]) if e["loc"] else ""
@@ -281,9 +325,27 @@ def error_summary(errors: dict[str, str]) -> str:
     )
 
 
-def chinese_reason(reason: str) -> str:
-    """A refusal of the workflow in Chinese where we know its wording, else as it is."""
-    for pattern, message in _REFUSALS:
-        if pattern.fullmatch(reason):
-            return pattern.sub(message, reason)
-    return reason
+def refusal_text(err: CaseError | Outcome) -> str:
+    """A refusal in Chinese, by its code; its English reason when it has no code we know."""
+    template = REFUSALS.get(err.code)
+    if template is None:
+        return err.reason
+    params = {name: _param(name, value) for name, value in err.params.items()}
+    try:
+        return template.format_map(params)
+    except (KeyError, IndexError, ValueError):  # a param the refusal did not send
+        return err.reason
+
+
+def _param(name: str, value: Any) -> Any:
+    """A param as the Chinese text reads it: actions, statuses and steps by their names."""
+    names = _PARAM_NAMES.get(name)
+    return names.get(str(value), value) if names else value
+
+
+_PARAM_NAMES: dict[str, dict[str, str]] = {
+    "action": {str(k): v for k, v in EVENT_NAMES.items()},
+    "status": {str(k): v for k, v in STATUS_NAMES.items()},
+    "stage": STAGE_NAMES,
+    "step": WHISTLE_STEP_NAMES,
+}

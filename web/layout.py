@@ -28,8 +28,8 @@ def layout_context(cases: CaseService, user: User) -> dict[str, Any]:
 
 
 def error_page(request: Request, cases: CaseService, user: User, err: CaseError) -> Response:
-    """A refusal as a page of its own (or its block, for htmx), in Chinese where its wording
-    is known (a case the user may not see reads 没有这个工单, like one that does not exist)."""
-    message = labels.chinese_reason(err.reason)
+    """A refusal as a page of its own (or its block, for htmx), in Chinese by its code
+    (a case the user may not see reads 没有这个工单, like one that does not exist)."""
+    message = labels.refusal_text(err)
     context = {**layout_context(cases, user), "status": err.status, "message": message}
     return render(request, "error.html", context, block="error", status=err.status)

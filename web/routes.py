@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from web.attachments.routes import router as attachments
 from web.auth.routes import router as auth
+from web.cases.reset import router as case_reset
 from web.cases.routes import router as cases
 from web.directory.routes import router as directory
 from web.intake.routes import router as intake
@@ -22,6 +23,7 @@ router.include_router(auth)
 # Before the case pages: /cases/new and /cases/suggest would otherwise be taken for tickets.
 router.include_router(intake)
 router.include_router(cases)
+router.include_router(case_reset)
 router.include_router(supervision)
 router.include_router(whistles)
 router.include_router(directory)

@@ -1,13 +1,13 @@
 """What the web UI says about uploads, and who it says sent them.
 
-Refusals come from core.attachments in English; staff read them in detail, citizens in fewer
+Refusals come from core.attachments with a code; staff read them in detail, citizens in fewer
 words. A used-up daily quota reads the same to both, with the time it renews.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request, Response
@@ -19,26 +19,10 @@ from core.attachments.uploads import QuotaExceeded, Uploader
 from core.config import Settings
 from core.errors import CaseError
 from core.models import Attachment
+from web import labels
 from web.sessions import web_session
 
 _SCOPES = {"user": "每个账号", "address": "每个网络地址", "device": "每台设备"}
-_STAFF_REASONS = [
-    (re.compile(r"the file is empty"), "文件为空"),
-    (
-        re.compile(r"not an image or video.*"),
-        "不是图片或视频（支持 JPEG、PNG、GIF、WebP、MP4、MOV、WebM）",
-    ),
-    (re.compile(r"image larger than (.+)"), r"图片超过 \1"),
-    (re.compile(r"video larger than (.+)"), r"视频超过 \1"),
-    (re.compile(r"the image cannot be read.*"), "图片无法读取（文件损坏或不是图片）"),
-    (re.compile(r"image of .* cannot be thumbnailed.*"), "图片像素过多，请缩小后再上传"),
-    (re.compile(r"image (of|too large).*"), "图片尺寸过大"),
-    (re.compile(r"the video is damaged.*"), "视频文件已损坏或格式不正确（支持 MP4、MOV、WebM）"),
-    (
-        re.compile(r"the file's metadata cannot be removed.*"),
-        "文件结构损坏，无法去除其中的位置信息",
-    ),
-]
 
 
 @dataclass
@@ -106,28 +90,29 @@ def staff_message(err: CaseError) -> str:
     """A refusal of an upload in Chinese, in detail."""
     if isinstance(err, QuotaExceeded):
         return quota_message(err)
-    for pattern, message in _STAFF_REASONS:
-        if pattern.fullmatch(err.reason):
-            return pattern.sub(message, err.reason)
-    return err.reason
+    return labels.refusal_text(err)
 
 
 def public_message(err: CaseError, settings: Settings) -> str:
     """A refusal of an upload in Chinese, for citizens: what to do about it, no more."""
-    reason = err.reason
     if isinstance(err, QuotaExceeded):
         return quota_message(err)
-    if reason.startswith("image larger than"):
-        return f"文件过大（上限 {settings.max_image_bytes // attachments.MIB} MB）"
-    if reason.startswith("video larger than"):
-        return f"文件过大（上限 {settings.max_video_bytes // attachments.MIB} MB）"
-    if reason.startswith("file too large"):
-        return f"文件过大（上限 {attachments.upload_limit(settings) // attachments.MIB} MB）"
-    if reason.startswith(("image of ", "image too large")):
-        return "图片尺寸过大"
-    if reason == "the file is empty":
-        return "文件是空的"
-    return "不是有效的图片或视频"
+    limit = _PUBLIC_LIMITS.get(err.code)
+    if limit is not None:
+        return f"文件过大（上限 {limit(settings) // attachments.MIB} MB）"
+    return _PUBLIC_REASONS.get(err.code, "不是有效的图片或视频")
+
+
+_PUBLIC_LIMITS: dict[str, Callable[[Settings], int]] = {
+    "image_too_big": lambda s: s.max_image_bytes,
+    "video_too_big": lambda s: s.max_video_bytes,
+    "upload_too_large": attachments.upload_limit,
+}
+_PUBLIC_REASONS = {
+    "image_dimensions": "图片尺寸过大",
+    "image_pixels": "图片尺寸过大",
+    "file_empty": "文件是空的",
+}
 
 
 def with_retry_after(response: Response, retry_after: int | None) -> Response:

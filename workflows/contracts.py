@@ -238,6 +238,20 @@ class ResourceNote:
 
 
 @dataclass
+class ResetNote:
+    """A supervisor reset the case to an earlier decision point (core/cases/reset.py).
+
+    The steps after it are undone in the workflow but stay on the stored timeline (article 21):
+    the note is recorded after `after_seq`, the last event the read model holds.
+    """
+
+    actor: Actor
+    reason: str
+    event_id: int  # the workflow task (its WorkflowTaskCompleted event) the case went back to
+    after_seq: int = 0
+
+
+@dataclass
 class Command:
     """One human action. Which fields an action needs is checked by `transitions.check`."""
 
@@ -559,6 +573,8 @@ class Outcome:
     case_id: str
     applied: bool
     reason: str = ""
+    code: str = ""  # the refusal's code and params (workflows.shared.rejection)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

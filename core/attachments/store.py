@@ -223,6 +223,8 @@ def too_large(settings: Settings) -> CaseError:
         f"file too large: images up to {mib(settings.max_image_bytes)},"
         f" videos up to {mib(settings.max_video_bytes)}",
         "file",
+        code="upload_too_large",
+        params={"image": mib(settings.max_image_bytes), "video": mib(settings.max_video_bytes)},
     )
 
 
@@ -301,7 +303,7 @@ def _store(
     session: Session, settings: Settings, data: bytes, filename: str, uploader: Uploader
 ) -> Attachment:
     if not data:
-        raise CaseError(422, "the file is empty", "file")
+        raise CaseError(422, "the file is empty", "file", code="file_empty")
     now = datetime.now(UTC)
     uploads.check_quota(session, settings, uploader, len(data), now)
     sha = hashlib.sha256(data).hexdigest()
@@ -366,11 +368,22 @@ def _write_files(settings: Settings, sha: str, data: bytes, checked: _Checked) -
 def _check(settings: Settings, data: bytes) -> _Checked:
     sniffed = sniff(data)
     if sniffed is None:
-        raise CaseError(422, "not an image or video (JPEG, PNG, GIF, WebP, MP4, MOV, WebM)", "file")
+        raise CaseError(
+            422,
+            "not an image or video (JPEG, PNG, GIF, WebP, MP4, MOV, WebM)",
+            "file",
+            code="file_type",
+        )
     content_type, kind = sniffed
     limit = settings.max_image_bytes if kind == "image" else settings.max_video_bytes
     if len(data) > limit:
-        raise CaseError(422, f"{kind} larger than {mib(limit)}", "file")
+        raise CaseError(
+            422,
+            f"{kind} larger than {mib(limit)}",
+            "file",
+            code="image_too_big" if kind == "image" else "video_too_big",
+            params={"size": mib(limit)},
+        )
     thumbnail = None
     if kind == "image":
         thumbnail = _thumbnail(settings, data, content_type)
@@ -384,7 +397,9 @@ def _check_video(data: bytes) -> str:
         return containers.check_video(data)
     except containers.BrokenContainer as err:
         log.info("attachment_refused", reason="broken_video", error=str(err))
-        raise CaseError(422, f"the video is damaged or not a video: {err}", "file") from None
+        raise CaseError(
+            422, f"the video is damaged or not a video: {err}", "file", code="video_damaged"
+        ) from None
 
 
 def _clean_copy(data: bytes, content_type: str) -> bytes | None:
@@ -394,7 +409,10 @@ def _clean_copy(data: bytes, content_type: str) -> bytes | None:
         # It decoded, yet its structure cannot be walked: serving it could leak its location.
         log.info("attachment_refused", reason="unstrippable", error=str(err))
         raise CaseError(
-            422, "the file's metadata cannot be removed (damaged file)", "file"
+            422,
+            "the file's metadata cannot be removed (damaged file)",
+            "file",
+            code="metadata_unremovable",
         ) from None
 
 
@@ -415,12 +433,17 @@ def _thumbnail(settings: Settings, data: bytes, content_type: str) -> bytes:
     except CaseError:
         raise
     except Image.DecompressionBombError as err:
-        raise CaseError(422, f"image too large: {err}", "file") from None
+        raise CaseError(422, f"image too large: {err}", "file", code="image_dimensions") from None
     # Decoders of hostile input fail in many ways (OSError, SyntaxError, ValueError,
     # struct.error, EOFError…); each means the same here.
     except Exception as err:
         log.info("attachment_refused", reason="undecodable_image", error=repr(err))
-        raise CaseError(422, "the image cannot be read (damaged or not an image)", "file") from None
+        raise CaseError(
+            422,
+            "the image cannot be read (damaged or not an image)",
+            "file",
+            code="image_unreadable",
+        ) from None
 
 
 def _check_dimensions(size: tuple[int, int]) -> None:
@@ -431,6 +454,7 @@ def _check_dimensions(size: tuple[int, int]) -> None:
             f"image of {width}×{height} px: at most {MAX_SIDE} px a side"
             f" and {MAX_PIXELS // 1_000_000} megapixels",
             "file",
+            code="image_dimensions",
         )
 
 

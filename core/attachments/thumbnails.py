@@ -139,6 +139,7 @@ def _plan_decode(img: Image.Image, target: tuple[int, int], budget: int) -> None
             f"image of {declared[0]}×{declared[1]} px cannot be thumbnailed: it would decode"
             f" to {pixels / 1e6:.1f} megapixels, at most {budget / 1e6:g} are allowed",
             "file",
+            code="image_pixels",
         )
 
 

@@ -74,6 +74,7 @@ class QuotaExceeded(CaseError):
             f" and {quota.bytes / 1024**2:.0f} MiB a day",
             "file",
             {"retry_after": retry_after},
+            code="upload_quota",
             retry_after=retry_after,
         )
         self.quota = quota

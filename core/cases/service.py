@@ -30,7 +30,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import access, metrics
@@ -66,11 +66,11 @@ from workflows.contracts import (
     Role,
 )
 from workflows.shared import idempotency
+from workflows.shared.rejection import from_error
 from workflows.shared.workcal import CST
 
 log = get_logger(__name__)
 INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR})
-HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422}
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{1,100}$"
 
 
@@ -215,7 +215,7 @@ class CaseService:
         """Start (or, for a known external id, find) the case and return it once routed."""
         actor = self.actor(user)
         if actor.role not in INTAKE_ROLES:
-            raise CaseError(403, f"role {actor.role} may not record new cases")
+            raise CaseError(403, f"role {actor.role} may not record new cases", code="intake_role")
         with session_scope(self.sessions) as session:
             inp = self.case_input(session, actor, req)
         return await self.start(inp)
@@ -259,7 +259,9 @@ class CaseService:
             )
         except WorkflowAlreadyStartedError:
             if not reuse:
-                raise CaseError(409, f"ticket {ticket} is taken by another case") from None
+                raise CaseError(
+                    409, f"ticket {ticket} is taken by another case", code="ticket_taken"
+                ) from None
             return await self.live_state(ticket)  # the external id's case, finished already
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise await self._pending(ticket) from None
@@ -273,7 +275,9 @@ class CaseService:
         try:
             await handle.describe(rpc_timeout=timedelta(seconds=5))
         except RPCError as err:
-            return CaseError(503, f"case {ticket} may not have started: {err.message}")
+            return CaseError(
+                503, f"case {ticket} may not have started: {err.message}", code="unavailable"
+            )
         try:
             state = await handle.query(
                 "get_state", result_type=CaseState, rpc_timeout=timedelta(seconds=2)
@@ -298,9 +302,16 @@ class CaseService:
         """
         category = session.get(Category, req.category)
         if category is None:
-            raise CaseError(422, f"unknown category {req.category!r}", "category")
+            raise CaseError(
+                422, f"unknown category {req.category!r}", "category", code="unknown_category"
+            )
         if req.direct_answer.strip() and req.request_kind != "咨询":
-            raise CaseError(422, "only a 咨询 can be answered directly", "direct_answer")
+            raise CaseError(
+                422,
+                "only a 咨询 can be answered directly",
+                "direct_answer",
+                code="direct_answer_kind",
+            )
         location = self._location(session, req, triage_outside=triage_outside)
         inp = CaseInput(
             ticket="",
@@ -339,7 +350,12 @@ class CaseService:
     def _location(self, session: Session, req: IntakeRequest, *, triage_outside: bool) -> Location:
         unit = session.get(Unit, self._area_unit_id(session, req, triage_outside))
         if unit is None or unit.level == "dept":
-            raise CaseError(422, f"unknown area unit {req.location_unit_id!r}", "location_unit_id")
+            raise CaseError(
+                422,
+                f"unknown area unit {req.location_unit_id!r}",
+                "location_unit_id",
+                code="unknown_area",
+            )
         ids = [p for p in unit.path.split("/") if p]
         rows = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(ids)))}
         district = next((rows[i] for i in ids if rows[i].level == "district"), None)
@@ -360,22 +376,30 @@ class CaseService:
         """The area unit of the report: its map point's, else the unit it names."""
         if (req.lat is None) != (req.lon is None):
             raise CaseError(
-                422, "a map point needs both lat and lon", "lon" if req.lon is None else "lat"
+                422,
+                "a map point needs both lat and lon",
+                "lon" if req.lon is None else "lat",
+                code="point_incomplete",
             )
         if req.lat is None or req.lon is None:
             if not req.location_unit_id:
                 raise CaseError(
-                    422, "a location is needed: a map point (lat, lon) or an area unit", "location"
+                    422,
+                    "a location is needed: a map point (lat, lon) or an area unit",
+                    "location",
+                    code="location_needed",
                 )
             return req.location_unit_id
         unit_id = boundaries(self.settings.boundaries_file).resolve(req.lat, req.lon)
         if unit_id is not None:
             return unit_id
         if not triage_outside:
-            raise CaseError(422, "the point lies outside the city's boundaries", "lat")
+            raise CaseError(
+                422, "the point lies outside the city's boundaries", "lat", code="point_outside"
+            )
         city = session.exec(select(Unit).where(Unit.level == "city")).first()
         if city is None:
-            raise CaseError(503, "the org tree has no city unit")
+            raise CaseError(503, "the org tree has no city unit", code="unavailable")
         return city.id  # the city centre triages it by hand
 
     def policy(self, category: Category) -> CasePolicy:
@@ -413,7 +437,7 @@ class CaseService:
                     session.add(TicketCounter(day=day, value=0))
             except IntegrityError:
                 pass  # another request created today's counter first
-        raise CaseError(503, "could not mint a ticket number")
+        raise CaseError(503, "could not mint a ticket number", code="unavailable")
 
     # ---- actions -----------------------------------------------------------------------
     async def act(
@@ -467,7 +491,7 @@ class CaseService:
             raise await self._hidden_or(refusal(err), user, ticket) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             slow = f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
-            raise CaseError(503, slow) from None
+            raise CaseError(503, slow, code="unavailable") from None
         except RPCError as err:
             raise rpc_error(err, ticket) from None
         log.info("case_action", action=act.value, user=user.username, key=bool(key))
@@ -489,18 +513,25 @@ class CaseService:
         """The workflow command for `req`, with the units and policy it names resolved."""
         cmd = Command(actor=self.actor(user), **req.model_dump())
         if req.review_at is not None and req.review_at.tzinfo is None:
-            raise CaseError(422, "review_at needs a timezone", "review_at")
+            raise CaseError(422, "review_at needs a timezone", "review_at", code="timezone_needed")
         with session_scope(self.sessions) as session:
             if action in (Action.DISPATCH, Action.REASSIGN) and cmd.unit_id:
                 unit = session.get(Unit, cmd.unit_id)
                 if unit is None:
-                    raise CaseError(422, f"unknown unit {cmd.unit_id!r}", "unit_id")
+                    raise CaseError(
+                        422, f"unknown unit {cmd.unit_id!r}", "unit_id", code="unknown_unit"
+                    )
                 access.check_target(session, user, unit, "unit_id")
                 cmd.unit_name, cmd.unit_chain = unit.name, supervisors_of(session, unit.id)
             if action is Action.CHANGE_CATEGORY and cmd.category:
                 category = session.get(Category, cmd.category)
                 if category is None:
-                    raise CaseError(422, f"unknown category {cmd.category!r}", "category")
+                    raise CaseError(
+                        422,
+                        f"unknown category {cmd.category!r}",
+                        "category",
+                        code="unknown_category",
+                    )
                 cmd.category_name, cmd.category_kind = category.name, category.kind
                 cmd.policy = self.policy(category)
         return cmd
@@ -548,7 +579,7 @@ class CaseService:
         404, as for a case that does not exist."""
         state = known or await self.live_state(ticket)
         if not access.may_see_case(user, state):
-            raise CaseError(404, f"no case with ticket {ticket!r}")
+            raise CaseError(404, f"no case with ticket {ticket!r}", code="no_case")
         return state
 
     async def check_visible(self, user: access.Principal, ticket: str) -> None:
@@ -573,7 +604,7 @@ class CaseService:
         with session_scope(self.sessions) as session:
             case = access.visible_case(session, viewer, ticket)
             if case is None:
-                raise CaseError(404, f"no case with ticket {ticket!r}")
+                raise CaseError(404, f"no case with ticket {ticket!r}", code="no_case")
             events = session.exec(
                 select(CaseEventRecord)
                 .where(CaseEventRecord.case_id == case.id)
@@ -663,7 +694,7 @@ class CaseService:
 
     def _workflow_id(self, ticket: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", ticket):
-            raise CaseError(404, f"no case with ticket {ticket!r}")
+            raise CaseError(404, f"no case with ticket {ticket!r}", code="no_case")
         return registry.CITY_EVENT.workflow_id(ticket)
 
 
@@ -675,25 +706,28 @@ def action_update_id(user: User, action: Action, req: ActionRequest, key: str) -
     if not key:
         return None
     if not re.fullmatch(IDEMPOTENCY_KEY, key):
-        raise CaseError(422, "1-100 letters, digits or _.:- expected", "Idempotency-Key")
+        raise CaseError(
+            422, "1-100 letters, digits or _.:- expected", "Idempotency-Key", code="key_format"
+        )
     digest = idempotency.fingerprint(action.value, req.model_dump(mode="json"))
     return idempotency.update_id(user.username, key, digest)
 
 
 def refusal(err: WorkflowUpdateFailedError) -> CaseError:
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type in HTTP_OF_KIND:
-        field = str(cause.details[0]) if cause.details else ""
-        return CaseError(HTTP_OF_KIND[cause.type], cause.message, field)
-    return CaseError(500, f"action failed: {cause}")
+    """A validator's refusal as the caller gets it: status, field, code and params kept."""
+    rejection = from_error(err.cause)
+    if rejection is not None:
+        return CaseError.of(rejection)
+    return CaseError(500, f"action failed: {err.cause}")
 
 
 def rpc_error(err: RPCError, ticket: str) -> CaseError:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return CaseError(404, f"no case with ticket {ticket!r}")
+        return CaseError(404, f"no case with ticket {ticket!r}", code="no_case")
     if err.status == RPCStatusCode.FAILED_PRECONDITION:
-        return CaseError(409, f"case {ticket} is finished and takes no more actions")
-    return CaseError(503, f"case service unavailable: {err.message}")
+        reason = f"case {ticket} is finished and takes no more actions"
+        return CaseError(409, reason, code="case_finished")
+    return CaseError(503, f"case service unavailable: {err.message}", code="unavailable")
 
 
 def read_calendar_file(path: Path | None) -> tuple[list[str], list[str]]:

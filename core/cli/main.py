@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 import uvicorn
@@ -34,6 +34,9 @@ app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(open311_app, name="open311-key")
 app.add_typer(notify_app, name="notify")
+if TYPE_CHECKING:
+    from core.temporal.replay import ReplayCheck
+
 log = get_logger("cityloop")
 T = TypeVar("T")
 
@@ -266,6 +269,30 @@ def audit_verify(ticket: str = typer.Argument("", help="one case (and its whistl
     typer.echo(f"{checked} timelines checked, {len(broken)} broken")
     if broken or (ticket and not checked):
         raise typer.Exit(1)
+
+
+@app.command("replay-check")
+def replay_check(
+    query: str = typer.Option(
+        "ExecutionStatus = 'Running'", help="a visibility query: the workflows to replay"
+    ),
+) -> None:
+    """Replay the histories of running workflows against this tree's workflow code; exit 1
+    naming the first that does not replay (run it before deploying a worker, docs/replay.md)."""
+    settings = _setup()
+    found = asyncio.run(_replay_check(settings, query))
+    if not found.ok:
+        typer.echo(f"NONDETERMINISTIC {found.workflow_id}: {found.failure}", err=True)
+        typer.echo(f"{found.replayed} histories replayed; {found.workflow_id} failed", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{found.replayed} histories replayed, all deterministic")
+
+
+async def _replay_check(settings: Settings, query: str) -> ReplayCheck:
+    from core.temporal.replay import replay_check as check
+    from core.temporal.worker import connect
+
+    return await check(await connect(settings), query=query)
 
 
 attachments_app = typer.Typer(help="Uploaded photos and videos.", no_args_is_help=True)

@@ -317,7 +317,13 @@ class DirectoryService:
             if changes.get("unit_id", team.unit_id) != team.unit_id:
                 _editable_unit(session, user, changes["unit_id"])
                 if session.exec(select(Person.id).where(Person.team_id == team_id)).first():
-                    raise CaseError(409, f"team {team.name} has people; move them first", "unit_id")
+                    raise CaseError(
+                        409,
+                        f"team {team.name} has people; move them first",
+                        "unit_id",
+                        code="team_has_people",
+                        params={"team": team.name},
+                    )
             _apply(team, changes)
             session.add(team)
             log.info("directory_team_updated", team=team_id, changes=changes, by=user.username)
@@ -453,9 +459,14 @@ class DirectoryService:
         self, user: User, ticket: str, team_id: int | None, equipment_id: int | None, reason: str
     ) -> tuple[str, list[AllocationOut]]:
         if team_id is None and equipment_id is None:
-            raise CaseError(422, "choose a team or a piece of equipment to allocate", "team_id")
+            raise CaseError(
+                422,
+                "choose a team or a piece of equipment to allocate",
+                "team_id",
+                code="allocation_target",
+            )
         if not reason:
-            raise CaseError(422, "an allocation needs a reason", "reason")
+            raise CaseError(422, "an allocation needs a reason", "reason", code="required")
         now = datetime.now(UTC)
         with session_scope(self.sessions) as session:
             case = _lock_case_in_handling(session, user, ticket)
@@ -475,7 +486,7 @@ class DirectoryService:
 
     def _unclaim(self, user: User, allocation_id: int, reason: str) -> AllocationOut:
         if not reason:
-            raise CaseError(422, "a release needs a reason", "reason")
+            raise CaseError(422, "a release needs a reason", "reason", code="required")
         now = datetime.now(UTC)
         with session_scope(self.sessions) as session:
             row = _get(session, Allocation, allocation_id, "allocation")
@@ -483,7 +494,9 @@ class DirectoryService:
                 case = _case(session, row.ticket, user)  # 404 on a case they may not see
                 if not access.may_allocate(user, case):
                     raise CaseError(
-                        403, f"{user.username} may not release allocation {allocation_id}"
+                        403,
+                        f"{user.username} may not release allocation {allocation_id}",
+                        code="release_forbidden",
                     )
             done = _rowcount(
                 session,
@@ -492,7 +505,9 @@ class DirectoryService:
                 .values(released_at=now, released_by=user.username, release_reason=reason),
             )
             if not done:
-                raise CaseError(409, f"allocation {allocation_id} is released already")
+                raise CaseError(
+                    409, f"allocation {allocation_id} is released already", code="released_already"
+                )
             if row.equipment_id is not None:
                 _rowcount(session, _set_status(row.equipment_id, "allocated", "available"))
             session.refresh(row)
@@ -518,10 +533,18 @@ def _authorise_case(user: User, case: CaseRecord) -> None:
     if access.may_allocate(user, case):
         return
     if user.role in access.ALLOCATORS_BY_AREA:
-        raise CaseError(403, f"unit {user.unit_id} does not cover the area of case {case.ticket}")
+        raise CaseError(
+            403,
+            f"unit {user.unit_id} does not cover the area of case {case.ticket}",
+            code="outside_area",
+        )
     if user.role == Role.HANDLER:
-        raise CaseError(403, f"case {case.ticket} is not held by unit {user.unit_id}")
-    raise CaseError(403, f"role {user.role} may not allocate teams or equipment")
+        raise CaseError(
+            403, f"case {case.ticket} is not held by unit {user.unit_id}", code="not_assigned"
+        )
+    raise CaseError(
+        403, f"role {user.role} may not allocate teams or equipment", code="allocation_role"
+    )
 
 
 def _authorise_resource(
@@ -537,16 +560,20 @@ def _authorise_resource(
             f"{name} belongs to {unit_id}, neither the holding unit nor a unit under "
             f"{user.unit_id}",
             f"{what}_id",
+            code="resource_outside",
         )
 
 
 def _editable_unit(session: Session, user: User, unit_id: str) -> Unit:
     unit = session.get(Unit, unit_id) if unit_id else None
     if unit is None:
-        raise CaseError(422, f"unknown unit {unit_id!r}", "unit_id")
+        raise CaseError(422, f"unknown unit {unit_id!r}", "unit_id", code="unknown_unit")
     if not access.may_edit_directory(user, unit_id):
         raise CaseError(
-            403, f"unit {user.unit_id} may not edit the directory of unit {unit_id}", "unit_id"
+            403,
+            f"unit {user.unit_id} may not edit the directory of unit {unit_id}",
+            "unit_id",
+            code="directory_other_unit",
         )
     return unit
 
@@ -559,7 +586,7 @@ def _named(values: dict[str, Any]) -> dict[str, Any]:
         out["serial"] = out["serial"].upper()
     for name in ("name", "type"):
         if name in out and not out[name]:
-            raise CaseError(422, f"{name} must not be empty", name)
+            raise CaseError(422, f"{name} must not be empty", name, code="required")
     return {k: v for k, v in out.items() if v is not None or k == "team_id"}
 
 
@@ -568,9 +595,14 @@ def _check_team(session: Session, team_id: int | None, unit_id: str) -> None:
         return
     team = session.get(Team, team_id)
     if team is None:
-        raise CaseError(422, f"unknown team {team_id}", "team_id")
+        raise CaseError(422, f"unknown team {team_id}", "team_id", code="unknown_team")
     if team.unit_id != unit_id:
-        raise CaseError(422, f"team {team.name} is not a team of unit {unit_id}", "team_id")
+        raise CaseError(
+            422,
+            f"team {team.name} is not a team of unit {unit_id}",
+            "team_id",
+            code="team_other_unit",
+        )
 
 
 def _check_equipment(session: Session, values: dict[str, Any], current: Equipment | None) -> None:
@@ -578,7 +610,10 @@ def _check_equipment(session: Session, values: dict[str, Any], current: Equipmen
     if serial is not None or current is None:
         if not serial or not SERIAL.fullmatch(serial):
             raise CaseError(
-                422, "serial must be 2-64 letters, digits or · - . / (no spaces)", "serial"
+                422,
+                "serial must be 2-64 letters, digits or · - . / (no spaces)",
+                "serial",
+                code="serial_format",
             )
         taken = session.exec(
             select(Equipment.id).where(
@@ -587,15 +622,24 @@ def _check_equipment(session: Session, values: dict[str, Any], current: Equipmen
         ).first()
         if taken is not None:
             raise CaseError(
-                409, f"serial {serial} is taken by another piece of equipment", "serial"
+                409,
+                f"serial {serial} is taken by another piece of equipment",
+                "serial",
+                code="serial_taken",
+                params={"serial": serial},
             )
     status = values.get("status")
     if status is None or (current is not None and status == current.status):
         return
     if status not in EQUIPMENT_STATUSES:
-        raise CaseError(422, "status must be available or repair", "status")
+        raise CaseError(422, "status must be available or repair", "status", code="not_in_list")
     if status not in EDITABLE_STATUSES:
-        raise CaseError(422, "equipment is allocated only by allocating it to a case", "status")
+        raise CaseError(
+            422,
+            "equipment is allocated only by allocating it to a case",
+            "status",
+            code="equipment_status_allocated",
+        )
 
 
 def _flush_serial(session: Session, serial: str) -> None:
@@ -603,7 +647,11 @@ def _flush_serial(session: Session, serial: str) -> None:
         session.flush()
     except IntegrityError:  # another request took the serial since the check
         raise CaseError(
-            409, f"serial {serial} is taken by another piece of equipment", "serial"
+            409,
+            f"serial {serial} is taken by another piece of equipment",
+            "serial",
+            code="serial_taken",
+            params={"serial": serial},
         ) from None
 
 
@@ -633,7 +681,9 @@ def _lock_case_in_handling(session: Session, user: User, ticket: str) -> CaseRec
     session.refresh(case)
     if not locked:
         raise CaseError(
-            409, f"case {ticket} is not in handling ({case.status}) and takes no allocations"
+            409,
+            f"case {ticket} is not in handling ({case.status}) and takes no allocations",
+            code="case_not_handling",
         )
     _authorise_case(user, case)  # as it stands now, should it have been reassigned meanwhile
     return case
@@ -642,19 +692,31 @@ def _lock_case_in_handling(session: Session, user: User, ticket: str) -> CaseRec
 def _claim_team(session: Session, user: User, case: CaseRecord, team_id: int) -> Team:
     team = session.get(Team, team_id)
     if team is None:
-        raise CaseError(422, f"unknown team {team_id}", "team_id")
+        raise CaseError(422, f"unknown team {team_id}", "team_id", code="unknown_team")
     _authorise_resource(session, user, case, team.unit_id, "team", f"team {team.name}")
     # Teams have no status column: the row lock orders two claims on one team.
     lock = update(Team).where(col(Team.id) == team_id, col(Team.active).is_(True))
     if not _rowcount(session, lock.values(active=True)):
-        raise CaseError(409, f"team {team.name} is inactive", "team_id")
+        raise CaseError(
+            409,
+            f"team {team.name} is inactive",
+            "team_id",
+            code="team_inactive",
+            params={"team": team.name},
+        )
     busy = session.exec(
         select(Allocation.ticket).where(
             Allocation.team_id == team_id, col(Allocation.released_at).is_(None)
         )
     ).first()
     if busy is not None:
-        raise CaseError(409, f"team {team.name} is allocated to case {busy}", "team_id")
+        raise CaseError(
+            409,
+            f"team {team.name} is allocated to case {busy}",
+            "team_id",
+            code="team_busy",
+            params={"team": team.name, "ticket": busy},
+        )
     return team
 
 
@@ -663,7 +725,9 @@ def _claim_equipment(
 ) -> Equipment:
     equipment = session.get(Equipment, equipment_id)
     if equipment is None:
-        raise CaseError(422, f"unknown equipment {equipment_id}", "equipment_id")
+        raise CaseError(
+            422, f"unknown equipment {equipment_id}", "equipment_id", code="unknown_equipment"
+        )
     what = f"equipment {equipment.serial}"
     _authorise_resource(session, user, case, equipment.unit_id, "equipment", what)
     if not _rowcount(session, _set_status(equipment_id, "available", "allocated")):
@@ -675,14 +739,24 @@ def _equipment_busy(session: Session, equipment: Equipment) -> CaseError:
     """Why equipment could not be claimed, naming the case that holds it."""
     status = session.exec(select(Equipment.status).where(Equipment.id == equipment.id)).one()
     if status == "repair":
-        return CaseError(409, f"equipment {equipment.serial} is under repair", "equipment_id")
+        return CaseError(
+            409,
+            f"equipment {equipment.serial} is under repair",
+            "equipment_id",
+            code="equipment_repair",
+            params={"serial": equipment.serial},
+        )
     holder = session.exec(
         select(Allocation.ticket).where(
             Allocation.equipment_id == equipment.id, col(Allocation.released_at).is_(None)
         )
     ).first()
-    where = f" to case {holder}" if holder else ""
-    return CaseError(409, f"equipment {equipment.serial} is allocated{where}", "equipment_id")
+    params = {"serial": equipment.serial, "ticket": holder or ""}
+    if holder:
+        reason = f"equipment {equipment.serial} is allocated to case {holder}"
+        return CaseError(409, reason, "equipment_id", code="equipment_busy", params=params)
+    reason = f"equipment {equipment.serial} is allocated"
+    return CaseError(409, reason, "equipment_id", code="equipment_allocated", params=params)
 
 
 def _set_status(equipment_id: int, old: str, new: str) -> Update:
@@ -723,14 +797,14 @@ def _case(session: Session, ticket: str, viewer: User) -> CaseRecord:
     """The case, if `viewer` may see it; else 404, as for one that does not exist."""
     case = access.visible_case(session, viewer, ticket)
     if case is None:
-        raise CaseError(404, f"no case with ticket {ticket!r}")
+        raise CaseError(404, f"no case with ticket {ticket!r}", code="no_case")
     return case
 
 
 def _get(session: Session, model: Any, key: int, what: str) -> Any:
     row = session.get(model, key)
     if row is None:
-        raise CaseError(404, f"no {what} {key}")
+        raise CaseError(404, f"no {what} {key}", code="not_found")
     return row
 
 
@@ -750,7 +824,7 @@ def _within(session: Session, query: Any, unit_column: Any, unit: str) -> Any:
 
 def _known_unit(session: Session, unit: str) -> None:
     if session.get(Unit, unit) is None:
-        raise CaseError(422, f"unknown unit {unit!r}", "unit")
+        raise CaseError(422, f"unknown unit {unit!r}", "unit", code="unknown_unit")
 
 
 def _subtree(session: Session, unit: str) -> set[str]:
@@ -797,26 +871,3 @@ def _equipment_out(row: Equipment, names: dict[str, str], ticket: str) -> Equipm
             "allocated_ticket": ticket if row.status == "allocated" else "",
         }
     )
-
-
-# ---- the projection --------------------------------------------------------------------------
-def release_for_case(session: Session, case_id: str, status: str, at: datetime | None) -> int:
-    """Release what is still allocated to a case that has left handling; return how many.
-
-    Called by the projection, so a retried write releases nothing twice.
-    """
-    open_rows = session.exec(
-        select(Allocation).where(
-            Allocation.case_id == case_id, col(Allocation.released_at).is_(None)
-        )
-    ).all()
-    for row in open_rows:
-        row.released_at, row.released_by = at, "system"
-        row.release_reason = f"case left handling ({status})"
-        if row.equipment_id is not None:
-            equipment = session.get(Equipment, row.equipment_id)
-            if equipment is not None and equipment.status == "allocated":
-                equipment.status = "available"
-                session.add(equipment)
-        session.add(row)
-    return len(open_rows)

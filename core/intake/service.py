@@ -28,7 +28,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import access, metrics
 from core.attachments import store as attachments
 from core.cases.service import (
-    HTTP_OF_KIND,
     INTAKE_ROLES,
     CaseError,
     CaseService,
@@ -127,7 +126,9 @@ class IntakeService:
         after a crash between minting the ticket and starting the case.
         """
         if actor.role not in CHANNEL_ROLES.get(req.channel, frozenset()):
-            raise CaseError(403, f"role {actor.role} may not report through {req.channel}")
+            raise CaseError(
+                403, f"role {actor.role} may not report through {req.channel}", code="channel_role"
+            )
         with session_scope(self.sessions) as session:
             known = _known_report(session, req.external_id)
         if known is not None:  # a retried submission of an external id
@@ -154,7 +155,9 @@ class IntakeService:
         try:
             target = await self.cases.visible_state(actor, req.merge_into)
         except CaseError as err:
-            raise CaseError(err.status, err.reason, "merge_into") from None
+            raise CaseError(
+                err.status, err.reason, "merge_into", code=err.code, params=err.params
+            ) from None
         with session_scope(self.sessions) as session:
             here = self.cases.case_input(session, actor, req, ticket=UNMINTED).location
         if target.location.district_id != here.district_id:
@@ -163,6 +166,7 @@ class IntakeService:
                 f"case {req.merge_into} lies in another district: a report merges only into a "
                 "case of its own district",
                 "merge_into",
+                code="merge_other_district",
             )
 
     def _prepare(self, actor: Actor, req: IntakeRequest, key: str) -> tuple[CaseInput, str]:
@@ -196,7 +200,9 @@ class IntakeService:
         with session_scope(self.sessions) as session:
             cat = session.get(Category, category)
             if cat is None:
-                raise CaseError(422, f"unknown category {category!r}", "category")
+                raise CaseError(
+                    422, f"unknown category {category!r}", "category", code="unknown_category"
+                )
             now = now or datetime.now(UTC)
             seen = access.case_clause(session, viewer)
             return dedup.candidates(session, cat, lat, lon, now, seen)
@@ -221,6 +227,8 @@ class IntakeService:
                 f"{len(found)} open case(s) of this category nearby may be the same event",
                 "merge_into",
                 {"candidates": [dataclasses.asdict(c) for c in found]},
+                code="possible_duplicates",
+                params={"count": len(found)},
             )
         certain = [c for c in found if c.distance_m <= self.settings.certain_duplicate_m]
         return certain[0].ticket if len(certain) == 1 else ""
@@ -260,7 +268,7 @@ class IntakeService:
         linked = reports.find(state, report_ticket)
         done = refused is not None and refused.kind == "conflict"  # split already: a retry
         if refused is not None and not done:
-            raise CaseError(HTTP_OF_KIND[refused.kind], refused.reason, refused.field)
+            raise CaseError.of(refused)
         assert linked is not None  # check_split refuses a report that is not linked
         case = await self.cases.start(self._report_input(linked.report), reuse=True)
         if not done:
@@ -295,14 +303,17 @@ class IntakeService:
         category = device.alarm_categories.get(alarm.alarm_type)
         if category is None:
             raise CaseError(
-                422, f"device {device.id} has no alarm type {alarm.alarm_type!r}", "alarm_type"
+                422,
+                f"device {device.id} has no alarm type {alarm.alarm_type!r}",
+                "alarm_type",
+                code="unknown_alarm_type",
             )
         now = datetime.now(UTC)
         at = alarm.at or now
         if at.tzinfo is None:
-            raise CaseError(422, "at needs a timezone", "at")
+            raise CaseError(422, "at needs a timezone", "at", code="timezone_needed")
         if at > now + MAX_CLOCK_SKEW:
-            raise CaseError(422, "at lies in the future", "at")
+            raise CaseError(422, "at lies in the future", "at", code="time_in_future")
         return await self._group_commit(
             device, category, AlarmSignal(device.id, alarm.alarm_type, alarm.value, at)
         )
@@ -351,7 +362,7 @@ class IntakeService:
             self._touch_stream(device.id, signal, ticket, forwarded=True)
             new_case = state.signal_count == signal.count
             return AlarmResult(ticket, state.signal_count, new_case, state.status.value)
-        raise CaseError(503, "could not settle the alarm's case; try again")
+        raise CaseError(503, "could not settle the alarm's case; try again", code="unavailable")
 
     def _count_only(self, device_id: str, signal: AlarmSignal, ticket: str) -> AlarmResult | None:
         """Past its budget of updates a case takes alarms in the stream's count only, so the
@@ -550,7 +561,10 @@ def _claimed_key(session: Session, actor: Actor, req: IntakeRequest, key: str) -
     row = session.get(IntakeKey, (_key_scope(actor), key))
     if row is not None and row.fingerprint != _fingerprint(req):
         raise CaseError(
-            422, "this Idempotency-Key was sent before with another report", "Idempotency-Key"
+            422,
+            "this Idempotency-Key was sent before with another report",
+            "Idempotency-Key",
+            code="key_reused",
         )
     return row
 
@@ -585,7 +599,12 @@ def _mergeable(session: Session, inp: CaseInput) -> list[ColumnElement[bool]]:
 def _check_attachments(session: Session, shas: list[str]) -> None:
     missing = attachments.missing(session, shas)
     if missing:
-        raise CaseError(422, f"unknown attachment {missing[0]}: upload it first", "attachments")
+        raise CaseError(
+            422,
+            f"unknown attachment {missing[0]}: upload it first",
+            "attachments",
+            code="attachment_missing",
+        )
 
 
 def _kind(err: WorkflowUpdateFailedError) -> str:

@@ -51,7 +51,7 @@ def get(session: Session, user: User) -> tuple[Preferences, datetime | None]:
 def update(session: Session, user: User, wanted: Preferences) -> datetime:
     """Keep `wanted` as the user's preferences; refuse an address its channel cannot reach."""
     if not access.is_staff(user):
-        raise CaseError(403, "only staff who work cases can be notified")
+        raise CaseError(403, "only staff who work cases can be notified", code="notify_role")
     address = _checked(wanted.channel, wanted.address.strip(), bool(wanted.kinds))
     kinds = [k.value for k in StaffKind if k in wanted.kinds]
     now = datetime.now(UTC)
@@ -68,13 +68,20 @@ def update(session: Session, user: User, wanted: Preferences) -> datetime:
 def _checked(channel: Channel, address: str, wants_any: bool) -> str:
     if not address:
         if wants_any:
-            raise CaseError(422, "an address is needed to be told anything", "address")
+            raise CaseError(
+                422, "an address is needed to be told anything", "address", code="required"
+            )
         return ""
     if channel is Channel.EMAIL:
         if not is_email(address):
-            raise CaseError(422, "not an e-mail address", "address")
+            raise CaseError(422, "not an e-mail address", "address", code="email_format")
         return address
     number = mobile(address)
     if not number:
-        raise CaseError(422, "not a mainland mobile number (an SMS cannot reach it)", "address")
+        raise CaseError(
+            422,
+            "not a mainland mobile number (an SMS cannot reach it)",
+            "address",
+            code="mobile_format",
+        )
     return number

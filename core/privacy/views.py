@@ -53,11 +53,15 @@ def list_views(
         CaseError: 403 for anyone but a supervisor; 422 for a date without a timezone.
     """
     if user.role != Role.SUPERVISOR:
-        raise CaseError(403, f"role {user.role} may not read the personal-data view log")
+        raise CaseError(
+            403,
+            f"role {user.role} may not read the personal-data view log",
+            code="supervisors_only",
+        )
     query = select(PersonalDataView).where(access.covers_clause(user, PersonalDataView.area_path))
     for name, bound in (("since", filters.since), ("until", filters.until)):
         if bound is not None and bound.tzinfo is None:
-            raise CaseError(422, f"{name} needs a timezone", name)
+            raise CaseError(422, f"{name} needs a timezone", name, code="timezone_needed")
     if filters.viewer:
         query = query.where(PersonalDataView.viewer_username == filters.viewer)
     if filters.subject:

@@ -176,7 +176,9 @@ def mark_read(sessions: SessionFactory, user: User, item_id: int) -> InboxItem:
     with session_scope(sessions) as session:
         item = session.get(InboxItem, item_id)
         if item is None or not access.may_see_inbox_item(user, item):
-            raise CaseError(404, f"no inbox item {item_id} for unit {user.unit_id}")
+            raise CaseError(
+                404, f"no inbox item {item_id} for unit {user.unit_id}", code="not_found"
+            )
         if item.read_at is None:
             item.read_at, item.read_by = datetime.now(UTC), user.username
         return item

@@ -42,7 +42,7 @@ class Preview(BaseModel):
 
 def _authorise(user: User) -> None:
     if user.role != Role.SUPERVISOR:
-        raise CaseError(403, "bulk overrides are for supervisors")
+        raise CaseError(403, "bulk overrides are for supervisors", code="supervisors_only")
 
 
 def _scoped(user: User, filters: CaseFilter) -> CaseFilter:
@@ -65,14 +65,19 @@ async def start(cases: CaseService, user: User, req: BulkRequest) -> str:
     _authorise(user)
     if req.action not in BULK_ACTIONS:
         allowed = sorted(a.value for a in BULK_ACTIONS)
-        raise CaseError(422, f"bulk action must be one of {allowed}", "action")
+        raise CaseError(422, f"bulk action must be one of {allowed}", "action", code="not_in_list")
     command = cases.command(user, req.action, req.body)
     rejection = check_fields(req.action, command, datetime.now(UTC))
     if rejection is not None:  # refuse once here, not once per case
-        raise CaseError(422, rejection.reason, rejection.field)
+        raise CaseError.of(rejection)
     found = preview(cases, user, req.filters).count
     if found != req.expected:
-        raise CaseError(409, f"the filter now matches {found} open cases, not {req.expected}")
+        raise CaseError(
+            409,
+            f"the filter now matches {found} open cases, not {req.expected}",
+            code="filter_changed",
+            params={"found": found, "expected": req.expected},
+        )
     bulk_id = f"bulk-{uuid.uuid4().hex[:12]}"
     command.bulk_id = bulk_id
     filters = _scoped(user, req.filters).model_dump()
@@ -109,7 +114,7 @@ def _require_job(cases: CaseService, user: User, bulk_id: str) -> None:
         job = session.get(BulkJob, bulk_id) if BULK_ID.fullmatch(bulk_id) else None
         unit = session.get(Unit, job.unit_id) if job else None
         if job is None or not access.may_see_bulk(user, job, unit.path if unit else ""):
-            raise CaseError(404, f"no bulk override {bulk_id!r}")
+            raise CaseError(404, f"no bulk override {bulk_id!r}", code="no_bulk")
 
 
 async def progress(cases: CaseService, user: User, bulk_id: str) -> BulkProgress:
@@ -121,4 +126,6 @@ async def progress(cases: CaseService, user: User, bulk_id: str) -> BulkProgress
     try:
         return await handle.query(BulkOverrideWorkflow.get_progress)
     except RPCError as err:
-        raise CaseError(404, f"no bulk override {bulk_id!r}: {err.message}") from None
+        raise CaseError(
+            404, f"no bulk override {bulk_id!r}: {err.message}", code="no_bulk"
+        ) from None

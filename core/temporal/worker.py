@@ -55,6 +55,17 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
+def workflow_classes() -> list[type]:
+    """Every workflow class a worker runs: the registered case types and the chores."""
+    return [
+        *registry.workflow_classes(),
+        BulkOverrideWorkflow,
+        PruneAttachmentsWorkflow,
+        DeliverNotificationsWorkflow,
+        ProactiveScanWorkflow,
+    ]
+
+
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
     """The process's client; `runtime` carries its metrics (core.metrics), else the SDK default."""
     return await Client.connect(
@@ -91,13 +102,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[
-            *registry.workflow_classes(),
-            BulkOverrideWorkflow,
-            PruneAttachmentsWorkflow,
-            DeliverNotificationsWorkflow,
-            ProactiveScanWorkflow,
-        ],
+        workflows=workflow_classes(),
         activities=[
             acts.record_events,
             acts.route_case,

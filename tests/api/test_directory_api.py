@@ -94,6 +94,8 @@ async def test_allocate_conflict_and_release_when_the_case_moves_on(
     assert again.json() == {
         "detail": f"equipment 苏A·N5002 is allocated to case {first['ticket']}",
         "field": "equipment_id",
+        "code": "equipment_busy",
+        "params": {"serial": "苏A·N5002", "ticket": first["ticket"]},
     }
 
     feedback = await http.post(
@@ -167,6 +169,8 @@ async def test_directory_edits_over_the_api(
     assert duplicate.json() == {
         "detail": "serial SB-77 is taken by another piece of equipment",
         "field": "serial",
+        "code": "serial_taken",
+        "params": {"serial": "SB-77"},
     }
     unknown = await http.post(
         "/api/v1/directory/equipment", json={**pump, "unit_id": "x", "serial": "A1"}, headers=water

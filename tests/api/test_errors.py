@@ -131,6 +131,8 @@ async def test_every_refusal_has_detail_and_field(
     assert refused.json() == {
         "detail": "unknown category 'nonsense'",
         "field": "category",
+        "code": "unknown_category",
+        "params": {},
         "errors": [{"loc": ["category"], "msg": "unknown category 'nonsense'", "type": "invalid"}],
     }
     unreadable = await http.post(
@@ -141,7 +143,12 @@ async def test_every_refusal_has_detail_and_field(
     assert unreadable.status_code == 422 and unreadable.json()["field"] == "body"
     anonymous = await http.get("/api/v1/cases")
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
-    assert anonymous.json() == {"detail": "missing bearer token", "field": ""}
+    assert anonymous.json() == {
+        "detail": "missing bearer token",
+        "field": "",
+        "code": "",
+        "params": {},
+    }
     # "²" is a digit to str.isdigit(), not to int(): a length the app must refuse, not crash on
     odd = await http.post(
         "/api/v1/attachments",
@@ -153,7 +160,12 @@ async def test_every_refusal_has_detail_and_field(
     )
     assert odd.status_code == 422 and odd.json()["field"] == "file"
     nowhere = await http.get("/api/v1/no-such-thing", headers=headers)
-    assert nowhere.status_code == 404 and nowhere.json() == {"detail": "Not Found", "field": ""}
+    assert nowhere.status_code == 404 and nowhere.json() == {
+        "detail": "Not Found",
+        "field": "",
+        "code": "",
+        "params": {},
+    }
 
 
 def test_the_openapi_documents_one_422_shape_and_every_refusal() -> None:
@@ -189,7 +201,13 @@ async def test_text_the_database_cannot_store_is_422(
     before = await http.get("/api/v1/directory/people", headers=headers)
     person = {"unit_id": "gl-dept-water\u0000", "name": "张三"}
     refused = await http.post("/api/v1/directory/people", json=person, headers=headers)
-    assert refused.status_code == 422 and set(refused.json()) == {"detail", "field", "errors"}
+    assert refused.status_code == 422 and set(refused.json()) == {
+        "detail",
+        "field",
+        "code",
+        "params",
+        "errors",
+    }
     looked_up = await http.get("/api/v1/cases/T1%00", headers=headers)
     assert looked_up.status_code in (404, 422)  # no such case (SQLite), or not storable (PG)
     after = await http.get("/api/v1/directory/people", headers=headers)

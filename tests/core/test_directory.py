@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.cases.service import CaseError, CaseService
 from core.config import Settings
 from core.db import SessionFactory, session_scope
+from core.directory.release import release_for_case
 from core.directory.service import (
     DirectoryService,
     EquipmentCreate,
@@ -28,7 +29,6 @@ from core.directory.service import (
     PersonUpdate,
     TeamCreate,
     TeamUpdate,
-    release_for_case,
 )
 from core.models import Allocation, CaseRecord, Equipment, Person, Team, User
 from tests.conftest import user_named

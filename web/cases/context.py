@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from core import access
 from core.cases.service import CaseService, Reporter
 from core.models import CaseRecord, User
 from core.privacy import masking as privacy
@@ -14,7 +15,7 @@ from web import lookups
 from web.layout import layout_context
 from web.templating import redirect, render, wants_fragment
 from web.whistles.context import case_panel as whistle_panel
-from workflows.contracts import CaseEvent, CaseState, SplitReport
+from workflows.contracts import TERMINAL, CaseEvent, CaseState, SplitReport
 from workflows.intake import reports
 
 
@@ -41,6 +42,7 @@ async def case_context(
         "category_names": lookups.category_names(sessions, _categories_named(events)),
         "dispatch_units": lookups.dispatch_units(sessions, loc.district_id) if picks_unit else [],
         "categories": (lookups.category_groups(sessions) if "change_category" in allowed else []),
+        "may_reset": access.may_reset(user, state) and state.status not in TERMINAL,
         "failed_action": "",
         "action_error": "",
         "values": {},

@@ -48,7 +48,7 @@ async def split_report(
     reason = formdata.text(await request.form(), "reason")
     try:
         if not reason:
-            raise CaseError(422, "split needs a reason", "reason")
+            raise CaseError(422, "split needs a reason", "reason", code="required")
         new_case = await intake.split(cases.actor(user), ticket, report, reason)
     except CaseError as err:
         return await _case_with_split_error(request, cases, user, ticket, report, reason, err)

@@ -80,5 +80,5 @@ def row_id(value: str, field: str, what: str) -> int | None:
     if not value:
         return None
     if not value.isdigit():
-        raise CaseError(422, f"unknown {what} {value!r}", field)
+        raise CaseError(422, f"unknown {what} {value!r}", field, code="not_found")
     return int(value)

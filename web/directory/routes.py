@@ -3,7 +3,6 @@ the teams and equipment allocated to a case."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -41,45 +40,6 @@ FIELD_LABELS = {
     "equipment_id": "装备",
     "reason": "原因",
 }
-# core.directory's refusals, in Chinese (labels.chinese_reason knows the case workflow's).
-_REFUSALS = (
-    (re.compile(r"unknown unit .*"), "没有这个单位"),
-    (re.compile(r"unit \S+ may not edit the directory of unit \S+"), "只能编辑本单位的力量和装备"),
-    (re.compile(r"(name|type) must not be empty"), "必填"),
-    (re.compile(r"serial must be .*"), "格式不正确：2 到 64 个字母、数字或 · - . /，不含空格"),
-    (re.compile(r"serial (\S+) is taken by another piece of equipment"), r"号牌/编号 \1 已存在"),
-    (re.compile(r"status must be available or repair"), "请从列表中选择"),
-    (
-        re.compile(r"equipment is allocated only by allocating it to a case"),
-        "“已调派”只能通过调派给工单设置",
-    ),
-    (re.compile(r"team (.+) has people; move them first"), r"队伍\1仍有人员，请先调整人员"),
-    (re.compile(r"unknown team .*"), "没有这支队伍"),
-    (re.compile(r"team .+ is not a team of unit \S+"), "所选队伍不属于该单位"),
-    (re.compile(r"choose a team or a piece of equipment to allocate"), "请选择队伍或装备"),
-    (re.compile(r"an allocation needs a reason|a release needs a reason"), "必填"),
-    (re.compile(r"unknown equipment .*"), "没有这件装备"),
-    (re.compile(r"equipment (\S+) is allocated to case (\S+)"), r"装备 \1 已调派给工单 \2"),
-    (re.compile(r"equipment (\S+) is allocated"), r"装备 \1 已被调派"),
-    (re.compile(r"equipment (\S+) is under repair"), r"装备 \1 正在维修"),
-    (re.compile(r"team (.+) is allocated to case (\S+)"), r"队伍\1已调派给工单 \2"),
-    (re.compile(r"team (.+) is inactive"), r"队伍\1已停用"),
-    (
-        re.compile(r"case \S+ is not in handling \(\w+\) and takes no allocations"),
-        "工单不在处置中（已签收、处置中或返工），不能调派",
-    ),
-    (re.compile(r"unit \S+ does not cover the area of case \S+"), "工单不在您的辖区内"),
-    (re.compile(r"case \S+ is not held by unit \S+"), "工单不由您的单位承办"),
-    (re.compile(r"role \w+ may not allocate teams or equipment"), "您的角色不能调派力量和装备"),
-    (
-        re.compile(r"(team|equipment) .+ belongs to \S+, neither the holding unit nor .*"),
-        "只能调派承办单位或本单位下属单位的力量和装备",
-    ),
-    (re.compile(r"\S+ may not release allocation \d+"), "您不能释放这项调派"),
-    (re.compile(r"allocation \d+ is released already"), "已经释放"),
-    (re.compile(r"no (allocation|team|person|equipment) .*"), "找不到该记录"),
-    (re.compile(r"no case with ticket .*"), "找不到该工单"),
-)
 
 
 # ---- the directory page ----------------------------------------------------------------------
@@ -97,7 +57,7 @@ def directory_page(
         values = _current_values(cases, user, edit, item) if edit and item else {}
         context = _page_context(cases, user, unit, form=edit or "", edit_id=item, values=values)
     except CaseError as err:
-        return error_page(request, cases, user, _chinese_error(err))
+        return error_page(request, cases, user, err)
     return render(request, "directory/page.html", context, block="directory")
 
 
@@ -153,7 +113,11 @@ def _current_values(cases: CaseService, user: User, kind: str, item_id: int) -> 
     row = KINDS[kind].get(DirectoryService(cases, user), item_id)
     unit_id = str(getattr(row, "unit_id", ""))
     if not may_edit(user, unit_id):
-        raise CaseError(403, f"unit {user.unit_id} may not edit the directory of unit {unit_id}")
+        raise CaseError(
+            403,
+            f"unit {user.unit_id} may not edit the directory of unit {unit_id}",
+            code="directory_other_unit",
+        )
     values = row.model_dump()
     return {
         name: ("true" if values[name] else "")
@@ -264,7 +228,7 @@ def _panel(
     try:
         panel = DirectoryService(cases, user).case_panel(ticket)
     except CaseError as err:
-        return error_page(request, cases, user, _chinese_error(err))
+        return error_page(request, cases, user, err)
     context = {
         **layout_context(cases, user),
         "panel": panel,
@@ -282,17 +246,7 @@ def _panel(
 
 
 # ---- errors --------------------------------------------------------------------------------
-def chinese_reason(reason: str) -> str:
-    for pattern, message in _REFUSALS:
-        if pattern.fullmatch(reason):
-            return pattern.sub(message, reason)
-    return labels.chinese_reason(reason)
-
-
-def field_errors(err: ValidationError | CaseError) -> dict[str, str]:
-    if isinstance(err, CaseError):
-        return {err.field: chinese_reason(err.reason)}
-    return labels.field_errors(err)
+field_errors = labels.field_errors
 
 
 def error_summary(errors: dict[str, str]) -> str:
@@ -300,7 +254,3 @@ def error_summary(errors: dict[str, str]) -> str:
         f"{FIELD_LABELS.get(name, name)}：{message}" if name else message
         for name, message in errors.items()
     )
-
-
-def _chinese_error(err: CaseError) -> CaseError:
-    return CaseError(err.status, chinese_reason(err.reason), err.field)

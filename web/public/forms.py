@@ -32,7 +32,7 @@ def intake_request(report: ReportForm) -> IntakeRequest:
     values = report.values
     description = values["description"]
     if not description:
-        raise CaseError(422, "describe the problem", "description")
+        raise CaseError(422, "describe the problem", "description", code="description_needed")
     return IntakeRequest.model_validate(
         {
             "title": " ".join(description.split())[:TITLE_LENGTH],

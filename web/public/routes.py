@@ -9,7 +9,6 @@ loop's steps and the result, never staff names, internal notes or personal infor
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -93,15 +92,15 @@ _INVALID = {
     "reporter_email": "请填写正确的电子邮箱",
     "attachments": "最多上传 10 个照片或视频",
 }
-# The refusals a citizen can cause, in the intake's English wording.
-_REFUSALS = (
-    (re.compile(r"describe the problem"), "description", "请描述问题"),
-    (re.compile(r"unknown category .*"), "category", "请选择问题类型"),
-    (re.compile(r"a location is needed.*"), "location", "请在地图上选择位置或填写经纬度"),
-    (re.compile(r"a map point needs both lat and lon"), "location", "请同时填写纬度和经度"),
-    (re.compile(r"the point lies outside .*"), "location", "该位置不在南京市范围内"),
-    (re.compile(r"unknown attachment .*"), "attachments", "照片或视频未上传成功，请重新上传"),
-)
+# The refusals a citizen can cause, by code: the field they show at and their words for citizens.
+_REFUSALS = {
+    "description_needed": ("description", "请描述问题"),
+    "unknown_category": ("category", "请选择问题类型"),
+    "location_needed": ("location", "请在地图上选择位置或填写经纬度"),
+    "point_incomplete": ("location", "请同时填写纬度和经度"),
+    "point_outside": ("location", "该位置不在南京市范围内"),
+    "attachment_missing": ("attachments", "照片或视频未上传成功，请重新上传"),
+}
 
 
 @dataclass
@@ -187,12 +186,12 @@ def _form(request: Request, report: ReportForm, status: int = 200) -> Response:
 def _errors(err: ValidationError | CaseError) -> dict[str, str]:
     """Messages by field of the public form, in Chinese."""
     if isinstance(err, CaseError):
-        for pattern, name, message in _REFUSALS:
-            if pattern.fullmatch(err.reason):
-                return {name: message}
+        if err.code in _REFUSALS:
+            name, message = _REFUSALS[err.code]
+            return {name: message}
         if err.status >= 500:
             return {"": "系统繁忙，请稍后再试"}
-        return {_SHOWN_AT.get(err.field, err.field): labels.chinese_reason(err.reason)}
+        return {_SHOWN_AT.get(err.field, err.field): labels.refusal_text(err)}
     errors: dict[str, str] = {}
     for name, message in labels.field_errors(err).items():
         errors.setdefault(_SHOWN_AT.get(name, name), _INVALID.get(name, message))

@@ -39,7 +39,7 @@ def overrides_context(
     district = filters.district or (districts[0][0] if len(districts) == 1 else "")
     progress: BulkProgress | None = extra.get("progress")
     refusals = (
-        [(ticket_of(o.case_id), labels.chinese_reason(o.reason)) for o in progress.refusals]
+        [(ticket_of(o.case_id), labels.refusal_text(o)) for o in progress.refusals]
         if progress
         else []
     )

@@ -13,7 +13,6 @@ from core.cases.service import CaseService
 from core.models import User
 from web import lookups
 from web.whistles import reads
-from workflows.case.transitions import Rejection
 from workflows.contracts import (
     WHISTLE_STAGES,
     Actor,
@@ -27,6 +26,7 @@ from workflows.contracts import (
     WhistleAction,
     WhistleState,
 )
+from workflows.shared.rejection import Rejection
 from workflows.whistle import rules as whistle_rules
 
 STATS_ROLES = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})

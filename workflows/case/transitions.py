@@ -20,6 +20,7 @@ from workflows.contracts import (
     Role,
     Status,
 )
+from workflows.shared.rejection import Rejection
 
 HANDLING_STATES = frozenset({Status.ACCEPTED, Status.HANDLING, Status.REWORK})
 OPEN_STATES = frozenset(Status) - TERMINAL
@@ -113,15 +114,6 @@ STATUS_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """Why an action is refused. `kind` maps to HTTP: forbidden 403, conflict 409, invalid 422."""
-
-    kind: str
-    reason: str
-    field: str = ""
-
-
 def check(state: CaseState, action: Action, cmd: Command, now: datetime) -> Rejection | None:
     """Return why `cmd` may not take `action` on `state` now, or None if it may."""
     rule = RULES[action]
@@ -136,32 +128,49 @@ def _check_actor(state: CaseState, action: Action, rule: Rule, cmd: Command) -> 
     actor = cmd.actor
     if actor.role not in rule.roles:
         allowed = "/".join(sorted(rule.roles))
-        return Rejection("forbidden", f"{action.value} requires role {allowed}, not {actor.role}")
+        return Rejection(
+            "forbidden",
+            "role_not_allowed",
+            f"{action.value} requires role {allowed}, not {actor.role}",
+        )
     if rule.scope == "area" and actor.unit_id not in state.location.path:
-        return Rejection("forbidden", f"unit {actor.unit_id} does not cover this case's area")
+        return Rejection(
+            "forbidden", "outside_area", f"unit {actor.unit_id} does not cover this case's area"
+        )
     if rule.scope == "assigned" and (
         state.assigned_unit is None or state.assigned_unit.id != actor.unit_id
     ):
-        return Rejection("forbidden", f"case is not assigned to unit {actor.unit_id}")
+        return Rejection(
+            "forbidden", "not_assigned", f"case is not assigned to unit {actor.unit_id}"
+        )
     return None
 
 
 def _check_state(state: CaseState, action: Action, rule: Rule, now: datetime) -> Rejection | None:
     if state.status not in rule.sources:
-        return Rejection("conflict", f"cannot {action.value} a case in status {state.status}")
+        return Rejection(
+            "conflict",
+            "wrong_status",
+            f"cannot {action.value} a case in status {state.status}",
+            params={"action": action.value, "status": str(state.status)},
+        )
     pending = state.pending_extension
     if action is Action.REQUEST_EXTENSION:
         if pending is not None:
-            return Rejection("conflict", "an extension request is already pending")
+            return Rejection(
+                "conflict", "extension_pending", "an extension request is already pending"
+            )
         due = state.clock.due_at
         if due is not None and now >= due:
-            return Rejection("conflict", "an extension must be requested before the deadline")
+            return Rejection(
+                "conflict", "extension_late", "an extension must be requested before the deadline"
+            )
     if action is Action.DECIDE_EXTENSION and pending is None:
-        return Rejection("conflict", "no extension request is pending")
+        return Rejection("conflict", "no_extension_pending", "no extension request is pending")
     if action is Action.DE_ESCALATE and state.clock.escalation_level == 0:
-        return Rejection("conflict", "the case is not escalated")
+        return Rejection("conflict", "not_escalated", "the case is not escalated")
     if action is Action.EXTEND_DEADLINE and state.clock.due_at is None:
-        return Rejection("conflict", "the current stage has no deadline to extend")
+        return Rejection("conflict", "no_deadline", "the current stage has no deadline to extend")
     return None
 
 
@@ -171,20 +180,32 @@ def check_fields(action: Action, cmd: Command, now: datetime) -> Rejection | Non
     for name in rule.needs:
         value = getattr(cmd, name)
         if not (value.strip() if isinstance(value, str) else value):
-            return Rejection("invalid", f"{action.value} needs a {name}", name)
+            return Rejection("invalid", "required", f"{action.value} needs a {name}", name)
     extending = action in (Action.REQUEST_EXTENSION, Action.EXTEND_DEADLINE)
     if extending and not 0 < cmd.hours <= MAX_EXTENSION_HOURS:
-        return Rejection("invalid", f"hours must be between 1 and {MAX_EXTENSION_HOURS}", "hours")
+        return Rejection(
+            "invalid",
+            "hours_range",
+            f"hours must be between 1 and {MAX_EXTENSION_HOURS}",
+            "hours",
+            {"max": MAX_EXTENSION_HOURS},
+        )
     if action is Action.CHANGE_PRIORITY and cmd.priority not in PRIORITIES:
-        return Rejection("invalid", f"priority must be one of {list(PRIORITIES)}", "priority")
+        return Rejection(
+            "invalid", "not_in_list", f"priority must be one of {list(PRIORITIES)}", "priority"
+        )
     if action is Action.PARK and cmd.review_at is not None and cmd.review_at <= now:
-        return Rejection("invalid", "the review date must lie ahead", "review_at")
+        return Rejection("invalid", "review_in_past", "the review date must lie ahead", "review_at")
     if action is Action.CHANGE_CATEGORY and cmd.policy is None:
-        return Rejection("invalid", "the new category's policy is missing", "category")
+        return Rejection(
+            "invalid", "policy_missing", "the new category's policy is missing", "category"
+        )
     if action is Action.VERIFY and not cmd.passed and not cmd.reason.strip():
-        return Rejection("invalid", "a failed verification needs a reason", "reason")
+        return Rejection("invalid", "required", "a failed verification needs a reason", "reason")
     if action is Action.CALLBACK and cmd.rating not in {r.value for r in Rating}:
-        return Rejection("invalid", f"rating must be one of {[r.value for r in Rating]}", "rating")
+        return Rejection(
+            "invalid", "not_in_list", f"rating must be one of {[r.value for r in Rating]}", "rating"
+        )
     return None
 
 

@@ -22,7 +22,7 @@ from temporalio.common import (
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         LinkReport,
         RateWhistle,
         RecordEventsInput,
+        ResetNote,
         ResourceNote,
         Role,
         RouteInput,
@@ -64,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.shared import attributes as sa
     from workflows.shared import idempotency, privacy
     from workflows.shared import ladder as supervision
+    from workflows.shared.rejection import Rejection
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
     from workflows.whistle import rules as whistle_rules
@@ -452,20 +454,21 @@ class CaseWorkflow:
             payload = {"round": rnd.round, "notify": [rnd.blower_unit.id]}
             self._record("whistle_done", SYSTEM, self._state.status, payload=payload)
 
-    def _refuse(self, rejection: transitions.Rejection | None) -> None:
+    def _refuse(self, rejection: Rejection | None) -> None:
         rejection = self._key_reused() or rejection
         if rejection is not None:
-            raise ApplicationError(
-                rejection.reason, rejection.field, type=rejection.kind, non_retryable=True
-            )
+            raise rejection.error()
 
-    def _key_reused(self) -> transitions.Rejection | None:
+    def _key_reused(self) -> Rejection | None:
         """An idempotency key already taken by a different request (a retry has the same id and
         never reaches the validator: Temporal answers it with the first outcome)."""
         key, digest = idempotency.parse(_update_id())
         if key and self._keys.get(key, digest) != digest:
-            return transitions.Rejection(
-                "invalid", "this Idempotency-Key was sent before with another request", "key"
+            return Rejection(
+                "invalid",
+                "key_reused",
+                "this Idempotency-Key was sent before with another request",
+                "key",
             )
         return None
 
@@ -641,6 +644,20 @@ class CaseWorkflow:
         payload = {"resource": note.resource[:200]}
         action = "release" if note.action == "release" else "allocate"
         self._record(action, note.actor, self._state.status, reason=note.reason, payload=payload)
+
+    @workflow.signal
+    def record_reset(self, note: ResetNote) -> None:
+        """Sent to the run a reset started: who went back to which decision point, and why.
+        Its seq follows every event stored, so the undone steps keep their place; a retried
+        reset request (the same run again) notes nothing twice."""
+        if any(
+            e.action == "reset" and e.payload.get("event_id") == note.event_id for e in self._events
+        ):
+            return
+        undone = self._state.last_seq + 1
+        self._state.last_seq = max(self._state.last_seq, note.after_seq)
+        payload = {"event_id": note.event_id, "undone_from_seq": undone}
+        self._record("reset", note.actor, self._state.status, reason=note.reason, payload=payload)
 
     # ---- signals: machine inputs ---------------------------------------------------------
     @workflow.signal

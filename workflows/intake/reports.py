@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from workflows.case.transitions import Rejection
 from workflows.contracts import (
     TERMINAL,
     AlarmSignal,
@@ -24,6 +23,7 @@ from workflows.contracts import (
     SplitReport,
     Status,
 )
+from workflows.shared.rejection import Rejection
 
 # A closed case waits only for its callback: a new report of the same problem is a new case.
 JOINABLE = frozenset(Status) - TERMINAL - {Status.CLOSED}
@@ -39,15 +39,27 @@ def find(state: CaseState, ticket: str) -> LinkedReport | None:
 
 def check_link(state: CaseState, cmd: LinkReport) -> Rejection | None:
     if cmd.actor.role not in LINK_ROLES:
-        return Rejection("forbidden", f"role {cmd.actor.role} may not merge reports")
+        return Rejection("forbidden", "merge_role", f"role {cmd.actor.role} may not merge reports")
     if cmd.report.ticket == state.ticket:
-        return Rejection("invalid", "a case cannot be merged into itself", "merge_into")
+        return Rejection(
+            "invalid", "merge_self", "a case cannot be merged into itself", "merge_into"
+        )
     if find(state, cmd.report.ticket) is not None:
         return None  # a retried merge: the handler answers without recording it twice
     if state.status not in JOINABLE:
-        return Rejection("conflict", f"case {state.ticket} is {state.status} and takes no reports")
+        return Rejection(
+            "conflict",
+            "case_takes_no_reports",
+            f"case {state.ticket} is {state.status} and takes no reports",
+            params={"ticket": state.ticket},
+        )
     if cmd.report.category != state.category:
-        return Rejection("invalid", "only a report of the same category can be merged", "category")
+        return Rejection(
+            "invalid",
+            "merge_other_category",
+            "only a report of the same category can be merged",
+            "category",
+        )
     return None
 
 
@@ -71,17 +83,31 @@ def slim(report: CaseInput) -> CaseInput:
 def check_split(state: CaseState, cmd: SplitReport) -> Rejection | None:
     if cmd.actor.role not in SPLIT_ROLES:
         return Rejection(
-            "forbidden", f"split requires role dispatcher/supervisor, not {cmd.actor.role}"
+            "forbidden",
+            "split_role",
+            f"split requires role dispatcher/supervisor, not {cmd.actor.role}",
         )
     if cmd.actor.unit_id not in state.location.path:
-        return Rejection("forbidden", f"unit {cmd.actor.unit_id} does not cover this case's area")
+        return Rejection(
+            "forbidden", "outside_area", f"unit {cmd.actor.unit_id} does not cover this case's area"
+        )
     if not cmd.reason.strip():
-        return Rejection("invalid", "split needs a reason", "reason")
+        return Rejection("invalid", "required", "split needs a reason", "reason")
     linked = find(state, cmd.ticket)
     if linked is None:
-        return Rejection("invalid", f"no report {cmd.ticket!r} is linked to this case", "ticket")
+        return Rejection(
+            "invalid",
+            "report_not_linked",
+            f"no report {cmd.ticket!r} is linked to this case",
+            "ticket",
+        )
     if linked.split_at is not None:
-        return Rejection("conflict", f"report {cmd.ticket} was split out already")
+        return Rejection(
+            "conflict",
+            "report_split_already",
+            f"report {cmd.ticket} was split out already",
+            params={"ticket": cmd.ticket},
+        )
     return None
 
 
@@ -95,7 +121,12 @@ def split(state: CaseState, cmd: SplitReport, now: datetime) -> LinkedReport:
 
 def check_alarm(state: CaseState, alarm: AlarmSignal) -> Rejection | None:
     if state.status not in JOINABLE:
-        return Rejection("conflict", f"case {state.ticket} is {state.status}: open a new one")
+        return Rejection(
+            "conflict",
+            "case_takes_no_reports",
+            f"case {state.ticket} is {state.status}: open a new one",
+            params={"ticket": state.ticket},
+        )
     return None
 
 

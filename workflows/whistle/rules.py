@@ -11,7 +11,7 @@ import dataclasses
 from datetime import date, datetime
 
 from workflows.case.clock import StageClock
-from workflows.case.transitions import HANDLING_STATES, Rejection
+from workflows.case.transitions import HANDLING_STATES
 from workflows.contracts import (
     WHISTLE_STAGES,
     Action,
@@ -34,6 +34,7 @@ from workflows.contracts import (
     WhistleState,
     WhistleStep,
 )
+from workflows.shared.rejection import Rejection
 from workflows.shared.workcal import WorkCalendar, deadline, limit_minutes
 
 BLOWER_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
@@ -74,7 +75,9 @@ def check_blow(state: CaseState, cmd: BlowWhistle) -> Rejection | None:
 def _check_blower(state: CaseState, actor: Actor) -> Rejection | None:
     if actor.role not in BLOWER_ROLES:
         return Rejection(
-            "forbidden", f"blowing a whistle requires role handler/supervisor, not {actor.role}"
+            "forbidden",
+            "whistle_role",
+            f"blowing a whistle requires role handler/supervisor, not {actor.role}",
         )
     holder = state.assigned_unit
     holds = holder is not None and holder.id == actor.unit_id and holder.level in BLOWER_LEVELS
@@ -82,6 +85,7 @@ def _check_blower(state: CaseState, actor: Actor) -> Rejection | None:
     if not (holds or centre):
         return Rejection(
             "forbidden",
+            "whistle_not_holder",
             "only the street or community holding the case, or the city centre, blows a whistle",
         )
     return None
@@ -89,29 +93,59 @@ def _check_blower(state: CaseState, actor: Actor) -> Rejection | None:
 
 def _check_blow_state(state: CaseState) -> Rejection | None:
     if state.status not in HANDLING_STATES:
-        return Rejection("conflict", f"a whistle needs a case in handling, not {state.status}")
+        return Rejection(
+            "conflict",
+            "whistle_needs_handling",
+            f"a whistle needs a case in handling, not {state.status}",
+        )
     if open_round(state) is not None:
-        return Rejection("conflict", "a whistle of this case is still open")
+        return Rejection("conflict", "whistle_open", "a whistle of this case is still open")
     return None
 
 
 def _check_blow_fields(cmd: BlowWhistle) -> Rejection | None:
     if cmd.spec is None or cmd.spec.kind != cmd.kind:
-        return Rejection("invalid", f"unknown whistle kind {cmd.kind!r}", "kind")
+        return Rejection("invalid", "not_in_list", f"unknown whistle kind {cmd.kind!r}", "kind")
     if missing := [s for s in WHISTLE_STAGES if s not in cmd.spec.stages]:
-        return Rejection("invalid", f"whistle kind {cmd.kind} lacks limits for {missing}", "kind")
+        return Rejection(
+            "invalid",
+            "whistle_kind_incomplete",
+            f"whistle kind {cmd.kind} lacks limits for {missing}",
+            "kind",
+        )
     if not cmd.need.strip() or len(cmd.need) > MAX_NEED:
-        return Rejection("invalid", "a whistle needs a description of what is needed", "need")
+        return Rejection(
+            "invalid", "required", "a whistle needs a description of what is needed", "need"
+        )
     ids = [d.id for d in cmd.departments]
     if not ids:
-        return Rejection("invalid", "summon at least one department", "departments")
+        return Rejection(
+            "invalid", "whistle_no_department", "summon at least one department", "departments"
+        )
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})
-        return Rejection("invalid", f"department summoned twice: {', '.join(twice)}", "departments")
+        return Rejection(
+            "invalid",
+            "whistle_summoned_twice",
+            f"department summoned twice: {', '.join(twice)}",
+            "departments",
+            {"units": ", ".join(twice)},
+        )
     if cmd.actor.unit_id in ids:
-        return Rejection("invalid", "the whistle-blower cannot summon its own unit", "departments")
+        return Rejection(
+            "invalid",
+            "whistle_own_unit",
+            "the whistle-blower cannot summon its own unit",
+            "departments",
+        )
     if others := [d.id for d in cmd.departments if d.level != "dept"]:
-        return Rejection("invalid", f"not a department: {', '.join(others)}", "departments")
+        return Rejection(
+            "invalid",
+            "whistle_not_department",
+            f"not a department: {', '.join(others)}",
+            "departments",
+            {"units": ", ".join(others)},
+        )
     return None
 
 
@@ -152,24 +186,30 @@ def check_approve(state: CaseState, cmd: ApproveWhistle) -> Rejection | None:
     actor = cmd.actor
     if actor.role is not Role.SUPERVISOR or actor.unit_id != state.location.district_id:
         return Rejection(
-            "forbidden", "a whistle is approved by a supervisor of the case's district"
+            "forbidden",
+            "whistle_approver",
+            "a whistle is approved by a supervisor of the case's district",
         )
     rnd = open_round(state)
     if rnd is None or rnd.status != "pending_approval":
-        return Rejection("conflict", "no whistle of this case waits for approval")
+        return Rejection(
+            "conflict", "whistle_no_approval_pending", "no whistle of this case waits for approval"
+        )
     return None
 
 
 def check_close(state: CaseState, cmd: CloseWhistle) -> Rejection | None:
     rnd = open_round(state)
     if rnd is None:
-        return Rejection("conflict", "no whistle of this case is open")
+        return Rejection("conflict", "whistle_none_open", "no whistle of this case is open")
     if cmd.actor.unit_id != rnd.blower_unit.id:
         return Rejection(
-            "forbidden", f"only {rnd.blower_unit.name or rnd.blower_unit.id} may close its whistle"
+            "forbidden",
+            "whistle_close_by_blower",
+            f"only {rnd.blower_unit.name or rnd.blower_unit.id} may close its whistle",
         )
     if not cmd.reason.strip():
-        return Rejection("invalid", "closing a whistle early needs a reason", "reason")
+        return Rejection("invalid", "required", "closing a whistle early needs a reason", "reason")
     return None
 
 
@@ -187,20 +227,30 @@ def rated_member(state: CaseState, cmd: RateWhistle) -> tuple[WhistleRound, Whis
 def check_rate(state: CaseState, cmd: RateWhistle) -> Rejection | None:
     found = rated_member(state, cmd)
     if found is None:
-        return Rejection("invalid", f"no whistle summoned {cmd.unit_id!r}", "unit_id")
+        return Rejection(
+            "invalid", "whistle_not_summoned", f"no whistle summoned {cmd.unit_id!r}", "unit_id"
+        )
     rnd, member = found
     if cmd.actor.unit_id != rnd.blower_unit.id:
-        return Rejection("forbidden", "only the whistle-blower rates the departments' response")
+        return Rejection(
+            "forbidden",
+            "whistle_rate_by_blower",
+            "only the whistle-blower rates the departments' response",
+        )
     if not 1 <= cmd.score <= 5:
-        return Rejection("invalid", "score must be between 1 and 5", "score")
+        return Rejection("invalid", "score_range", "score must be between 1 and 5", "score")
     if rnd.status in OPEN_ROUND and member.step != WhistleStep.REPORTED:
         return Rejection(
-            "conflict", "rate a department once it has reported or the whistle is closed"
+            "conflict",
+            "whistle_rate_early",
+            "rate a department once it has reported or the whistle is closed",
         )
     if rnd.status == "pending_approval" or member.step == WhistleStep.PENDING:
-        return Rejection("conflict", "the department was never summoned")
+        return Rejection("conflict", "whistle_not_summoned", "the department was never summoned")
     if member.rating:
-        return Rejection("conflict", "this department's response is rated already")
+        return Rejection(
+            "conflict", "whistle_rated_already", "this department's response is rated already"
+        )
     return None
 
 
@@ -208,7 +258,9 @@ def check_case_action(state: CaseState, action: Action) -> Rejection | None:
     """While a whistle is open the case waits: no feedback before the departments report."""
     if action is Action.SUBMIT_FEEDBACK and open_round(state) is not None:
         return Rejection(
-            "conflict", "a whistle of this case is open: wait for the departments or close it"
+            "conflict",
+            "whistle_open_wait",
+            "a whistle of this case is open: wait for the departments or close it",
         )
     return None
 
@@ -264,12 +316,18 @@ def check_step(state: WhistleState, stage: str, cmd: WhistleAction) -> Rejection
     if cmd.actor.unit_id != state.department.id:
         return Rejection(
             "forbidden",
+            "whistle_other_unit",
             f"this whistle summons {state.department.id}, not unit {cmd.actor.unit_id}",
         )
     if state.step != COMES_FROM[stage]:
-        return Rejection("conflict", f"cannot {stage} a whistle that is {state.step}")
+        return Rejection(
+            "conflict",
+            "whistle_wrong_step",
+            f"cannot {stage} a whistle that is {state.step}",
+            params={"stage": stage, "step": str(state.step)},
+        )
     if stage in ("contact", "report") and not cmd.note.strip():
-        return Rejection("invalid", f"{stage} needs a note", "note")
+        return Rejection("invalid", "required", f"{stage} needs a note", "note")
     if stage == "report":
         return _check_report(cmd)
     return None
@@ -277,12 +335,19 @@ def check_step(state: WhistleState, stage: str, cmd: WhistleAction) -> Rejection
 
 def _check_report(cmd: WhistleAction) -> Rejection | None:
     if not cmd.arrived and not cmd.plan_date:
-        return Rejection("invalid", "report that you arrived, or a plan with a date", "plan_date")
+        return Rejection(
+            "invalid",
+            "whistle_report_plan",
+            "report that you arrived, or a plan with a date",
+            "plan_date",
+        )
     if cmd.plan_date:
         try:
             date.fromisoformat(cmd.plan_date)
         except ValueError:
-            return Rejection("invalid", "plan_date must be an ISO date (YYYY-MM-DD)", "plan_date")
+            return Rejection(
+                "invalid", "date_format", "plan_date must be an ISO date (YYYY-MM-DD)", "plan_date"
+            )
     return None
 
 

@@ -22,7 +22,7 @@ from temporalio.common import (
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.whistle import WhistleActivities
@@ -158,9 +158,7 @@ class WhistleWorkflow:
     def _validate(self, stage: str, cmd: WhistleAction) -> None:
         rejection = whistle_rules.check_step(self._state, stage, cmd)
         if rejection is not None:
-            raise ApplicationError(
-                rejection.reason, rejection.field, type=rejection.kind, non_retryable=True
-            )
+            raise rejection.error()
 
     def _step(self, stage: str, cmd: WhistleAction) -> WhistleState:
         s, now = self._state, workflow.now()
