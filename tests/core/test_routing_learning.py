@@ -94,7 +94,9 @@ def test_an_accepted_override_routes_until_replaced_or_revoked(misrouted: Sessio
         district = body.model_copy(update={"area_unit_id": "gl", "unit_id": "gl-dept-water"})
         overrides.accept(session, supervisor, district)
         assert overrides.for_case(session, "exposed_garbage", "gl-hnl", "gl") == "gl-dept-water"
-        second = overrides.accept(session, supervisor, body.model_copy(update={"unit_id": "gl-hnl"}))
+        second = overrides.accept(
+            session, supervisor, body.model_copy(update={"unit_id": "gl-hnl"})
+        )
         assert overrides.for_case(session, "exposed_garbage", "gl-nhl", "gl") == "gl-hnl"
         overrides.revoke(session, supervisor, second.id, RevokeIn(reason="试行结束"))
         assert overrides.for_case(session, "exposed_garbage", "gl-nhl", "gl") == "gl-dept-water"
