@@ -780,12 +780,12 @@ class CaseWorkflow:
 
     def _fire_alarm(self, alarm: datetime) -> None:
         """Act on the alarm due at `alarm` (timers fire a little after; rungs count from it)."""
-        clock = self._state.clock
+        kind = supervision.alarm_kind(self._state.clock, alarm)
         if self._state.status is Status.PARKED:
             self._review_parked()
-        elif clock.overdue:
+        elif kind == "escalate":
             self._escalate(alarm)
-        elif clock.reminders_at and clock.reminders_at[0] <= alarm:
+        elif kind == "remind":
             self._remind()
         else:
             self._mark_overdue(alarm)
@@ -823,16 +823,11 @@ class CaseWorkflow:
         """督办: climb one level up from the holder; at the top, report to the city daily."""
         s, clock = self._state, self._state.clock
         chain = s.escalation_chain or [Unit(s.location.path[0], "", "city")]
-        target = supervision.next_rung(chain, clock.escalation_level)
+        target = supervision.climb(clock, chain, alarm, policy=self._policy, cal=self._cal)
         if target is None:
-            clock.next_escalation_at = alarm + supervision.TOP_REPORT_EVERY
             payload = {"level": clock.escalation_level, "notify": [chain[-1].id]}
             self._record("escalation_report", SYSTEM, s.status, payload=payload)
             return
-        clock.escalation_level += 1
-        clock.next_escalation_at = supervision.grace_until(
-            alarm, target, policy=self._policy, cal=self._cal
-        )
         s.escalation_count += 1
         s.escalated_to = target
         s.priority = supervision.raise_priority(s.priority)
