@@ -85,6 +85,12 @@ def build_worker(
     settings = settings or get_settings()
     files = AttachmentActivities(sessions, settings)
     notify = NotifyActivities(sessions, settings)
+    typed = [
+        a
+        for t in registry.all_types()
+        if t.activities
+        for a in registry.load(t.activities)(sessions, writers)
+    ]
     return Worker(
         client,
         task_queue=task_queue,
@@ -102,6 +108,7 @@ def build_worker(
             bulk.apply_override,
             files.prune_attachments,
             notify.deliver_notifications,
+            *typed,  # each registered type's own (workflows/registry.py)
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,
