@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workflows.case.workflow import CaseWorkflow
@@ -59,7 +59,6 @@ class CaseType:
     read_model: str = "cases"  # its table ("cases": the shared one)
     templates: str = ""  # its page templates
     demo: str = ""  # async (client, settings, sessions) -> staged demo cases
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def workflow_id(self, ticket: str) -> str:
         return f"{self.id_prefix}{ticket}"
@@ -114,7 +113,16 @@ def _step_target(_event_id: str, cmd: Any) -> str:
     return str(cmd.assignment_id)
 
 
-CITY_EVENT = register(CaseType(name="city_event", label="城市事件", workflow=CaseWorkflow))
+CITY_EVENT = register(
+    CaseType(
+        name="city_event",
+        label="城市事件",
+        workflow=CaseWorkflow,
+        # core/cases/service.py and core/intake/service.py serve it (INTAKE_ROLES there)
+        start_roles=frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR}),
+        templates="web/cases/templates",
+    )
+)
 # 吹哨报到: one child workflow per summoned department, started by its case (blow_whistle).
 WHISTLE = register(
     CaseType(
