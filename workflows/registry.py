@@ -58,6 +58,8 @@ class CaseType:
     activities: str = ""  # (sessions, writers) -> activity callables, for the worker
     read_model: str = "cases"  # its table ("cases": the shared one)
     templates: str = ""  # its page templates
+    pages: str = ""  # its web router ("" for the city event, whose pages web/ composes)
+    url: str = ""  # where its pages live; intake links to url + "/new"
     demo: str = ""  # async (client, settings, sessions) -> staged demo cases
 
     def workflow_id(self, ticket: str) -> str:
@@ -151,6 +153,8 @@ MAJOR_EVENT = register(
         activities="activities.major_event:activities_for",
         read_model="major_events",
         templates="web/major_events/templates",
+        pages="web.major_events.routes:router",
+        url="/major-events",
         demo="core.major_events.demo:stage_rainstorm",
         actions=(
             ActionSpec("assess", "研判定级", COMMAND_ROLES, me.Assess, MajorEventWorkflow.assess),
