@@ -53,6 +53,7 @@ EVENT_NAMES = {
     "note": "备注",
     "remind": "催办",
     "escalate": "升级督办",
+    "link_command": "纳入重大事件指挥",
     "escalation_report": "市级通报",
     "park_review": "挂账复核",
     "link_report": "关联报告",

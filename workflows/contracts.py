@@ -262,6 +262,15 @@ class Command:
 
 
 @dataclass
+class CaseEscalated:
+    """A case linked to a major event climbed a rung: its command hears of it."""
+
+    ticket: str
+    level: int
+    unit_id: str = ""
+
+
+@dataclass
 class CaseEvent:
     """One entry of the audit trail: who did what, when and why."""
 
@@ -417,6 +426,7 @@ class CaseState:
     signal_count: int = 0  # sensor alarms received (the first included)
     last_signal: AlarmSignal | None = None
     direct_answer: str = ""
+    command_id: str = ""  # a major event this case is linked to: its escalations go there
 
     def snapshot(self) -> "CaseSnapshot":
         loc, unit = self.location, self.assigned_unit

@@ -17,13 +17,16 @@ from core.major_events.models import MajorEventRecord
 from core.major_events.service import MajorEventIntake, MajorEventService
 from core.models import CaseEventRecord
 from tests.conftest import running_worker, user_named
+from tests.workflows.support import start_case, state_of, until_dispatched
 from workflows import registry
+from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Actor, CaseEvent
 from workflows.major_event.assignment import AssignmentWorkflow
 from workflows.major_event.contracts import (
     Activate,
     Assess,
     AssignTask,
+    LinkCases,
     MajorEventState,
     OrderStation,
     Regrade,
@@ -254,3 +257,25 @@ async def test_a_long_event_continues_as_new_and_keeps_its_deadlines(
 
 def _assess(me: Actor) -> Assess:
     return Assess(me, note="雨量超警")
+
+
+async def test_a_linked_case_tells_the_command_when_it_climbs(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        case = await start_case(service, "waterlogging", location="gl-nhl-c1-g2")
+        await until_dispatched(case)
+        ticket = (await state_of(case)).ticket
+        handle = await start(service, "III")
+        me = actor(service)
+        linked = await handle.execute_update(MajorEventWorkflow.link_cases, LinkCases(me, [ticket]))
+        await ts_env.sleep(timedelta(days=3))
+        state = await handle.query(MajorEventWorkflow.get_state)
+        events = await timeline(handle)
+        case_events = await case.query(CaseWorkflow.get_timeline)
+
+    assert linked.linked == [ticket]
+    assert named(case_events, "link_command") and named(case_events, "escalate")
+    assert state.escalated_cases == [ticket]
+    told = named(events, "linked_case_escalated")
+    assert told and told[0].payload["ticket"] == ticket and "gl" in told[0].payload["notify"]

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         AlarmSignal,
         ApproveWhistle,
         BlowWhistle,
+        CaseEscalated,
         CaseEvent,
         CaseInput,
         CasePolicy,
@@ -78,6 +79,8 @@ SUPERVISION_PATCH = "supervision-v1"
 # task that made the events is recorded: SQL never shows an event that did not happen (issue 9).
 # Cases started before keep the local activity their histories recorded.
 PROJECTION_PATCH = "projection-after-record-v1"
+# A case linked to a major event tells its command of each rung it climbs (issue 11).
+COMMAND_PATCH = "escalate-to-command-v1"
 # The projection must eventually land, however long the database is away. Each attempt gets
 # longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -115,6 +118,7 @@ class CaseWorkflow:
         self._whistle_lock = asyncio.Lock()
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}  # open whistles
         self._watchers: list[asyncio.Task[None]] = []
+        self._command_news: asyncio.Task[None] | None = None  # telling a linked major event
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
@@ -644,6 +648,12 @@ class CaseWorkflow:
 
     # ---- signals: machine inputs ---------------------------------------------------------
     @workflow.signal
+    def link_command(self, event_id: str) -> None:
+        """A major event took this case under its command (sent by the event)."""
+        self._state.command_id = event_id
+        self._record("link_command", SYSTEM, self._state.status, payload={"event": event_id})
+
+    @workflow.signal
     def add_note(self, note: str) -> None:
         """A machine or citizen note (sensor ping, citizen follow-up): recorded, no transition."""
         self._record("note", SYSTEM, self._state.status, payload={"note": note[:2000]})
@@ -842,6 +852,15 @@ class CaseWorkflow:
             "notify": [target.id],
         }
         self._record("escalate", SYSTEM, s.status, payload=payload)
+        if s.command_id and workflow.patched(COMMAND_PATCH):
+            tell = CaseEscalated(s.ticket, clock.escalation_level, target.id)
+            self._command_news = asyncio.create_task(self._tell_command(s.command_id, tell))
+
+    async def _tell_command(self, event_id: str, news: CaseEscalated) -> None:
+        try:
+            await workflow.get_external_workflow_handle(event_id).signal("case_escalated", news)
+        except FailureError as err:  # the event has ended: the case climbs on as before
+            workflow.logger.warning("command_gone", extra={"error": str(err)})
 
     def _responsible_unit(self) -> str:
         """Who must act in the current stage: the holder while it works, else the district."""

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from workflows.contracts import Actor, CaseEvent, CasePolicy, Clock, Location, Unit
+from workflows.contracts import (  # noqa: F401  (CaseEscalated: the event's signal input)
+    Actor,
+    CaseEscalated,
+    CaseEvent,
+    CasePolicy,
+    Clock,
+    Location,
+    Unit,
+)
 
 EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     # article 11 and the national plan's sub-types
@@ -228,15 +236,6 @@ class PhaseStep:
 
     actor: Actor
     note: str = ""
-
-
-@dataclass
-class CaseEscalated:
-    """A linked city-event case climbed a rung: the command hears of it."""
-
-    ticket: str
-    level: int
-    unit_id: str = ""
 
 
 # ---- assignments (child workflows) --------------------------------------------------------
