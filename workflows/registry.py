@@ -19,7 +19,7 @@ from workflows.contracts import Role
 from workflows.major_event import contracts as me
 from workflows.major_event.assignment import STEP_ROLES, AssignmentWorkflow
 from workflows.major_event.rules import COMMAND_ROLES, REPORT_ROLES
-from workflows.major_event.workflow import MajorEventWorkflow
+from workflows.major_event.workflow import EVENT_PREFIX, MajorEventWorkflow
 from workflows.major_event.workflow import start_search_attributes as major_event_attributes
 from workflows.whistle.workflow import WhistleWorkflow
 
@@ -141,7 +141,7 @@ MAJOR_EVENT = register(
         name="major_event",
         label="重大事件综合指挥调度",
         workflow=MajorEventWorkflow,
-        id_prefix="major-event-",
+        id_prefix=EVENT_PREFIX,
         input=me.MajorEventInput,
         state=me.MajorEventState,
         query=MajorEventWorkflow.get_state,

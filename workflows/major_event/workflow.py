@@ -61,6 +61,7 @@ PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
 CASE_PREFIX = "case-"  # the city-event type's workflow ids (workflows/registry.py)
+EVENT_PREFIX = "major-event-"  # this type's
 
 
 @workflow.defn
@@ -345,7 +346,10 @@ class MajorEventWorkflow:
     ) -> None:
         s, now = self._state, workflow.now()
         number = sum(1 for b in s.board if b.kind == kind) + 1
-        assignment_id = f"{s.event_id}-{kind}-{unit.id if kind == 'station' else number}"
+        # From the ticket, not the run's workflow id: a history replays under any id.
+        assignment_id = (
+            f"{EVENT_PREFIX}{s.ticket}-{kind}-{unit.id if kind == 'station' else number}"
+        )
         command = [*chain, s.lead or s.city]
         inp = AssignmentInput(
             event_id=s.event_id,
