@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -97,18 +97,23 @@ def _intake_models() -> list[type[BaseModel]]:
 
 
 async def json_body(request: Request) -> Any:
-    """The JSON body, refused as FastAPI refuses a missing or malformed one."""
+    """The body as FastAPI reads a model's: JSON if it says so, refused the way FastAPI
+    refuses a missing, malformed (422) or undecodable (400, answered 422 on `body`) one."""
     raw = await request.body()
     if not raw:
         raise RequestValidationError(
             [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
         )
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if not (kind.startswith("application/") and (kind.endswith("/json") or kind.endswith("+json"))):
+        return raw  # refused by the model, as FastAPI refuses it
     try:
         return json.loads(raw)
+    except json.JSONDecodeError as err:
+        error = {"type": "json_invalid", "loc": ("body", err.pos), "msg": "JSON decode error"}
+        raise RequestValidationError([error]) from None
     except ValueError:
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
-        ) from None
+        raise HTTPException(400, "There was an error parsing the body") from None
 
 
 @router.post(
