@@ -13,6 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import CaseService
 from core.db import session_scope
+from core.demo.seed import stage_demo_cases
+from core.major_events import demo
 from core.major_events.models import MajorEventRecord
 from core.major_events.service import MajorEventIntake, MajorEventService
 from core.models import CaseEventRecord
@@ -279,3 +281,19 @@ async def test_a_linked_case_tells_the_command_when_it_climbs(
     assert state.escalated_cases == [ticket]
     told = named(events, "linked_case_escalated")
     assert told and told[0].payload["ticket"] == ticket and "gl" in told[0].payload["notify"]
+
+
+async def test_the_demo_hook_stages_the_rainstorm_once(
+    ts_env: WorkflowEnvironment, service: CaseService
+) -> None:
+    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+        staged = await stage_demo_cases(service.client, service.settings, service.sessions)
+        again = await stage_demo_cases(service.client, service.settings, service.sessions)
+        handle = service.client.get_workflow_handle_for(
+            MajorEventWorkflow.run, registry.MAJOR_EVENT.workflow_id(demo.TICKET)
+        )
+        state = await handle.query(MajorEventWorkflow.get_state)
+
+    assert staged == ["major_event"] and again == []
+    assert state.title == "鼓楼区暴雨内涝" and state.phase == "responding"
+    assert {b.kind for b in state.board} == {"station", "task"}
