@@ -166,6 +166,8 @@ def roll_progress(state: MajorEventState, now: datetime, policy: MajorEventPolic
     floor = max(now, written.clock.due_at) if written and written.clock.due_at else now
     if last is not None and last.clock.due_at is not None:
         floor = max(floor, last.clock.due_at)
+    if last is not None and last.submitted_at is None:
+        last.clock.next_escalation_at = None  # a missed 续报 is superseded by the next slot
     due = next_progress_slot(floor, policy)
     state.reports.append(
         ReportDue(ReportKind.PROGRESS.value, clock_for("progress", now, due, policy))
@@ -174,6 +176,10 @@ def roll_progress(state: MajorEventState, now: datetime, policy: MajorEventPolic
 
 
 def open_report(state: MajorEventState, kind: str) -> ReportDue | None:
+    """The obligation a report of `kind` meets: a 续报 the slot just missed, else the next."""
+    if kind == ReportKind.PROGRESS:
+        slots = [r for r in state.reports if r.kind == kind][-2:]
+        return next((r for r in slots if r.submitted_at is None), None)
     return next((r for r in state.reports if r.kind == kind and r.submitted_at is None), None)
 
 
