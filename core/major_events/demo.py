@@ -14,7 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from core.cases.service import CaseService
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.major_events.service import MajorEventIntake, MajorEventService
+from core.major_events.service import Handle, MajorEventIntake, MajorEventService
 from core.models import User
 from workflows import registry
 from workflows.major_event.contracts import (
@@ -50,9 +50,7 @@ async def stage_rainstorm(client: Client, settings: Settings, sessions: SessionF
         await service.begin(inp)
     except WorkflowAlreadyStartedError:
         return False
-    handle = client.get_workflow_handle_for(
-        MajorEventWorkflow.run, registry.MAJOR_EVENT.workflow_id(TICKET)
-    )
+    handle: Handle = client.get_workflow_handle(registry.MAJOR_EVENT.workflow_id(TICKET))
     await handle.execute_update(MajorEventWorkflow.assess, Assess(actor, note="雨量超警，定为较大"))
     await handle.execute_update(MajorEventWorkflow.activate, Activate(actor, note="启动Ⅲ级响应"))
     commander = Appoint(actor, Person("supervisor_gl", "鼓楼区督办员"), [Person("dispatcher1")])

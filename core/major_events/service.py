@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 
 from core import access
@@ -28,6 +28,7 @@ from workflows import registry
 from workflows.contracts import Actor, Location, Role, Unit
 from workflows.major_event.contracts import (
     EVENT_TYPES,
+    Appoint,
     AssignTask,
     Classification,
     LinkCases,
@@ -39,6 +40,7 @@ from workflows.major_event.contracts import (
 from workflows.major_event.workflow import MajorEventWorkflow, start_search_attributes
 from workflows.shared.workcal import CST
 
+Handle = WorkflowHandle[MajorEventWorkflow, MajorEventState]
 EventType = Literal["natural_disaster", "accident_disaster", "public_health", "social_security"]
 
 
@@ -155,9 +157,18 @@ class MajorEventService:
             elif isinstance(cmd, AssignTask):
                 row = self._unit(session, cmd.unit_id, "unit_id")
                 cmd.unit, cmd.chain = as_unit(row), supervisors_of(session, row.id)
+            elif isinstance(cmd, Appoint):
+                for person in (cmd.commander, *cmd.deputies):
+                    person.name = self._name(session, person.username)
             elif isinstance(cmd, LinkCases):
                 cmd.tickets = [*cmd.tickets, *self._matching(session, user, cmd)]
         return cmd
+
+    def _name(self, session: Session, username: str) -> str:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise CaseError(422, f"unknown user {username!r}", "commander")
+        return user.display_name
 
     def _unit(self, session: Session, unit_id: str, field: str) -> UnitRow:
         unit = session.get(UnitRow, unit_id)
@@ -180,9 +191,7 @@ class MajorEventService:
 
     # ---- reads --------------------------------------------------------------------------
     async def live(self, ticket: str) -> MajorEventState:
-        handle = self.client.get_workflow_handle_for(
-            MajorEventWorkflow.run, registry.MAJOR_EVENT.workflow_id(ticket)
-        )
+        handle: Handle = self.client.get_workflow_handle(registry.MAJOR_EVENT.workflow_id(ticket))
         return await handle.query(MajorEventWorkflow.get_state)
 
     def may_see(self, user: access.Principal, state: MajorEventState) -> bool:

@@ -36,12 +36,32 @@ STEP_NAMES = {
     "done": "已完成",
     "cancelled": "已撤销",
 }
+# what the workflow records besides the actions (the actions are named by the registry)
+EVENT_NAMES = {
+    "receive": "接报",
+    "progress_due": "续报时限",
+    "report_remind": "催报",
+    "report_overdue": "报告超时",
+    "report_escalate": "报告督办",
+    "escalation_report": "市级通报",
+    "station_remind": "进驻催办",
+    "station_overdue": "进驻超时",
+    "station_escalate": "进驻督办",
+    "station_sign": "部门签收",
+    "station_arrive": "部门到岗",
+    "task_remind": "任务催办",
+    "task_overdue": "任务超时",
+    "task_escalate": "任务督办",
+    "task_accept": "任务签收",
+    "task_complete": "任务完成",
+    "linked_case_escalated": "关联工单升级督办",
+}
 # the next step of an assignment, as its unit takes it
 STEP_AFTER = {"sign": "arrive", "accept": "complete"}
 
 
 def labels() -> dict[str, Any]:
-    actions = {a.name: a.label for a in registry.MAJOR_EVENT.actions}
+    actions = {**EVENT_NAMES, **{a.name: a.label for a in registry.MAJOR_EVENT.actions}}
     return {
         "PHASE_NAMES": PHASE_NAMES,
         "REPORT_NAMES": REPORT_NAMES,
