@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlmodel import col, select
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -24,16 +25,30 @@ from temporalio.service import RPCError
 
 from core.cases.service import RETRY_WITH_KEY, CaseService, refusal, rpc_error
 from core.config import Settings
-from core.db import SessionFactory
+from core.db import SessionFactory, session_scope
 from core.errors import CaseError
 from core.logs import get_logger
-from core.models import User
+from core.models import CaseEventRecord, User
 from workflows import registry
-from workflows.contracts import CaseEvent
+from workflows.contracts import Actor, CaseEvent, Role
 from workflows.registry import ActionSpec, CaseType
 from workflows.shared import idempotency
 
 log = get_logger(__name__)
+
+
+def _event(row: CaseEventRecord) -> CaseEvent:
+    actor = Actor(row.actor_username, row.actor_name, Role(row.actor_role), row.actor_unit_id)
+    return CaseEvent(
+        seq=row.seq,
+        at=row.at,
+        action=row.action,
+        actor=actor,
+        from_status=row.from_status,
+        to_status=row.to_status,
+        reason=row.reason,
+        payload=dict(row.payload),
+    )
 
 
 def parse(model: Any, data: Any, *, loc: tuple[str, ...] = ("body",)) -> Any:
@@ -152,4 +167,18 @@ class CaseTypes:
         state = await self.visible(user, case_type, ticket)
         handle = self.client.get_workflow_handle(case_type.workflow_id(ticket))
         timeline = await handle.query("get_timeline", result_type=list[CaseEvent])
-        return Detail(case_type.name, state, timeline)
+        return Detail(case_type.name, state, [*self._earlier(handle.id, timeline), *timeline])
+
+    def _earlier(self, workflow_id: str, live: list[CaseEvent]) -> list[CaseEvent]:
+        """Events of earlier runs (a run that continued as new keeps only its own), from the
+        read model's copy of the timeline."""
+        first = live[0].seq if live else 1
+        if first <= 1:
+            return []
+        with session_scope(self.sessions) as session:
+            rows = session.exec(
+                select(CaseEventRecord)
+                .where(CaseEventRecord.case_id == workflow_id, col(CaseEventRecord.seq) < first)
+                .order_by(col(CaseEventRecord.seq))
+            )
+            return [_event(r) for r in rows]

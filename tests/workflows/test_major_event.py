@@ -12,6 +12,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import CaseService
+from core.cases.types import CaseTypes
 from core.db import session_scope
 from core.demo.seed import stage_demo_cases
 from core.major_events import demo
@@ -235,6 +236,9 @@ async def test_a_long_event_continues_as_new_and_keeps_its_deadlines(
         state = await handle.query(MajorEventWorkflow.get_state)
         now_run = (await handle.describe()).run_id
         ahead = [r for r in state.reports if r.kind == "progress" and not r.clock.overdue]
+        found = await CaseTypes(service.client, service.sessions, service.settings, service).detail(
+            user_named(service.sessions, "supervisor1"), state.ticket
+        )
         report = SubmitReport(me, "progress", "排涝进展")
         after = await handle.execute_update(MajorEventWorkflow.submit_report, report)
         with session_scope(service.sessions) as session:
@@ -255,6 +259,8 @@ async def test_a_long_event_continues_as_new_and_keeps_its_deadlines(
     seqs = sorted(e.seq for e in stored)
     assert seqs == list(range(1, seqs[-1] + 1))  # the read model keeps every run's events
     assert row.phase == "responding"
+    shown = [e.seq for e in found.timeline]  # GET a case: earlier runs' events from the read model
+    assert shown == list(range(1, found.case.last_seq + 1))
 
 
 def _assess(me: Actor) -> Assess:
