@@ -137,7 +137,7 @@ async def create_case(
     raw = await json_body(request)
     name = raw.get("case_type", registry.CITY_EVENT.name) if isinstance(raw, dict) else ""
     if name != registry.CITY_EVENT.name and registry.get(str(name)) is not None:
-        state = await types.start(user, str(name), raw)
+        state = await types.start(user, str(name), raw, key=key)
         return JSONResponse(jsonable_encoder(state), status_code=201)
     body = parse(IntakeRequest, raw)
     result = await intake.submit(cases.actor(user), body, key=key)

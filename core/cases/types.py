@@ -8,14 +8,16 @@ path (core/cases/service.py, core/intake/service.py).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -23,12 +25,18 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from core.cases.service import RETRY_WITH_KEY, CaseService, refusal, rpc_error
+from core.cases.service import (
+    IDEMPOTENCY_KEY,
+    RETRY_WITH_KEY,
+    CaseService,
+    refusal,
+    rpc_error,
+)
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.errors import CaseError
 from core.logs import get_logger
-from core.models import CaseEventRecord, User
+from core.models import CaseEventRecord, IntakeKey, User
 from workflows import registry
 from workflows.contracts import Actor, CaseEvent, Role
 from workflows.registry import ActionSpec, CaseType
@@ -63,6 +71,39 @@ def parse(model: Any, data: Any, *, loc: tuple[str, ...] = ("body",)) -> Any:
         ) from None
 
 
+def claim_ticket(
+    session: Session, actor: Actor, key: str, fingerprint: str, mint: Callable[[], str]
+) -> tuple[str, bool]:
+    """The ticket of a start under an Idempotency-Key: its first request's (True: a retry),
+    or a new one recorded with the key in the caller's transaction. Another body under the
+    same key is refused. Shares `intake_keys` with the city event's intake."""
+    if not key:
+        return mint(), False
+    if not re.fullmatch(IDEMPOTENCY_KEY, key):
+        raise CaseError(422, "1-100 letters, digits or _.:- expected", "Idempotency-Key")
+    scope = f"{actor.role}:{actor.username}"
+    row = session.get(IntakeKey, (scope, key))
+    if row is not None:
+        if row.fingerprint != fingerprint:
+            raise CaseError(
+                422, "this Idempotency-Key was sent before with another body", "Idempotency-Key"
+            )
+        return row.ticket, True
+    ticket, now = mint(), datetime.now(UTC)
+    session.add(
+        IntakeKey(
+            scope=scope,
+            key=key,
+            fingerprint=fingerprint,
+            ticket=ticket,
+            case_ticket=ticket,
+            received_at=now,
+            created_at=now,
+        )
+    )
+    return ticket, False
+
+
 @dataclass
 class Detail:
     case_type: str
@@ -91,7 +132,7 @@ class CaseTypes:
         return self._services[case_type.name]
 
     # ---- start --------------------------------------------------------------------------
-    async def start(self, user: User, name: str, body: Any) -> Any:
+    async def start(self, user: User, name: str, body: Any, *, key: str = "") -> Any:
         case_type = registry.get(name)
         if case_type is None or not case_type.startable or not case_type.service:
             raise CaseError(422, f"unknown case type {name!r}", "case_type")
@@ -99,7 +140,7 @@ class CaseTypes:
             raise CaseError(403, f"role {user.role} may not start a {name}")
         service = self.service(case_type)
         req = parse(service.intake_model, body)
-        state = await service.start(self.cases.actor(user), req)
+        state = await service.start(self.cases.actor(user), req, key=key)
         log.info("case_started", case_type=name, ticket=state.ticket)
         return state
 

@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core import access
+from core.cases.types import claim_ticket
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.directory.org import as_unit, supervisors_of
@@ -38,6 +40,7 @@ from workflows.major_event.contracts import (
     OrderStation,
 )
 from workflows.major_event.workflow import MajorEventWorkflow, start_search_attributes
+from workflows.shared import idempotency
 from workflows.shared.workcal import CST
 
 Handle = WorkflowHandle[MajorEventWorkflow, MajorEventState]
@@ -68,12 +71,23 @@ class MajorEventService:
         return get_major_event_settings().policy()
 
     # ---- start ------------------------------------------------------------------------
-    async def start(self, actor: Actor, body: MajorEventIntake) -> MajorEventState:
+    async def start(
+        self, actor: Actor, body: MajorEventIntake, *, key: str = ""
+    ) -> MajorEventState:
+        """Start the event (a retry under the same Idempotency-Key finds the first one)."""
         if body.sub_type and body.sub_type not in EVENT_TYPES[body.event_type][1]:
             raise CaseError(422, f"unknown sub-type {body.sub_type!r}", "sub_type")
+        digest = idempotency.fingerprint("intake:major_event", body.model_dump(mode="json"))
         with session_scope(self.sessions) as session:
-            inp = self.event_input(session, actor, body)
-        await self.begin(inp)
+            ticket, retry = claim_ticket(
+                session, actor, key, digest, lambda: self._mint_ticket(session)
+            )
+            inp = self.event_input(session, actor, body, ticket=ticket)
+        try:
+            await self.begin(inp)
+        except WorkflowAlreadyStartedError:
+            if not retry:
+                raise CaseError(409, f"ticket {ticket} is taken by another case") from None
         return await self.live(inp.ticket)
 
     async def begin(self, inp: MajorEventInput) -> None:

@@ -124,3 +124,15 @@ async def test_intake_offers_the_types_a_user_may_start(
         "/api/v1/cases", json=EVENT, headers=token_for(sessions, "handler_nhl")
     )
     assert refused.status_code == 403
+
+
+async def test_a_retried_start_with_the_same_key_finds_the_first_event(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    headers = {"Idempotency-Key": "storm-1", **token_for(sessions, "supervisor1")}
+    first = await http.post("/api/v1/cases", json=EVENT, headers=headers)
+    again = await http.post("/api/v1/cases", json=EVENT, headers=headers)
+    other = await http.post("/api/v1/cases", json={**EVENT, "grade": "II"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["ticket"] == again.json()["ticket"]
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
