@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -29,34 +29,21 @@ from core.cases.service import (
     IDEMPOTENCY_KEY,
     RETRY_WITH_KEY,
     CaseService,
+    earlier_events,
     refusal,
     rpc_error,
 )
 from core.config import Settings
-from core.db import SessionFactory, session_scope
+from core.db import SessionFactory
 from core.errors import CaseError
 from core.logs import get_logger
-from core.models import CaseEventRecord, IntakeKey, User
+from core.models import IntakeKey, User
 from workflows import registry
-from workflows.contracts import Actor, CaseEvent, Role
+from workflows.contracts import Actor, CaseEvent
 from workflows.registry import ActionSpec, CaseType
 from workflows.shared import idempotency
 
 log = get_logger(__name__)
-
-
-def _event(row: CaseEventRecord) -> CaseEvent:
-    actor = Actor(row.actor_username, row.actor_name, Role(row.actor_role), row.actor_unit_id)
-    return CaseEvent(
-        seq=row.seq,
-        at=row.at,
-        action=row.action,
-        actor=actor,
-        from_status=row.from_status,
-        to_status=row.to_status,
-        reason=row.reason,
-        payload=dict(row.payload),
-    )
 
 
 def parse(model: Any, data: Any, *, loc: tuple[str, ...] = ("body",)) -> Any:
@@ -208,18 +195,6 @@ class CaseTypes:
         state = await self.visible(user, case_type, ticket)
         handle = self.client.get_workflow_handle(case_type.workflow_id(ticket))
         timeline = await handle.query("get_timeline", result_type=list[CaseEvent])
-        return Detail(case_type.name, state, [*self._earlier(handle.id, timeline), *timeline])
-
-    def _earlier(self, workflow_id: str, live: list[CaseEvent]) -> list[CaseEvent]:
-        """Events of earlier runs (a run that continued as new keeps only its own), from the
-        read model's copy of the timeline."""
-        first = live[0].seq if live else 1
-        if first <= 1:
-            return []
-        with session_scope(self.sessions) as session:
-            rows = session.exec(
-                select(CaseEventRecord)
-                .where(CaseEventRecord.case_id == workflow_id, col(CaseEventRecord.seq) < first)
-                .order_by(col(CaseEventRecord.seq))
-            )
-            return [_event(r) for r in rows]
+        return Detail(
+            case_type.name, state, [*earlier_events(self.sessions, handle.id, timeline), *timeline]
+        )

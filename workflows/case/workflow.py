@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         AlarmSignal,
         ApproveWhistle,
         BlowWhistle,
+        CaseCarry,
         CaseEscalated,
         CaseEvent,
         CaseInput,
@@ -63,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.intake import reports
     from workflows.shared import attributes as sa
-    from workflows.shared import idempotency, privacy
+    from workflows.shared import idempotency, longlived, privacy
     from workflows.shared import ladder as supervision
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
@@ -81,6 +82,8 @@ SUPERVISION_PATCH = "supervision-v1"
 PROJECTION_PATCH = "projection-after-record-v1"
 # A case linked to a major event tells its command of each rung it climbs (issue 11).
 COMMAND_PATCH = "escalate-to-command-v1"
+# Cases started since continue-as-new landed hand over to a new run before the history cap.
+LONG_LIVED_PATCH = "continue-as-new-v1"
 # The projection must eventually land, however long the database is away. Each attempt gets
 # longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -119,26 +122,23 @@ class CaseWorkflow:
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}  # open whistles
         self._watchers: list[asyncio.Task[None]] = []
         self._command_news: asyncio.Task[None] | None = None  # telling a linked major event
+        self._long_lived = False  # decided in run(), like _supervised
+        if inp.carried is not None:
+            self._restore(inp.carried)
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
-        self._supervised = workflow.patched(SUPERVISION_PATCH)
-        self._after_record = workflow.patched(PROJECTION_PATCH)
-        self._set_policy(inp.policy)
         self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
-        received = {"attachments": list(inp.attachments)} if inp.attachments else None
-        self._record("receive", inp.reporter, Status.RECEIVED, from_status="", payload=received)
-        if inp.direct_answer:
-            self._answer_directly(inp)
-        elif inp.auto_dispatch:
-            self._transition("register", SYSTEM, Status.REGISTERED)
-            await self._route()
+        if inp.carried is None:
+            await self._begin(inp)
         self._intake_settled = True
         writer = asyncio.create_task(self._projection_loop())
         while self._state.status not in TERMINAL:
             if self._needs_routing:
                 await self._route()
                 continue
+            if self._hand_over_due():
+                await longlived.hand_over(CaseWorkflow.run, self._carry, idle=self._idle)
             await self._wait_for_change_or_deadline()
         self._timer.cancel()
         if self._supervised:
@@ -149,6 +149,51 @@ class CaseWorkflow:
         writer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
+
+    async def _begin(self, inp: CaseInput) -> None:
+        """The first run: receive, register and route."""
+        self._supervised = workflow.patched(SUPERVISION_PATCH)
+        self._after_record = workflow.patched(PROJECTION_PATCH)
+        self._long_lived = workflow.patched(LONG_LIVED_PATCH)
+        self._set_policy(inp.policy)
+        received = {"attachments": list(inp.attachments)} if inp.attachments else None
+        self._record("receive", inp.reporter, Status.RECEIVED, from_status="", payload=received)
+        if inp.direct_answer:
+            self._answer_directly(inp)
+        elif inp.auto_dispatch:
+            self._transition("register", SYSTEM, Status.REGISTERED)
+            await self._route()
+
+    # ---- continue-as-new (workflows/shared/longlived.py) ---------------------------------
+    def _hand_over_due(self) -> bool:
+        """Time to continue as new: a long-lived case, idle, near its history limit."""
+        return self._long_lived and self._idle() and longlived.due(self._policy.history_limit)
+
+    def _idle(self) -> bool:
+        """Nothing in flight that a new run could not pick up: no whistle open, all projected."""
+        return not (
+            self._children or self._unwritten or self._changed_reports or self._needs_routing
+        )
+
+    def _carry(self) -> CaseInput:
+        carry = CaseCarry(
+            state=self._state,
+            policy=self._policy,
+            raw_reports=self._raw_reports,
+            keys=self._keys,
+            unknown_years=sorted(self._unknown_years),
+            supervised=self._supervised,
+            after_record=self._after_record,
+            projection_degraded=self._projection_degraded,
+        )
+        return dataclasses.replace(self._inp, carried=carry)
+
+    def _restore(self, carry: CaseCarry) -> None:
+        self._state, self._raw_reports, self._keys = carry.state, carry.raw_reports, carry.keys
+        self._unknown_years = set(carry.unknown_years)
+        self._supervised, self._after_record = carry.supervised, carry.after_record
+        self._projection_degraded, self._long_lived = carry.projection_degraded, True
+        self._set_policy(carry.policy)
 
     # ---- queries -------------------------------------------------------------------------
     @workflow.query
@@ -777,7 +822,12 @@ class CaseWorkflow:
         self._timer.arm(alarm)
         seq = self._state.last_seq
         await workflow.wait_condition(
-            lambda: self._state.last_seq != seq or self._needs_routing or self._timer.fired
+            lambda: (
+                self._state.last_seq != seq
+                or self._needs_routing
+                or self._timer.fired
+                or self._hand_over_due()
+            )
         )
         # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
         if self._timer.take() and alarm is not None and self._next_alarm() == alarm:

@@ -84,7 +84,7 @@ class MajorEventWorkflow:
             self._record("receive", inp.reporter, payload=payload)
         writer = asyncio.create_task(self._writer())
         while self._state.phase != Phase.CLOSED:
-            if longlived.due(self._policy.history_limit):
+            if self._hand_over_due():
                 await longlived.hand_over(MajorEventWorkflow.run, self._carry, idle=self._idle)
             await self._wait_for_change_or_alarm()
         self._timer.cancel()
@@ -98,6 +98,9 @@ class MajorEventWorkflow:
     def _carry(self) -> MajorEventInput:
         self._state.runs += 1
         return dataclasses.replace(self._inp, carried=self._state)
+
+    def _hand_over_due(self) -> bool:
+        return self._idle() and longlived.due(self._policy.history_limit)
 
     def _idle(self) -> bool:
         return not self._unwritten
@@ -428,7 +431,9 @@ class MajorEventWorkflow:
             return
         self._timer.arm(alarm)
         seq = self._state.last_seq
-        await workflow.wait_condition(lambda: self._state.last_seq != seq or self._timer.fired)
+        await workflow.wait_condition(
+            lambda: self._state.last_seq != seq or self._timer.fired or self._hand_over_due()
+        )
         if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
             self._fire(alarm)
 
