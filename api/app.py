@@ -18,6 +18,7 @@ from api import errors
 from api.headers import SecurityHeadersMiddleware
 from api.routes import alerts as alert_routes
 from api.routes import attachments as attachment_routes
+from api.routes import case_types as case_type_routes
 from api.routes import cases as case_routes
 from api.routes import codec, docs, open311
 from api.routes import data_views as data_view_routes
@@ -31,6 +32,7 @@ from api.routes import resets as reset_routes
 from api.routes import routing as routing_routes
 from api.routes import whistles as whistle_routes
 from core.cases.service import CaseService
+from core.cases.types import CaseTypes
 from core.config import Settings, check_production
 from core.db import make_engine, session_factory
 from core.intake.geo import boundaries
@@ -64,6 +66,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         app.state.temporal = temporal
         app.state.cases = CaseService(temporal, app.state.sessions, settings)
         app.state.intake = IntakeService(app.state.cases)
+        app.state.types = CaseTypes(temporal, app.state.sessions, settings, app.state.cases)
         app.state.settings = settings
         app.state.tokens = TokenCache(app.state.sessions, ttl=settings.token_cache_seconds)
         await asyncio.to_thread(dummy_hash)  # made now, so no login pays for it
@@ -82,6 +85,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     errors.install(app)
     for routes in (
         case_routes,
+        case_type_routes,
         inbox_routes,
         override_routes,
         whistle_routes,

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from core.cases.service import CaseService
+from core.cases.types import CaseTypes
 from core.db import session_scope
 from core.intake.service import IntakeService
 from core.models import User
@@ -27,6 +28,10 @@ def get_cases(request: Request) -> CaseService:
 
 def get_intake(request: Request) -> IntakeService:
     return request.app.state.intake
+
+
+def get_types(request: Request) -> CaseTypes:
+    return request.app.state.types
 
 
 def get_api_user(
@@ -93,4 +98,5 @@ def _unauthorized(detail: str) -> HTTPException:
 
 Cases = Annotated[CaseService, Depends(get_cases)]
 Intake = Annotated[IntakeService, Depends(get_intake)]
+Types = Annotated[CaseTypes, Depends(get_types)]
 ApiUser = Annotated[User, Depends(get_api_user)]

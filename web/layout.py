@@ -12,6 +12,7 @@ from core.supervision import inbox
 from web import labels
 from web.templating import render
 from web.whistles import reads as whistle_reads
+from workflows import registry
 from workflows.contracts import Role
 
 
@@ -24,6 +25,9 @@ def layout_context(cases: CaseService, user: User) -> dict[str, Any]:
         "is_supervisor": actor.role is Role.SUPERVISOR,
         "unread": inbox.unread_count(cases.sessions, user),
         "open_whistles": whistle_reads.open_whistle_count(cases.sessions, user),
+        # the other case types with pages: nav links, and intake offers those the user may start
+        "case_types": [t for t in registry.all_types() if t.url],
+        "startable_types": [t for t in registry.startable_by(actor.role) if t.url],
     }
 
 

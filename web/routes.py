@@ -15,6 +15,7 @@ from web.public.routes import router as public
 from web.supervision.routes import router as supervision
 from web.templating import STATIC_DIR, TEMPLATES_DIR
 from web.whistles.routes import router as whistles
+from workflows import registry
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
 
@@ -30,3 +31,6 @@ router.include_router(directory)
 router.include_router(privacy)
 router.include_router(attachments)
 router.include_router(public)
+for case_type in registry.all_types():  # each registered type's own pages
+    if case_type.pages:
+        router.include_router(registry.load(case_type.pages))

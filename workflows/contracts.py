@@ -140,6 +140,9 @@ class CasePolicy:
             "city": "1d",
         }
     )
+    # History events one run of a case may hold before it continues as new (cases started
+    # since workflows/shared/longlived.py; the server's hard cap is 50k).
+    history_limit: int = 20_000
 
 
 @dataclass
@@ -182,6 +185,7 @@ class CaseInput:
     direct_answer: str = ""  # a 咨询 answered on the spot: recorded and closed, no dispatch
     attachments: list[str] = field(default_factory=list)  # sha256 of stored files
     tracking_token: str = ""  # the citizen's tracking link and Open311 token
+    carried: "CaseCarry | None" = None  # continue-as-new: what the run before handed over
 
 
 @dataclass
@@ -273,6 +277,15 @@ class Command:
     priority: str = ""  # change_priority
     review_at: datetime | None = None  # park: when to look at the case again
     bulk_id: str = ""  # set when the command is one case of a bulk override
+
+
+@dataclass
+class CaseEscalated:
+    """A case linked to a major event climbed a rung: its command hears of it."""
+
+    ticket: str
+    level: int
+    unit_id: str = ""
 
 
 @dataclass
@@ -431,6 +444,7 @@ class CaseState:
     signal_count: int = 0  # sensor alarms received (the first included)
     last_signal: AlarmSignal | None = None
     direct_answer: str = ""
+    command_id: str = ""  # a major event this case is linked to: its escalations go there
 
     def snapshot(self) -> "CaseSnapshot":
         loc, unit = self.location, self.assigned_unit
@@ -476,6 +490,20 @@ class CaseState:
             direct_answer=bool(self.direct_answer),
             tracking_token=self.tracking_token,
         )
+
+
+@dataclass
+class CaseCarry:
+    """What a case's run hands to the next as it continues as new (shared/longlived.py)."""
+
+    state: CaseState
+    policy: CasePolicy
+    raw_reports: dict[str, CaseInput] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    unknown_years: list[int] = field(default_factory=list)
+    supervised: bool = True
+    after_record: bool = True
+    projection_degraded: bool = False
 
 
 @dataclass

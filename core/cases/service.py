@@ -544,12 +544,14 @@ class CaseService:
             raise rpc_error(err, ticket) from None
 
     async def live_timeline(self, state: CaseState) -> list[CaseEvent]:
-        """The case's events from its workflow: complete at once, unlike the projection."""
+        """The case's events from its workflow: complete at once, unlike the projection (a
+        run that continued as new holds its own; earlier runs' come from the read model)."""
         handle = self.client.get_workflow_handle(state.case_id)
         try:
-            return await handle.query("get_timeline", result_type=list[CaseEvent])
+            live = await handle.query("get_timeline", result_type=list[CaseEvent])
         except RPCError as err:
             raise rpc_error(err, state.ticket) from None
+        return [*earlier_events(self.sessions, state.case_id, live), *live]
 
     async def tracking_token_matches(self, ticket: str, token: str) -> bool:
         """Whether `token` is the case's tracking token: the workflow checks it, its state
@@ -728,6 +730,36 @@ def rpc_error(err: RPCError, ticket: str) -> CaseError:
         reason = f"case {ticket} is finished and takes no more actions"
         return CaseError(409, reason, code="case_finished")
     return CaseError(503, f"case service unavailable: {err.message}", code="unavailable")
+
+
+def earlier_events(
+    sessions: SessionFactory, workflow_id: str, live: list[CaseEvent]
+) -> list[CaseEvent]:
+    """Events before a run's own (it continued as new), from the read model's timeline."""
+    first = live[0].seq if live else 1
+    if first <= 1:
+        return []
+    with session_scope(sessions) as session:
+        rows = session.exec(
+            select(CaseEventRecord)
+            .where(CaseEventRecord.case_id == workflow_id, col(CaseEventRecord.seq) < first)
+            .order_by(col(CaseEventRecord.seq))
+        )
+        return [_event(r) for r in rows]
+
+
+def _event(row: CaseEventRecord) -> CaseEvent:
+    actor = Actor(row.actor_username, row.actor_name, Role(row.actor_role), row.actor_unit_id)
+    return CaseEvent(
+        seq=row.seq,
+        at=row.at,
+        action=row.action,
+        actor=actor,
+        from_status=row.from_status,
+        to_status=row.to_status,
+        reason=row.reason,
+        payload=dict(row.payload),
+    )
 
 
 def read_calendar_file(path: Path | None) -> tuple[list[str], list[str]]:

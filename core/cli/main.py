@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 import uvicorn
 from sqlmodel import Session
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.cli.notify import notify_app
 from core.cli.security import open311_app, token_app, user_app
 from core.config import ROOT, InsecureSettings, Settings, check_production, get_settings
-from core.db import database, make_engine, migrate, session_factory
+from core.db import SessionFactory, database, make_engine, migrate, session_factory
 from core.demo.seed import prepare_demo_database
 from core.devstack import DevServer, DevStackConfig
 from core.lifeline import lifeline_argv
@@ -172,11 +173,25 @@ async def _run_worker(settings: Settings) -> None:
         shutdown_grace=grace,
     )
     await ensure_schedules(client, settings)
+    if not settings.is_production:
+        asyncio.get_running_loop().create_task(_stage_demo(client, settings, sessions))
     drain = _Drain(w)
     log.info("worker_started", task_queue=settings.task_queue, address=settings.temporal_address)
     await w.run()
     drained = f"{time.monotonic() - drain.began:.2f}" if drain.began else None
     log.info("worker_stopped", drain_s=drained)
+
+
+async def _stage_demo(client: Client, settings: Settings, sessions: SessionFactory) -> None:
+    """Stage the registered types' demo cases once the worker runs (they need it to move)."""
+    from core.demo.seed import stage_demo_cases
+
+    try:
+        staged = await stage_demo_cases(client, settings, sessions)
+    except Exception as err:  # a demo that cannot be staged must not stop the worker
+        log.warning("demo_not_staged", error=str(err))
+        return
+    log.info("demo_staged", types=staged)
 
 
 class _Drain:

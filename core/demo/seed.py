@@ -10,14 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlmodel import Session, select
+from temporalio.client import Client
 
-from core.config import get_settings
-from core.db import make_engine, migrate, session_factory, session_scope
+from core.config import Settings, get_settings
+from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
 from core.demo.directory import seed_demo_directory
 from core.intake.devices import unusable_token_hash
 from core.intake.geo import boundaries
 from core.models import Category, Device, Unit, User
 from core.security.tokens import hash_password
+from workflows import registry
 
 DEMO_PASSWORD = "demo1234"
 CITY = ("nj", "南京市")
@@ -379,6 +381,17 @@ def seed_demo(session: Session) -> dict[str, int]:
     session.flush()  # the directory refers to units
     teams = seed_demo_directory(session)
     return {"units": len(units), "categories": len(CATEGORIES), "users": len(USERS), "teams": teams}
+
+
+async def stage_demo_cases(
+    client: Client, settings: Settings, sessions: SessionFactory
+) -> list[str]:
+    """Run each registered type's demo hook (workflows/registry.py): cases that need Temporal."""
+    staged = []
+    for case_type in registry.all_types():
+        if case_type.demo and await registry.load(case_type.demo)(client, settings, sessions):
+            staged.append(case_type.name)
+    return staged
 
 
 def prepare_demo_database(url: str) -> dict[str, int]:

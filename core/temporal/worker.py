@@ -99,6 +99,12 @@ def build_worker(
     files = AttachmentActivities(sessions, settings)
     notify = NotifyActivities(sessions, settings)
     proactive = ProactiveActivities(client, sessions, settings)
+    typed = [
+        a
+        for t in registry.all_types()
+        if t.activities
+        for a in registry.load(t.activities)(sessions, writers)
+    ]
     return Worker(
         client,
         task_queue=task_queue,
@@ -113,6 +119,7 @@ def build_worker(
             notify.deliver_notifications,
             proactive.find_recurring_places,
             proactive.open_proactive_case,
+            *typed,  # each registered type's own (workflows/registry.py)
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,

@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
         AlarmSignal,
         ApproveWhistle,
         BlowWhistle,
+        CaseCarry,
+        CaseEscalated,
         CaseEvent,
         CaseInput,
         CasePolicy,
@@ -63,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.intake import reports
     from workflows.shared import attributes as sa
-    from workflows.shared import idempotency, privacy
+    from workflows.shared import idempotency, longlived, privacy
     from workflows.shared import ladder as supervision
     from workflows.shared.rejection import Rejection
     from workflows.shared.timers import StandingTimer
@@ -80,6 +82,10 @@ SUPERVISION_PATCH = "supervision-v1"
 # task that made the events is recorded: SQL never shows an event that did not happen (issue 9).
 # Cases started before keep the local activity their histories recorded.
 PROJECTION_PATCH = "projection-after-record-v1"
+# A case linked to a major event tells its command of each rung it climbs (issue 11).
+COMMAND_PATCH = "escalate-to-command-v1"
+# Cases started since continue-as-new landed hand over to a new run before the history cap.
+LONG_LIVED_PATCH = "continue-as-new-v1"
 # The projection must eventually land, however long the database is away. Each attempt gets
 # longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -117,26 +123,24 @@ class CaseWorkflow:
         self._whistle_lock = asyncio.Lock()
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}  # open whistles
         self._watchers: list[asyncio.Task[None]] = []
+        self._command_news: asyncio.Task[None] | None = None  # telling a linked major event
+        self._long_lived = False  # decided in run(), like _supervised
+        if inp.carried is not None:
+            self._restore(inp.carried)
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
-        self._supervised = workflow.patched(SUPERVISION_PATCH)
-        self._after_record = workflow.patched(PROJECTION_PATCH)
-        self._set_policy(inp.policy)
         self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
-        received = {"attachments": list(inp.attachments)} if inp.attachments else None
-        self._record("receive", inp.reporter, Status.RECEIVED, from_status="", payload=received)
-        if inp.direct_answer:
-            self._answer_directly(inp)
-        elif inp.auto_dispatch:
-            self._transition("register", SYSTEM, Status.REGISTERED)
-            await self._route()
+        if inp.carried is None:
+            await self._begin(inp)
         self._intake_settled = True
         writer = asyncio.create_task(self._projection_loop())
         while self._state.status not in TERMINAL:
             if self._needs_routing:
                 await self._route()
                 continue
+            if self._hand_over_due():
+                await longlived.hand_over(CaseWorkflow.run, self._carry, idle=self._idle)
             await self._wait_for_change_or_deadline()
         self._timer.cancel()
         if self._supervised:
@@ -147,6 +151,51 @@ class CaseWorkflow:
         writer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
+
+    async def _begin(self, inp: CaseInput) -> None:
+        """The first run: receive, register and route."""
+        self._supervised = workflow.patched(SUPERVISION_PATCH)
+        self._after_record = workflow.patched(PROJECTION_PATCH)
+        self._long_lived = workflow.patched(LONG_LIVED_PATCH)
+        self._set_policy(inp.policy)
+        received = {"attachments": list(inp.attachments)} if inp.attachments else None
+        self._record("receive", inp.reporter, Status.RECEIVED, from_status="", payload=received)
+        if inp.direct_answer:
+            self._answer_directly(inp)
+        elif inp.auto_dispatch:
+            self._transition("register", SYSTEM, Status.REGISTERED)
+            await self._route()
+
+    # ---- continue-as-new (workflows/shared/longlived.py) ---------------------------------
+    def _hand_over_due(self) -> bool:
+        """Time to continue as new: a long-lived case, idle, near its history limit."""
+        return self._long_lived and self._idle() and longlived.due(self._policy.history_limit)
+
+    def _idle(self) -> bool:
+        """Nothing in flight that a new run could not pick up: no whistle open, all projected."""
+        return not (
+            self._children or self._unwritten or self._changed_reports or self._needs_routing
+        )
+
+    def _carry(self) -> CaseInput:
+        carry = CaseCarry(
+            state=self._state,
+            policy=self._policy,
+            raw_reports=self._raw_reports,
+            keys=self._keys,
+            unknown_years=sorted(self._unknown_years),
+            supervised=self._supervised,
+            after_record=self._after_record,
+            projection_degraded=self._projection_degraded,
+        )
+        return dataclasses.replace(self._inp, carried=carry)
+
+    def _restore(self, carry: CaseCarry) -> None:
+        self._state, self._raw_reports, self._keys = carry.state, carry.raw_reports, carry.keys
+        self._unknown_years = set(carry.unknown_years)
+        self._supervised, self._after_record = carry.supervised, carry.after_record
+        self._projection_degraded, self._long_lived = carry.projection_degraded, True
+        self._set_policy(carry.policy)
 
     # ---- queries -------------------------------------------------------------------------
     @workflow.query
@@ -661,6 +710,12 @@ class CaseWorkflow:
 
     # ---- signals: machine inputs ---------------------------------------------------------
     @workflow.signal
+    def link_command(self, event_id: str) -> None:
+        """A major event took this case under its command (sent by the event)."""
+        self._state.command_id = event_id
+        self._record("link_command", SYSTEM, self._state.status, payload={"event": event_id})
+
+    @workflow.signal
     def add_note(self, note: str) -> None:
         """A machine or citizen note (sensor ping, citizen follow-up): recorded, no transition."""
         self._record("note", SYSTEM, self._state.status, payload={"note": note[:2000]})
@@ -784,7 +839,12 @@ class CaseWorkflow:
         self._timer.arm(alarm)
         seq = self._state.last_seq
         await workflow.wait_condition(
-            lambda: self._state.last_seq != seq or self._needs_routing or self._timer.fired
+            lambda: (
+                self._state.last_seq != seq
+                or self._needs_routing
+                or self._timer.fired
+                or self._hand_over_due()
+            )
         )
         # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
         if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
@@ -797,12 +857,12 @@ class CaseWorkflow:
 
     def _fire_alarm(self, alarm: datetime) -> None:
         """Act on the alarm due at `alarm` (timers fire a little after; rungs count from it)."""
-        clock = self._state.clock
+        kind = supervision.alarm_kind(self._state.clock, alarm)
         if self._state.status is Status.PARKED:
             self._review_parked()
-        elif clock.overdue:
+        elif kind == "escalate":
             self._escalate(alarm)
-        elif clock.reminders_at and clock.reminders_at[0] <= alarm:
+        elif kind == "remind":
             self._remind()
         else:
             self._mark_overdue(alarm)
@@ -840,16 +900,11 @@ class CaseWorkflow:
         """督办: climb one level up from the holder; at the top, report to the city daily."""
         s, clock = self._state, self._state.clock
         chain = s.escalation_chain or [Unit(s.location.path[0], "", "city")]
-        target = supervision.next_rung(chain, clock.escalation_level)
+        target = supervision.climb(clock, chain, alarm, policy=self._policy, cal=self._cal)
         if target is None:
-            clock.next_escalation_at = alarm + supervision.TOP_REPORT_EVERY
             payload = {"level": clock.escalation_level, "notify": [chain[-1].id]}
             self._record("escalation_report", SYSTEM, s.status, payload=payload)
             return
-        clock.escalation_level += 1
-        clock.next_escalation_at = supervision.grace_until(
-            alarm, target, policy=self._policy, cal=self._cal
-        )
         s.escalation_count += 1
         s.escalated_to = target
         s.priority = supervision.raise_priority(s.priority)
@@ -864,6 +919,15 @@ class CaseWorkflow:
             "notify": [target.id],
         }
         self._record("escalate", SYSTEM, s.status, payload=payload)
+        if s.command_id and workflow.patched(COMMAND_PATCH):
+            tell = CaseEscalated(s.ticket, clock.escalation_level, target.id)
+            self._command_news = asyncio.create_task(self._tell_command(s.command_id, tell))
+
+    async def _tell_command(self, event_id: str, news: CaseEscalated) -> None:
+        try:
+            await workflow.get_external_workflow_handle(event_id).signal("case_escalated", news)
+        except FailureError as err:  # the event has ended: the case climbs on as before
+            workflow.logger.warning("command_gone", extra={"error": str(err)})
 
     def _responsible_unit(self) -> str:
         """Who must act in the current stage: the holder while it works, else the district."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from workflows.contracts import PRIORITIES, CasePolicy, Unit
+from workflows.contracts import PRIORITIES, CasePolicy, Clock, Unit
 from workflows.shared.workcal import WorkCalendar, add_natural_minutes, limit_minutes
 
 TOP_REPORT_EVERY = timedelta(days=1)  # a case stuck at the top is reported to the city daily
@@ -60,3 +60,29 @@ def add_minutes(at: datetime, minutes: int, *, policy: CasePolicy, cal: WorkCale
 def next_rung(chain: list[Unit], level: int) -> Unit | None:
     """The unit a case climbs to from rung `level`, or None at the top."""
     return chain[level] if level < len(chain) else None
+
+
+def alarm_kind(clock: Clock, alarm: datetime) -> str:
+    """What an alarm of a stage clock is: a rung to climb, a reminder, or the deadline."""
+    if clock.overdue:
+        return "escalate"
+    if clock.reminders_at and clock.reminders_at[0] <= alarm:
+        return "remind"
+    return "overdue"
+
+
+def climb(
+    clock: Clock, chain: list[Unit], alarm: datetime, *, policy: CasePolicy, cal: WorkCalendar
+) -> Unit | None:
+    """督办: one rung up `chain` from the clock's level, or None at the top.
+
+    Moves the clock: its level and when the next rung (or the daily report at the top) falls.
+    The one escalation ladder of every workflow type (cases, whistles, major-event tasks).
+    """
+    target = next_rung(chain, clock.escalation_level)
+    if target is None:
+        clock.next_escalation_at = alarm + TOP_REPORT_EVERY
+        return None
+    clock.escalation_level += 1
+    clock.next_escalation_at = grace_until(alarm, target, policy=policy, cal=cal)
+    return target

@@ -244,10 +244,10 @@ class WhistleWorkflow:
         return self._clock.stage_clock(clock.stage).next_alarm(clock)
 
     def _fire_alarm(self, alarm: datetime) -> None:
-        clock = self._state.clock
-        if clock.overdue:
+        kind = supervision.alarm_kind(self._state.clock, alarm)
+        if kind == "escalate":
             self._escalate(alarm)
-        elif clock.reminders_at and clock.reminders_at[0] <= alarm:
+        elif kind == "remind":
             self._remind()
         else:
             self._mark_overdue(alarm)
@@ -270,18 +270,13 @@ class WhistleWorkflow:
     def _escalate(self, alarm: datetime) -> None:
         """督办: the department's head, then its district, then the city; then daily reports."""
         s, clock, chain = self._state, self._state.clock, self._inp.chain
-        target = supervision.next_rung(chain, clock.escalation_level)
+        stage_policy = self._clock.policy_for(clock.stage)
+        target = supervision.climb(clock, chain, alarm, policy=stage_policy, cal=self._cal)
         if target is None:
-            clock.next_escalation_at = alarm + supervision.TOP_REPORT_EVERY
             top = chain[-1].id if chain else s.department.id
             payload = {"level": clock.escalation_level, "notify": [top]}
             self._record("escalation_report", SYSTEM, payload=payload)
             return
-        clock.escalation_level += 1
-        stage_policy = self._clock.policy_for(clock.stage)
-        clock.next_escalation_at = supervision.grace_until(
-            alarm, target, policy=stage_policy, cal=self._cal
-        )
         s.escalated_to = target
         workflow.logger.info(
             "whistle_escalated",
