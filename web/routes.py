@@ -9,6 +9,7 @@ from web.auth.routes import router as auth
 from web.cases.routes import router as cases
 from web.directory.routes import router as directory
 from web.intake.routes import router as intake
+from web.map.routes import router as map_pages
 from web.privacy.routes import router as privacy
 from web.public.routes import router as public
 from web.supervision.routes import router as supervision
@@ -27,4 +28,5 @@ router.include_router(whistles)
 router.include_router(directory)
 router.include_router(privacy)
 router.include_router(attachments)
+router.include_router(map_pages)
 router.include_router(public)
