@@ -125,7 +125,7 @@
         onEachFeature: function (f, l) { if (f.properties.ticket) l.bindPopup(casePopup(f)); }
       }).addTo(map);
       map.getContainer().setAttribute("data-cases", String(data.features.length));
-      if (fit && data.features.length) map.fitBounds(layer.getBounds(), { maxZoom: 16, padding: [20, 20] });
+      if (fit && data.features.length) map.fitBounds(layer.getBounds(), { maxZoom: 14, padding: [20, 20], animate: false });
       return layer;
     });
   }
@@ -145,7 +145,7 @@
       if (isNaN(a) || isNaN(b)) return false;
       var p = view(a, b);
       if (marker) marker.setLatLng(p); else marker = L.marker(p, { keyboard: false, alt: "所选点" }).addTo(map);
-      if (fromInputs) map.setView(p, Math.max(map.getZoom(), 15));
+      if (fromInputs) map.setView(p, Math.max(map.getZoom(), 15), { animate: false });
       if (where) tellWhere(where, a, b);
       return true;
     }
@@ -196,7 +196,7 @@
       var cases = el.getAttribute("data-map-cases");
       var picked = el.hasAttribute("data-map-pick") && setupPick(map, el, view, read);
       drawBoundaries(map, el, view).then(function (layer) {
-        if (!focus && !picked) map.fitBounds(layer.getBounds());
+        if (!focus && !picked) map.fitBounds(layer.getBounds(), { animate: false });
         if (cases) return drawCases(map, cases, view, true);
         if (focus) return drawCases(map, focus, view, true);
       }).then(function () {
