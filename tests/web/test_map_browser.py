@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
@@ -16,7 +16,7 @@ from tests.web.test_browser import CHROMIUM, SHOTS, browsing, log_in
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
-PHONE = {"width": 390, "height": 844}
+PHONE = ViewportSize(width=390, height=844)
 NINGHAI_ROAD = (32.0596, 118.7648)  # README's sample: 鼓楼区 宁海路街道
 
 
@@ -89,7 +89,8 @@ async def test_a_click_on_the_map_picks_the_point_and_the_map_page_draws_the_cas
         # 12 districts and 26 streets as SVG paths, and the cases as circles (also paths).
         paths = await drawn.locator(".leaflet-overlay-pane path").count()
         assert paths >= 12 + 26 + 1
-        await expect(page.locator(f'[data-testid="map-case"][data-ticket="{ticket}"]')).to_be_visible()
+        listed = page.locator(f'[data-testid="map-case"][data-ticket="{ticket}"]')
+        await expect(listed).to_be_visible()
         await no_horizontal_overflow(page)
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/map-page.png", full_page=True)
