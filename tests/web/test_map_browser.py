@@ -71,6 +71,14 @@ async def test_a_click_on_the_map_picks_the_point_and_the_map_page_draws_the_cas
         await no_horizontal_overflow(page)
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/map-citizen-pick.png", full_page=True)
+        # The GCJ-02 shift for a tile provider that needs it: geotool-cn's figures, and back.
+        there, back = await page.evaluate(
+            "p => { const g = cityloopGeo.wgsToGcj(...p);"
+            " return [g, cityloopGeo.gcjToWgs(...g)]; }",
+            list(NINGHAI_ROAD),
+        )
+        assert abs(there[0] - 32.0575586) < 1e-6 and abs(there[1] - 118.7700219) < 1e-6
+        assert abs(back[0] - NINGHAI_ROAD[0]) < 1e-8 and abs(back[1] - NINGHAI_ROAD[1]) < 1e-8
 
         await page.get_by_label("问题类型").select_option("exposed_garbage")
         await page.get_by_label("问题描述").fill("宁海路边垃圾堆放两天未清运")
