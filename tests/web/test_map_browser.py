@@ -1,5 +1,6 @@
 """The map in a real Chromium on a phone-sized screen: a citizen picks the point by clicking the
-map, the report routes to the street under the click, and /map draws boundaries and points."""
+map, the report routes to the street under the click, and /map draws boundaries and points;
+the grid worker's patrol form picks the same way."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.db import make_engine, session_factory, session_scope
 from core.models import CaseRecord
-from tests.web.test_browser import CHROMIUM, SHOTS, browsing, log_in
+from tests.web.test_browser import CHROMIUM, SHOTS, browsing, log_in, log_out
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -109,4 +110,12 @@ async def test_a_click_on_the_map_picks_the_point_and_the_map_page_draws_the_cas
         assert await small.get_attribute("data-cases") == "2"  # the point and its grid
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/map-case.png", full_page=True)
+
+        # The grid worker's patrol form picks the same way.
+        await log_out(page)
+        await log_in(page, base, "grid_nhl")
+        await page.get_by_test_id("nav-patrol").click()
+        await click_on_the_map(page, *NINGHAI_ROAD)
+        await expect(page.get_by_test_id("map-where")).to_contain_text("鼓楼区 / 宁海路街道")
+        await no_horizontal_overflow(page)
         assert refused == []
