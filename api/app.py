@@ -80,7 +80,9 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings)
     app.state.login_throttle = LoginThrottle(settings)
     app.add_middleware(WebSessionMiddleware, settings=settings)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    app.add_middleware(
+        SecurityHeadersMiddleware, hsts=settings.is_production, tile_url=settings.map_tile_url
+    )
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     for routes in (

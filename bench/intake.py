@@ -47,8 +47,9 @@ from core.logs import configure_logging
 from core.models import CaseRecord, Category
 from core.temporal.worker import connect
 
-# The demo city's box (core/demo/geo.py): every point in it lies in some district.
-LAT, LON = (31.24, 32.61), (118.37, 119.23)
+# The demo city's bounding box (core/demo/geo.py: Nanjing's real outline); not every point in it
+# lies in the city, so reports draw with city_point().
+LAT, LON = (31.23, 32.62), (118.36, 119.24)
 KINDS = ("component", "event")
 
 
@@ -144,9 +145,18 @@ def reports(
         if spots and i % 10 == 0:
             key, lat, lon = rng.choice(spots)
         else:
-            key, lat, lon = rng.choice(cats).key, rng.uniform(*LAT), rng.uniform(*LON)
+            key, (lat, lon) = rng.choice(cats).key, city_point(rng)
         out.append(IntakeRequest(title="压测上报", category=key, lat=lat, lon=lon))
     return out
+
+
+def city_point(rng: random.Random) -> tuple[float, float]:
+    """A random (lat, lon) inside the city's boundaries, which intake accepts."""
+    areas = boundaries(Settings().boundaries_file)
+    while True:
+        lat, lon = rng.uniform(*LAT), rng.uniform(*LON)
+        if areas.resolve(lat, lon) is not None:
+            return lat, lon
 
 
 async def intake_run(

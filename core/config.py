@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     # Intake (issue 5). Boundaries of the area units, as GeoJSON features with a `unit_id`
     # property; the default is the synthetic demo layout of the demo org tree.
     boundaries_file: Path = ROOT / "core" / "data" / "demo-boundaries.geojson"
+    # Map pages (issue 12): a tile layer under the boundaries, e.g. 天地图's
+    # "https://t0.tianditu.gov.cn/vec_w/wmts?...&tk=KEY" (WGS-84/CGCS2000), or a GCJ-02 provider
+    # with map_tile_crs="gcj02". Empty: boundaries on a plain background (no tile server).
+    map_tile_url: str = ""
+    map_tile_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    map_tile_attribution: str = ""
     # Attachments: stored under this directory by content hash, within these limits.
     attachment_dir: Path = ROOT / "var" / "attachments"
     max_image_bytes: int = 10 * 1024 * 1024

@@ -10,6 +10,7 @@ from web.cases.reset import router as case_reset
 from web.cases.routes import router as cases
 from web.directory.routes import router as directory
 from web.intake.routes import router as intake
+from web.map.routes import router as map_pages
 from web.privacy.routes import router as privacy
 from web.public.routes import router as public
 from web.supervision.routes import router as supervision
@@ -30,6 +31,7 @@ router.include_router(whistles)
 router.include_router(directory)
 router.include_router(privacy)
 router.include_router(attachments)
+router.include_router(map_pages)
 router.include_router(public)
 for case_type in registry.all_types():  # each registered type's own pages
     if case_type.pages:

@@ -92,6 +92,10 @@ class Boundaries:
             return None
         return min(self._rank[i] for i in covering)[1]
 
+    def area(self, unit_id: str) -> Area | None:
+        """The unit's area (its boundary), or None for a unit without one."""
+        return self._by_id.get(unit_id)
+
     def representative_point(self, unit_id: str) -> tuple[float, float] | None:
         """Returns a (lat, lon) inside the unit's polygon, or None for a unit without one.
 

@@ -1,15 +1,21 @@
-"""Point-in-polygon resolution against the synthetic demo boundaries, and file validation."""
+"""Point-in-polygon resolution against the demo boundaries (real districts), and file validation."""
 
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from core.config import ROOT
-from core.demo.geo import CITY_LAT, CITY_LON, demo_feature_collection, dumps
+from core.demo.geo import DISTRICT_ADCODES, STREET_CENTRES, demo_feature_collection
+from core.demo.nanjing import DISTRICTS_FILE
 from core.demo.seed import demo_units
 from core.intake.geo import Boundaries, boundaries, parse_feature_collection
 
@@ -22,14 +28,11 @@ def demo() -> Boundaries:
     return Boundaries.load(DEMO_FILE)
 
 
-def rect(unit_id: str) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of a demo unit, read from the generated GeoJSON."""
-    for feature in demo_feature_collection()["features"]:
-        if feature["properties"]["unit_id"] == unit_id:
-            ring = feature["geometry"]["coordinates"][0]
-            lons, lats = [p[0] for p in ring], [p[1] for p in ring]
-            return min(lons), min(lats), max(lons), max(lats)
-    raise KeyError(unit_id)
+@cache
+def shapes() -> dict[str, BaseGeometry]:
+    """Every demo unit's shape, read from the committed GeoJSON."""
+    data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    return {f["properties"]["unit_id"]: shape(f["geometry"]) for f in data["features"]}
 
 
 def covering_grids(b: Boundaries, lat: float, lon: float) -> list[str]:
@@ -38,9 +41,55 @@ def covering_grids(b: Boundaries, lat: float, lon: float) -> list[str]:
     )
 
 
+def vertices(unit_id: str) -> list[tuple[float, float]]:
+    """The (lon, lat) vertices of a unit's outline, as GeoJSON orders them."""
+    return [(x, y) for x, y in shapely.get_coordinates(shapes()[unit_id].boundary).tolist()]
+
+
+def shared_vertex(first: str, second: str) -> tuple[float, float]:
+    """A (lat, lon) vertex of both units' outlines: on their common edge, exactly."""
+    common = sorted(set(vertices(first)) & set(vertices(second)))
+    assert common, (first, second)
+    lon, lat = common[len(common) // 2]
+    return lat, lon
+
+
 def test_committed_file_matches_the_generator() -> None:
-    assert json.loads(DEMO_FILE.read_text(encoding="utf-8")) == demo_feature_collection()
-    assert DEMO_FILE.read_text(encoding="utf-8") == dumps(demo_feature_collection())
+    # Same units in the same order, each outline equal to well under the 1e-6 degree rounding:
+    # a shapely (GEOS) upgrade may order vertices differently without moving a border.
+    generated = demo_feature_collection()["features"]
+    assert [f["properties"] for f in generated] == [
+        {"unit_id": u, "level": AREA_UNITS[u].level, "name": AREA_UNITS[u].name} for u in shapes()
+    ]
+    for feature in generated:
+        committed = shapes()[feature["properties"]["unit_id"]]
+        difference = committed.symmetric_difference(shape(feature["geometry"])).area
+        assert difference < 1e-9 * committed.area, feature["properties"]["unit_id"]
+
+
+def test_districts_are_the_real_outlines_and_children_tile_their_parents() -> None:
+    real = json.loads(DISTRICTS_FILE.read_text(encoding="utf-8"))["features"]
+    by_adcode = {f["properties"]["adcode"]: shape(f["geometry"]) for f in real}
+    for adcode, outline in by_adcode.items():
+        demo_districts = [d for d, code in DISTRICT_ADCODES.items() if code == adcode]
+        union = shapely.union_all([shapes()[d] for d in demo_districts])
+        # The grids' edges are rounded to 1e-6 degrees: the outlines agree to that band.
+        assert union.symmetric_difference(outline).area < outline.length * 1e-6, adcode
+    for unit_id in AREA_UNITS:
+        kids = [shapes()[k] for k, kid in AREA_UNITS.items() if kid.parent_id == unit_id]
+        if kids:
+            assert shapely.coverage_is_valid(kids), unit_id  # no overlaps, edges shared
+            gap = shapes()[unit_id].symmetric_difference(shapely.union_all(kids)).area
+            assert gap < 1e-9 * shapes()[unit_id].area, unit_id
+
+
+def test_the_vendored_districts_agree_with_geotool_cn() -> None:
+    geotool = pytest.importorskip("GeoToolCN")
+    tool = geotool.GeoTool()
+    for feature in json.loads(DISTRICTS_FILE.read_text(encoding="utf-8"))["features"]:
+        point = shape(feature["geometry"]).representative_point()
+        found = tool.reverse(point.y, point.x).district
+        assert found is not None and found.code == feature["properties"]["adcode"]
 
 
 def test_every_area_unit_has_exactly_one_polygon(demo: Boundaries) -> None:
@@ -62,40 +111,56 @@ def test_representative_points_resolve_to_the_unit_or_a_grid_under_it(demo: Boun
             assert AREA_UNITS[resolved].path.startswith(unit.path), (unit_id, resolved)
 
 
+def test_every_street_centre_lies_in_its_street(demo: Boundaries) -> None:
+    for street_id, (lat, lon) in STREET_CENTRES.items():
+        resolved = demo.resolve(lat, lon)
+        assert resolved is not None and f"/{street_id}/" in AREA_UNITS[resolved].path
+
+
+README_SAMPLE = re.compile(r"^\| (?P<place>[^|]+?) \| (?P<lat>\d+\.\d+), (?P<lon>\d+\.\d+) \| "
+                           r"`(?P<unit>[a-z0-9-]+)`")
+
+
+def test_every_readme_sample_routes_to_the_unit_it_names(demo: Boundaries) -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    samples = [m for m in map(README_SAMPLE.match, lines) if m]
+    assert len(samples) >= 5
+    for sample in samples:
+        resolved = demo.resolve(float(sample["lat"]), float(sample["lon"]))
+        assert resolved is not None, sample["place"]
+        assert f"/{sample['unit']}/" in AREA_UNITS[resolved].path, (sample["place"], resolved)
+
+
 def test_edge_between_two_grids_goes_to_the_smaller_id(demo: Boundaries) -> None:
-    north, south = rect("gl-hq-c2-g1"), rect("gl-hq-c2-g2")
-    assert north[1] == south[3]  # stacked rows share the edge exactly
-    lat, lon = north[1], (north[0] + north[2]) / 2
-    assert covering_grids(demo, lat, lon) == ["gl-hq-c2-g1", "gl-hq-c2-g2"]
-    assert demo.resolve(lat, lon) == "gl-hq-c2-g1"
+    lat, lon = shared_vertex("gl-hq-c2-g1", "gl-hq-c2-g2")
+    grids = covering_grids(demo, lat, lon)
+    assert {"gl-hq-c2-g1", "gl-hq-c2-g2"} <= set(grids)
+    assert demo.resolve(lat, lon) == grids[0]
 
 
 def test_edge_between_two_districts_goes_to_the_smaller_id(demo: Boundaries) -> None:
-    west, east = rect("xw"), rect("qh")
-    assert west[2] == east[0]
-    grid = rect("xw-xwm-c2-g1")  # on xw's east edge
-    lat, lon = (grid[1] + grid[3]) / 2, west[2]
+    lat, lon = shared_vertex("xw", "qh")
     grids = covering_grids(demo, lat, lon)
-    assert [AREA_UNITS[g].path.split("/")[2] for g in grids] == ["qh", "xw"]
+    assert {AREA_UNITS[g].path.split("/")[2] for g in grids} == {"qh", "xw"}
     assert demo.resolve(lat, lon) == grids[0]
 
 
 def test_tie_does_not_depend_on_file_order() -> None:
-    areas = parse_feature_collection(demo_feature_collection())
+    areas = parse_feature_collection(json.loads(DEMO_FILE.read_text(encoding="utf-8")))
     forward, backward = Boundaries(areas), Boundaries(areas[::-1])
-    north = rect("gl-hq-c2-g1")
-    edges = [(north[1], (north[0] + north[2]) / 2), (north[1], north[2]), (32.62, 118.58)]
+    edges = [shared_vertex("gl-hq-c2-g1", "gl-hq-c2-g2"), shared_vertex("xw", "qh")]
+    edges.append(shared_vertex("pk", "jb"))
     for lat, lon in edges:
         assert forward.resolve(lat, lon) == backward.resolve(lat, lon)
 
 
 def test_city_edge_is_inside_and_just_beyond_is_outside(demo: Boundaries) -> None:
-    mid_lat, mid_lon = sum(CITY_LAT) / 2, sum(CITY_LON) / 2
-    assert demo.resolve(CITY_LAT[0], mid_lon) is not None
-    assert demo.resolve(mid_lat, CITY_LON[1]) is not None
-    assert demo.resolve(CITY_LAT[1], CITY_LON[0]) is not None  # the north-west corner
-    assert demo.resolve(CITY_LAT[0] - 0.0001, mid_lon) is None
-    assert demo.resolve(mid_lat, CITY_LON[1] + 0.0001) is None
+    west = min(vertices("nj"))  # the westernmost vertex: nothing of the city lies beyond it
+    east = max(vertices("nj"))
+    assert demo.resolve(west[1], west[0]) is not None
+    assert demo.resolve(west[1], west[0] - 0.0001) is None
+    assert demo.resolve(east[1], east[0]) is not None
+    assert demo.resolve(east[1], east[0] + 0.0001) is None
     assert demo.resolve(39.9, 116.4) is None  # Beijing
 
 

@@ -281,7 +281,7 @@ async def test_a_grid_worker_reports_from_a_point_and_the_grid_is_inferred(
 ) -> None:
     await login(web.http, "grid_nhl")
     form = await web.http.get("/patrol/new")
-    assert form.status_code == 200 and "获取当前位置" in form.text
+    assert form.status_code == 200 and "使用我的位置" in form.text and "data-map-pick" in form.text
     assert 'data-testid="nav-patrol"' in form.text
     sha = await upload_photo(web.http)
 
@@ -315,7 +315,7 @@ async def test_a_patrol_point_outside_the_city_is_refused_and_nothing_is_stored(
     assert "该点位不在本市范围内" in outside.text and 'value="绿化带' not in outside.text
     assert 'name="description"' in outside.text and ">垃圾</textarea>" in outside.text
     missing = await post(web.http, "/patrol", {**report, "lat": "", "lon": ""}, HX)
-    assert missing.status_code == 200 and "请获取当前位置，或填写纬度和经度" in missing.text
+    assert missing.status_code == 200 and "请在地图上点选位置、使用我的位置" in missing.text
     await asyncio.sleep(0.3)  # a case started by mistake would reach the read model by now
     assert _counts(web.sessions) == before
 

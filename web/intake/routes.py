@@ -97,7 +97,8 @@ async def submit(request: Request, user: WebUser, cases: Cases, intake: Intake) 
     values = posted.values
     if not (values["lat"] or values["lon"]):
         # The grid comes from the point; there is no area list to fall back on here.
-        refused = submission.ReportRefused(422, {"lat": "请获取当前位置，或填写纬度和经度"})
+        message = "请在地图上点选位置、使用我的位置，或填写纬度和经度"
+        refused = submission.ReportRefused(422, {"lat": message})
         return _patrol_form(request, cases, user, posted, refused)
     posted.values = {**values, "title": _title(cases, values["category"])}
     outcome = await submission.submit_report(intake, cases, user, posted, "patrol")

@@ -45,8 +45,11 @@
     status.textContent = "正在定位…";
     navigator.geolocation.getCurrentPosition(
       function (pos) {
-        form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(6);
-        form.querySelector("[name=lon]").value = pos.coords.longitude.toFixed(6);
+        var lat = form.querySelector("[name=lat]");
+        var lon = form.querySelector("[name=lon]");
+        lat.value = pos.coords.latitude.toFixed(6);
+        lon.value = pos.coords.longitude.toFixed(6);
+        lon.dispatchEvent(new Event("change", { bubbles: true })); // the map follows (map.js)
         status.textContent = "已填入您的位置（精度约 " + Math.round(pos.coords.accuracy) + " 米）";
       },
       function () {
