@@ -34,6 +34,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import access, metrics
+from core.attachments.store import is_sha256
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.directory.org import supervisors_of
@@ -489,6 +490,7 @@ class CaseService:
         if req.review_at is not None and req.review_at.tzinfo is None:
             raise CaseError(422, "review_at needs a timezone", "review_at")
         with session_scope(self.sessions) as session:
+            _check_evidence(session, user, cmd.evidence)
             if action in (Action.DISPATCH, Action.REASSIGN) and cmd.unit_id:
                 unit = session.get(Unit, cmd.unit_id)
                 if unit is None:
@@ -666,6 +668,14 @@ class CaseService:
 
 
 RETRY_WITH_KEY = "send it again with the same Idempotency-Key: it acts at most once"
+
+
+def _check_evidence(session: Session, user: User, evidence: list[str]) -> None:
+    """Uploaded files a step names must be stored and the user's to show: attaching a file
+    makes it visible to all who see the case. (Names typed by older clients pass as text.)"""
+    for sha in evidence:
+        if is_sha256(sha) and access.file_grant(session, user, sha) is None:
+            raise CaseError(422, f"unknown attachment {sha}: upload it first", "evidence")
 
 
 def action_update_id(user: User, action: Action, req: ActionRequest, key: str) -> str | None:

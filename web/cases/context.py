@@ -11,6 +11,7 @@ from core.cases.service import CaseService, Reporter
 from core.models import CaseRecord, User
 from core.privacy import masking as privacy
 from web import lookups
+from web.cases.evidence import before_after
 from web.layout import layout_context
 from web.templating import redirect, render, wants_fragment
 from web.whistles.context import case_panel as whistle_panel
@@ -46,6 +47,7 @@ async def case_context(
         "values": {},
         **whistle_panel(cases, user, state),
         **reports_panel(cases, user, state),
+        **before_after(sessions, events),
     }
 
 
