@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from core.attachments import store as attachments
@@ -17,7 +17,7 @@ class _Event(Protocol):
     @property
     def action(self) -> str: ...
     @property
-    def payload(self) -> dict[str, Any]: ...
+    def payload(self) -> Mapping[str, Any]: ...
 
 
 def files_of(events: Iterable[_Event], actions: frozenset[str]) -> list[str]:

@@ -78,6 +78,9 @@ SUPERVISION_PATCH = "supervision-v1"
 # task that made the events is recorded: SQL never shows an event that did not happen (issue 9).
 # Cases started before keep the local activity their histories recorded.
 PROJECTION_PATCH = "projection-after-record-v1"
+# Patrol and sensor cases have nobody to call back: they archive once closed (issue 12).
+# Cases started before keep waiting for a 回访.
+CALLBACK_BY_CHANNEL_PATCH = "callback-by-channel-v1"
 # The projection must eventually land, however long the database is away. Each attempt gets
 # longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -109,6 +112,7 @@ class CaseWorkflow:
         self._intake_settled = False
         self._projection_degraded = False
         self._after_record = False  # decided in run(), like _supervised
+        self._callback_by_channel = False  # decided in run(), like _supervised
         self._keys: dict[str, str] = {}  # idempotency key -> request fingerprint (idempotency.py)
         self._timer = StandingTimer()
         self._attributes: dict[str, Any] = {}  # search attribute values last upserted
@@ -120,6 +124,7 @@ class CaseWorkflow:
     async def run(self, inp: CaseInput) -> CaseState:
         self._supervised = workflow.patched(SUPERVISION_PATCH)
         self._after_record = workflow.patched(PROJECTION_PATCH)
+        self._callback_by_channel = workflow.patched(CALLBACK_BY_CHANNEL_PATCH)
         self._set_policy(inp.policy)
         self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
         received = {"attachments": list(inp.attachments)} if inp.attachments else None
@@ -280,6 +285,15 @@ class CaseWorkflow:
     @record_callback.validator
     def validate_record_callback(self, cmd: Command) -> None:
         self._validate(Action.CALLBACK, cmd)
+
+    @workflow.update
+    def rate_by_citizen(self, cmd: Command) -> CaseState:
+        """评价: the reporter rates the result on the tracking page; it counts as the 回访."""
+        return self._act(Action.CITIZEN_RATE, cmd)
+
+    @rate_by_citizen.validator
+    def validate_rate_by_citizen(self, cmd: Command) -> None:
+        self._validate(Action.CITIZEN_RATE, cmd)
 
     # ---- updates: supervisor overrides (督办), always with a reason ------------------------
     @workflow.update
@@ -710,6 +724,12 @@ class CaseWorkflow:
         if to is Status.CLOSED:
             self._state.closed_at = workflow.now()
         self._record(action, actor, to, from_status=before.value, reason=reason, payload=payload)
+        if to is Status.CLOSED and self._nobody_to_call():
+            self._transition("archive", SYSTEM, Status.ARCHIVED, payload={"no_callback": True})
+
+    def _nobody_to_call(self) -> bool:
+        """A patrol or sensor case has no caller to ask: it skips the 回访 (issue 12)."""
+        return self._callback_by_channel and self._state.channel in transitions.NO_CALLBACK_CHANNELS
 
     def _record(
         self,
