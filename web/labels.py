@@ -30,6 +30,7 @@ ACTION_NAMES = {
     Action.SUBMIT_FEEDBACK: "反馈",
     Action.VERIFY: "核查",
     Action.CALLBACK: "回访",
+    Action.CITIZEN_RATE: "市民评价",
     Action.REASSIGN: "改派",
     Action.CHANGE_CATEGORY: "变更类别",
     Action.CHANGE_PRIORITY: "调整优先级",
@@ -61,6 +62,7 @@ EVENT_NAMES = {
     "direct_answer": "直接答复",
     "allocate": "调派力量装备",
     "release": "释放力量装备",
+    "archive": "归档",
     **whistles.EVENT_NAMES,
 }
 
@@ -118,6 +120,9 @@ REASON_LABELS = {
 
 
 RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+
+
+OUTCOME_NAMES = {"solved": "已解决", "unsolved": "未解决", "unreachable": "联系不上"}
 
 
 PRIORITY_NAMES = {"normal": "普通", "urgent": "紧急", "critical": "特急"}

@@ -24,7 +24,7 @@ def action_request(form: FormData) -> ActionRequest:
         "passed": text(form, "passed") == "true",
         "evidence": evidence(form),
     }
-    for name in ("hours", "category", "priority"):
+    for name in ("hours", "category", "priority", "outcome"):
         if text(form, name):
             data[name] = text(form, name)
     if text(form, "review_at"):
