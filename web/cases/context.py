@@ -130,13 +130,14 @@ def _categories_named(events: list[CaseEvent]) -> list[str]:
     return sorted({str(k) for k in keys if k})
 
 
-def take_notice(request: Request, ticket: str) -> str:
-    """The notice left for this case's page by the submission that led here (shown once)."""
+def take_notice(request: Request, ticket: str) -> dict[str, str]:
+    """The notice left for this case's page by the submission that led here (shown once):
+    `notice`, and `notice_next`, where the user goes on from it (下一个来电)."""
     notice = request.session.get("notice")
     if not isinstance(notice, dict) or notice.get("ticket") != ticket:
-        return ""
+        return {"notice": ""}
     del request.session["notice"]
-    return str(notice.get("text", ""))
+    return {"notice": str(notice.get("text", "")), "notice_next": str(notice.get("next", ""))}
 
 
 async def case_after_action(

@@ -36,7 +36,7 @@ async def case_page(request: Request, ticket: str, user: WebUser, cases: Cases) 
         context = await case_context(cases, user, ticket)
     except CaseError as err:
         return error_page(request, cases, user, err)
-    context.update(layout_context(cases, user), notice=take_notice(request, ticket))
+    context.update(layout_context(cases, user), **take_notice(request, ticket))
     return render(request, "cases/detail.html", context, block="case")
 
 
