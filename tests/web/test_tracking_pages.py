@@ -115,3 +115,27 @@ async def test_a_rating_without_a_choice_keeps_the_comment(web: Web) -> None:
     )
     assert refused.status_code == 422 and "请选择满意程度" in refused.text
     assert ">还行</textarea>" in refused.text
+
+
+async def test_after_an_unsatisfied_rating_the_case_is_redone_and_rated_again(web: Web) -> None:
+    done = await report(web.http)
+    ticket, link = ticket_of(done), tracking_link(done)
+    await tracked(web.http, link, "派遣")
+    await handle_and_close(web, ticket)
+    await tracked(web.http, link, "已办结")
+    token = link.split("?t=", 1)[1]
+    first = await post(web.http, f"/track/{ticket}/rate", {"t": token, "rating": "unsatisfied"})
+    assert "我们将重新办理" in first.text
+    other_key = await post(web.http, f"/track/{ticket}/rate", {"t": token, "rating": "satisfied"})
+    assert other_key.status_code == 409 and 'data-testid="rate-form"' not in other_key.text
+
+    await login(web.http, "handler_nhl")
+    await act(web, ticket, "submit_feedback", [("note", "重新清运并消毒")])
+    await login(web.http, "verifier_gl")
+    await act(web, ticket, "verify", [("passed", "true")])
+    await post(web.http, "/logout", {})
+    page = await tracked(web.http, link, 'data-testid="earlier-rating"')
+    assert "上次评价：不满意" in page.text and 'data-testid="rate-form"' in page.text
+    second = await post(web.http, f"/track/{ticket}/rate", {"t": token, "rating": "satisfied"})
+    assert "感谢您的评价" in second.text
+    assert (await archived(web, ticket)).rating == "satisfied"  # the second rating counts

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from core.attachments import store as attachments
 from core.attachments import uploads
 from core.cases import codes
-from core.cases.service import CaseError, CitizenRating
+from core.cases.service import CaseError, CaseService, CitizenRating
 from core.config import Settings
 from core.db import session_scope
 from core.errors import IntakePending
@@ -324,10 +324,21 @@ async def rate(request: Request, ticket: str) -> Response:
     except ValidationError:
         return _track(request, found, token, rate_error=("请选择满意程度", fields), status=422)
     except CaseError as err:
+        if err.status == 409:
+            await _refresh(cases, found)  # rated already: the read model may not show it yet
         refused = (_rate_refusal(err), fields)
         return _track(request, found, token, rate_error=refused, status=err.status)
     found.case.rating, found.case.status = state.rating, state.status.value
     return _track(request, found, token, thanks=True)
+
+
+async def _refresh(cases: CaseService, found: tracking.Tracking) -> None:
+    """The case's rating and status live from its workflow, where it answers."""
+    try:
+        state = await cases.live_state(found.case.ticket)
+    except CaseError:
+        return
+    found.case.rating, found.case.status = state.rating, state.status.value
 
 
 def _rating_fields(form: FormData) -> dict[str, str | None]:
