@@ -395,6 +395,7 @@ async def test_a_second_report_at_the_same_point_joins_the_first_case(web: Web) 
     assert 'data-testid="status">办理中<' in page.text and "共 2 人反映" in page.text
     for private in ("13700001111", PHONE, "王先生", "李秀英"):
         assert private not in page.text
+    assert 'data-testid="description"' not in page.text  # the first reporter's own words
     with session_scope(web.sessions) as session:
         row = session.get(CaseRecord, f"case-{case_ticket}")
         assert row is not None and row.report_count == 2
