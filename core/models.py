@@ -128,7 +128,8 @@ class CaseRecord(SQLModel, table=True):
     extension_count: int = 0
     rating: str = Field(default="", max_length=32)
     reporter_name: str = Field(default="", max_length=100)
-    reporter_phone: str = Field(default="", max_length=32)
+    # Indexed: intake looks up a caller's earlier calls by number (issue 12).
+    reporter_phone: str = Field(default="", max_length=32, index=True)
     created_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

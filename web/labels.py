@@ -30,6 +30,7 @@ ACTION_NAMES = {
     Action.SUBMIT_FEEDBACK: "反馈",
     Action.VERIFY: "核查",
     Action.CALLBACK: "回访",
+    Action.CITIZEN_RATE: "市民评价",
     Action.REASSIGN: "改派",
     Action.CHANGE_CATEGORY: "变更类别",
     Action.CHANGE_PRIORITY: "调整优先级",
@@ -63,6 +64,7 @@ EVENT_NAMES = {
     "allocate": "调派力量装备",
     "release": "释放力量装备",
     "reset": "回退",
+    "archive": "归档",
     **whistles.EVENT_NAMES,
 }
 
@@ -120,6 +122,9 @@ REASON_LABELS = {
 
 
 RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+
+
+OUTCOME_NAMES = {"solved": "已解决", "unsolved": "未解决", "unreachable": "联系不上"}
 
 
 PRIORITY_NAMES = {"normal": "普通", "urgent": "紧急", "critical": "特急"}
@@ -213,6 +218,7 @@ REFUSALS = {
     "review_in_past": "复核时间须晚于现在",
     "policy_missing": "新类别缺少处置时限，请联系管理员",
     "case_finished": "该工单已办结，不能再操作",
+    "not_rated_online": "该工单不在网上评价（由工作人员回访）",
     "reset_role": "只有工单所在辖区的督办员可以回退工单",
     "not_decision_point": "请选择一个回退点",
     # 重大事件综合指挥调度 (workflows.major_event)

@@ -19,6 +19,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from web.labels import (
     ACTION_NAMES,
     EVENT_NAMES,
+    OUTCOME_NAMES,
     OVERRIDE_ACTIONS,
     PRIORITY_NAMES,
     RATING_NAMES,
@@ -104,6 +105,7 @@ def _environment() -> jinja2.Environment:
         ROLE_NAMES=ROLE_NAMES,
         STAGE_NAMES=STAGE_NAMES,
         RATING_NAMES=RATING_NAMES,
+        OUTCOME_NAMES=OUTCOME_NAMES,
         PRIORITY_NAMES=PRIORITY_NAMES,
         ACTION_NAMES={a.value: n for a, n in ACTION_NAMES.items()},
         OVERRIDE_ACTIONS=frozenset(a.value for a in OVERRIDE_ACTIONS),

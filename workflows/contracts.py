@@ -51,6 +51,7 @@ class Action(StrEnum):
     SUBMIT_FEEDBACK = "submit_feedback"
     VERIFY = "verify"
     CALLBACK = "record_callback"
+    CITIZEN_RATE = "rate_by_citizen"  # 评价 on the tracking page: the citizen's own 回访
     # Supervisor overrides (督办).
     REASSIGN = "reassign"
     CHANGE_CATEGORY = "change_category"
@@ -88,6 +89,14 @@ class Rating(StrEnum):
     SATISFIED = "satisfied"  # 满意
     BASICALLY = "basically_satisfied"  # 基本满意
     UNSATISFIED = "unsatisfied"  # 不满意
+
+
+class CallbackOutcome(StrEnum):
+    """What a 回访 found (解决率 counts solved among the reached)."""
+
+    SOLVED = "solved"  # 已解决
+    UNSOLVED = "unsolved"  # 未解决
+    UNREACHABLE = "unreachable"  # 联系不上: no rating; the case archives unrated
 
 
 @dataclass
@@ -268,6 +277,7 @@ class Command:
     approve: bool = False  # extension decision
     passed: bool = False  # verification result
     rating: str = ""  # callback rating
+    outcome: str = ""  # callback: a CallbackOutcome value ("" from clients before it)
     evidence: list[str] = field(default_factory=list)
     unit_chain: list[Unit] = field(default_factory=list)  # supervisors of unit_id, nearest first
     category: str = ""  # change_category: the new category and its policy, resolved by the API
@@ -417,6 +427,7 @@ class CaseState:
     result: str = ""
     evidence: list[str] = field(default_factory=list)
     rating: str = ""
+    callback_outcome: str = ""  # CallbackOutcome of the last 回访 or citizen 评价
     return_count: int = 0
     rework_count: int = 0
     reopen_count: int = 0
@@ -504,6 +515,7 @@ class CaseCarry:
     supervised: bool = True
     after_record: bool = True
     projection_degraded: bool = False
+    callback_by_channel: bool = False
 
 
 @dataclass

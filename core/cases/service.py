@@ -34,6 +34,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import access, metrics
+from core.attachments.store import is_sha256
+from core.cases import codes
 from core.config import Settings
 from core.db import SessionFactory, session_scope
 from core.directory.org import supervisors_of
@@ -57,12 +59,14 @@ from workflows.contracts import (
     TERMINAL,
     Action,
     Actor,
+    CallbackOutcome,
     CaseEvent,
     CaseInput,
     CasePolicy,
     CaseState,
     Command,
     Location,
+    Rating,
     Role,
 )
 from workflows.shared import idempotency
@@ -146,10 +150,25 @@ class ActionRequest(BaseModel):
     approve: bool = False
     passed: bool = False
     rating: str = Field(default="", max_length=32)
+    outcome: CallbackOutcome | None = Field(
+        default=None, description="record_callback: 已解决 / 未解决 / 联系不上 (no rating needed)"
+    )
     evidence: list[str] = Field(default_factory=list, max_length=20)
     category: str = Field(default="", max_length=64, description="change_category")
     priority: str = Field(default="", max_length=16, description="change_priority")
     review_at: datetime | None = Field(default=None, description="park: when to review")
+
+
+class CitizenRating(BaseModel):
+    """评价 from the tracking page: the reporter's own 回访."""
+
+    rating: Rating
+    outcome: CallbackOutcome | None = None
+    comment: str = Field(default="", max_length=500)
+
+
+# Who a citizen's 评价 is recorded as on the timeline.
+CITIZEN = Actor(username="public", name="市民", role=Role.PUBLIC, unit_id="")
 
 
 class CaseFilter(BaseModel):
@@ -347,6 +366,10 @@ class CaseService:
         mac = hmac.new(self.settings.secret_key.encode(), f"track:{ticket}".encode(), "sha256")
         return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
 
+    def query_code(self, ticket: str) -> str:
+        """The citizen's short query code for `ticket` (see core.cases.codes)."""
+        return codes.query_code(self.settings.secret_key, ticket)
+
     def _location(self, session: Session, req: IntakeRequest, *, triage_outside: bool) -> Location:
         unit = session.get(Unit, self._area_unit_id(session, req, triage_outside))
         if unit is None or unit.level == "dept":
@@ -511,10 +534,15 @@ class CaseService:
 
     def command(self, user: User, action: Action, req: ActionRequest) -> Command:
         """The workflow command for `req`, with the units and policy it names resolved."""
-        cmd = Command(actor=self.actor(user), **req.model_dump())
+        cmd = Command(
+            actor=self.actor(user),
+            **req.model_dump(exclude={"outcome"}),
+            outcome=req.outcome.value if req.outcome else "",
+        )
         if req.review_at is not None and req.review_at.tzinfo is None:
             raise CaseError(422, "review_at needs a timezone", "review_at", code="timezone_needed")
         with session_scope(self.sessions) as session:
+            _check_evidence(session, user, cmd.evidence)
             if action in (Action.DISPATCH, Action.REASSIGN) and cmd.unit_id:
                 unit = session.get(Unit, cmd.unit_id)
                 if unit is None:
@@ -535,6 +563,34 @@ class CaseService:
                 cmd.category_name, cmd.category_kind = category.name, category.kind
                 cmd.policy = self.policy(category)
         return cmd
+
+    async def rate_by_citizen(self, ticket: str, req: CitizenRating, *, key: str) -> CaseState:
+        """Record the reporter's 评价 (the caller has checked their tracking token); a repeat
+        with the same key answers as the first did."""
+        cmd = Command(
+            actor=CITIZEN,
+            rating=req.rating.value,
+            note=req.comment.strip(),
+            outcome=req.outcome.value if req.outcome else "",
+        )
+        digest = idempotency.fingerprint(Action.CITIZEN_RATE.value, req.model_dump(mode="json"))
+        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
+        try:
+            state: CaseState = await handle.execute_update(
+                Action.CITIZEN_RATE.value,
+                cmd,
+                id=idempotency.update_id(CITIZEN.username, key, digest) if key else None,
+                result_type=CaseState,
+                rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
+            )
+        except WorkflowUpdateFailedError as err:
+            raise refusal(err) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise CaseError(503, f"case {ticket} did not answer in time") from None
+        except RPCError as err:
+            raise rpc_error(err, ticket) from None
+        log.info("case_rated_by_citizen", rating=cmd.rating)
+        return state
 
     async def live_state(self, ticket: str) -> CaseState:
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
@@ -701,6 +757,14 @@ class CaseService:
 
 
 RETRY_WITH_KEY = "send it again with the same Idempotency-Key: it acts at most once"
+
+
+def _check_evidence(session: Session, user: User, evidence: list[str]) -> None:
+    """Uploaded files a step names must be stored and the user's to show: attaching a file
+    makes it visible to all who see the case. (Names typed by older clients pass as text.)"""
+    for sha in evidence:
+        if is_sha256(sha) and access.file_grant(session, user, sha) is None:
+            raise CaseError(422, f"unknown attachment {sha}: upload it first", "evidence")
 
 
 def action_update_id(user: User, action: Action, req: ActionRequest, key: str) -> str | None:

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import FilePayload, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from core.db import make_engine, session_factory
 from tests.conftest import make_settings, running_worker
+from tests.web.test_attachment_pages import png
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -144,9 +145,20 @@ async def handle_case(page: Page) -> None:
         await page.screenshot(path=f"{SHOTS}/case.png", full_page=True)
     feedback = page.get_by_test_id("action-submit_feedback")
     await feedback.get_by_label("处置结果").fill("垃圾已清运完毕，路面已冲洗")
-    await feedback.get_by_label("附件文件名").fill("现场照片1.jpg, 现场照片2.jpg")
+    await attach_photos(page, "submit_feedback", 2)
     await feedback.get_by_role("button", name="提交反馈").click()
     await expect(status).to_have_text("核查")
+
+
+async def attach_photos(page: Page, step: str, count: int) -> None:
+    """Pick `count` photos on a step's form (as the camera would hand them over); wait until
+    each is uploaded and shows as a thumbnail in the form."""
+    files: list[FilePayload] = [
+        {"name": f"现场{n}.png", "mimeType": "image/png", "buffer": png(40 * n)}
+        for n in range(1, count + 1)
+    ]
+    await page.locator(f"#{step}-photo-file").set_input_files(files)
+    await expect(page.locator(f"#{step}-photo-list figure")).to_have_count(count)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")

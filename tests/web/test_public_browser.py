@@ -81,7 +81,7 @@ async def test_a_citizen_reports_with_a_photo_and_follows_the_tracking_link(
         await link.click()
         await expect(page.get_by_role("heading", name="处理进度")).to_be_visible()
         await expect(page.get_by_test_id("ticket")).to_have_text(ticket)
-        await expect(page.get_by_test_id("status")).to_have_text("派遣")
+        await expect(page.get_by_test_id("status")).to_have_text("办理中")
         await expect(page.get_by_test_id("photos")).to_have_text("1 个")
         await expect(page.get_by_test_id("step").first).to_contain_text("受理")
         assert PHONE not in await page.content()

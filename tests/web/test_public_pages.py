@@ -174,10 +174,12 @@ async def test_the_tracking_page_shows_the_public_steps_and_no_personal_data(web
     assert ticket in page.text and "暴露垃圾" in page.text
     steps = re.findall(r'data-testid="step">\s*<div class="what"><strong>([^<]+)<', page.text)
     assert steps == ["受理", "立案", "派遣"]
-    assert 'data-testid="status">派遣<' in page.text
+    assert 'data-testid="status">办理中<' in page.text  # in plain words
+    assert 'data-testid="unit">宁海路街道<' in page.text  # who handles it
+    assert 'aria-current="step">办理中<' in page.text
     assert page.headers["cache-control"] == "private, no-store"
-    # No reporter, no staff, no internal unit names, no description or address.
-    for private in (PHONE, "李秀英", "宁海路街道", "系统", REPORT["address"]):
+    # No reporter, no staff, no system, no address.
+    for private in (PHONE, "李秀英", "系统", REPORT["address"]):
         assert private not in page.text, private
 
 
@@ -390,9 +392,10 @@ async def test_a_second_report_at_the_same_point_joins_the_first_case(web: Web) 
 
     page = await tracked(web.http, tracking_link(second), case_ticket)
     assert report_ticket in page.text and 'data-testid="merged"' in page.text
-    assert 'data-testid="status">派遣<' in page.text and "共 2 人反映" in page.text
+    assert 'data-testid="status">办理中<' in page.text and "共 2 人反映" in page.text
     for private in ("13700001111", PHONE, "王先生", "李秀英"):
         assert private not in page.text
+    assert 'data-testid="description"' not in page.text  # the first reporter's own words
     with session_scope(web.sessions) as session:
         row = session.get(CaseRecord, f"case-{case_ticket}")
         assert row is not None and row.report_count == 2

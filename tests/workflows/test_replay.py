@@ -47,3 +47,20 @@ async def test_the_projection_patch_is_what_keeps_both_versions_replaying(
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None
+
+
+async def test_the_callback_patch_is_what_archives_patrol_cases_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without its marker's id a patrol case archived after verification (issue 12) no longer
+    replays: cases started before the patch keep waiting for a 回访."""
+    from workflows.case import workflow as case
+
+    path = Path(__file__).parent.parent / "histories" / "callback_v1_patrol.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    monkeypatch.setattr(case, "CALLBACK_BY_CHANNEL_PATCH", "not-the-recorded-patch")
+    replayer = Replayer(
+        workflows=registry.workflow_classes(), workflow_runner=UnsandboxedWorkflowRunner()
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None

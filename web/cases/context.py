@@ -12,6 +12,7 @@ from core.cases.service import CaseService, Reporter
 from core.models import CaseRecord, User
 from core.privacy import masking as privacy
 from web import lookups
+from web.cases.evidence import before_after
 from web.layout import layout_context
 from web.templating import redirect, render, wants_fragment
 from web.whistles.context import case_panel as whistle_panel
@@ -48,6 +49,7 @@ async def case_context(
         "values": {},
         **whistle_panel(cases, user, state),
         **reports_panel(cases, user, state),
+        **before_after(sessions, events),
     }
 
 
@@ -130,13 +132,14 @@ def _categories_named(events: list[CaseEvent]) -> list[str]:
     return sorted({str(k) for k in keys if k})
 
 
-def take_notice(request: Request, ticket: str) -> str:
-    """The notice left for this case's page by the submission that led here (shown once)."""
+def take_notice(request: Request, ticket: str) -> dict[str, str]:
+    """The notice left for this case's page by the submission that led here (shown once):
+    `notice`, and `notice_next`, where the user goes on from it (下一个来电)."""
     notice = request.session.get("notice")
     if not isinstance(notice, dict) or notice.get("ticket") != ticket:
-        return ""
+        return {"notice": ""}
     del request.session["notice"]
-    return str(notice.get("text", ""))
+    return {"notice": str(notice.get("text", "")), "notice_next": str(notice.get("next", ""))}
 
 
 async def case_after_action(

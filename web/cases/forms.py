@@ -22,14 +22,22 @@ def action_request(form: FormData) -> ActionRequest:
         "rating": text(form, "rating"),
         "approve": text(form, "approve") == "true",
         "passed": text(form, "passed") == "true",
-        "evidence": [e for e in re.split(r"[,，;；\s]+", text(form, "evidence")) if e],
+        "evidence": evidence(form),
     }
-    for name in ("hours", "category", "priority"):
+    for name in ("hours", "category", "priority", "outcome"):
         if text(form, name):
             data[name] = text(form, name)
     if text(form, "review_at"):
         data["review_at"] = china_local(text(form, "review_at"))
     return ActionRequest.model_validate(data)
+
+
+def evidence(form: FormData) -> list[str]:
+    """The step's files: uploaded ones by sha256 (field `attachments`), then any names typed
+    into the older free-text field, each once."""
+    uploaded = [v for v in form.getlist("attachments") if isinstance(v, str) and v]
+    typed = [e for e in re.split(r"[,，;；\s]+", text(form, "evidence")) if e]
+    return list(dict.fromkeys([*uploaded, *typed]))
 
 
 def china_local(value: str) -> datetime | str:

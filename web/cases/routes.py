@@ -36,7 +36,7 @@ async def case_page(request: Request, ticket: str, user: WebUser, cases: Cases) 
         context = await case_context(cases, user, ticket)
     except CaseError as err:
         return error_page(request, cases, user, err)
-    context.update(layout_context(cases, user), notice=take_notice(request, ticket))
+    context.update(layout_context(cases, user), **take_notice(request, ticket))
     return render(request, "cases/detail.html", context, block="case")
 
 
@@ -64,7 +64,10 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
         key = formdata.idempotency_key(form)
         state = await cases.act(user, ticket, action, forms.action_request(form), key=key)
     except (ValidationError, CaseError) as err:
-        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+        values: dict[str, object] = {
+            k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"
+        }
+        values["attachments"] = forms.evidence(form)  # the step's photos stay on the form
         return await _case_with_error(request, cases, user, ticket, action, err, values)
     return await case_after_action(request, cases, user, ticket, state)
 
@@ -76,7 +79,7 @@ async def _case_with_error(
     ticket: str,
     action: str,
     err: ValidationError | CaseError,
-    values: dict[str, str],
+    values: dict[str, object],
 ) -> Response:
     """The case again, with the refusal next to the action and the user's input kept."""
     try:

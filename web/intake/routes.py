@@ -16,6 +16,7 @@ from core.models import User
 from web import lookups
 from web.deps import Cases, Intake, WebUser, check_csrf
 from web.intake import forms, reads, submission
+from web.intake.calls import earlier_calls
 from web.intake.context import may_intake, may_patrol, report_form_context
 from web.layout import error_page
 from web.templating import error_status, render
@@ -49,6 +50,20 @@ def suggest(
         return error_page(request, cases, user, CaseError(403, "您的角色不能登记新工单"))
     found = reads.category_suggestions(cases.sessions, description)
     return render(request, "intake/_suggestions.html", {"suggestions": found}, block="suggestions")
+
+
+@router.get("/cases/calls")
+def calls(
+    request: Request,
+    user: WebUser,
+    cases: Cases,
+    reporter_phone: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    """A caller's earlier calls by the number typed so far (masked as the access rules say)."""
+    if not may_intake(user):
+        return error_page(request, cases, user, CaseError(403, "您的角色不能登记新工单"))
+    found = earlier_calls(cases, user, reporter_phone)
+    return render(request, "intake/_calls.html", {"calls": found}, block="calls")
 
 
 @router.post("/cases")

@@ -14,7 +14,8 @@ from core.intake.service import IntakeResult, IntakeService
 from core.models import User
 from web import labels, lookups
 from web.intake import forms
-from web.templating import redirect
+from web.templating import china_time, redirect
+from workflows.contracts import CaseState
 
 
 # ---- reports at intake: hotline and patrol forms share the submission and its outcomes --------
@@ -62,7 +63,19 @@ def after_report(
         grid = lookups.unit_names(cases.sessions, [unit_id]).get(unit_id, unit_id)
         text = f"巡查上报已登记为工单 {case.ticket}，所属网格：{grid}"
     else:
-        text = ""
+        text = confirmation(case)
     if text:
-        request.session["notice"] = {"ticket": case.ticket, "text": text}
+        # A hotline call ends here: the operator takes the next one from the notice.
+        following = "/cases/new" if case.channel in ("hotline", "web") else ""
+        request.session["notice"] = {"ticket": case.ticket, "text": text, "next": following}
     return redirect(request, f"/cases/{case.ticket}")
+
+
+def confirmation(case: CaseState) -> str:
+    """What the operator tells the caller: the ticket, where it went, by when it is taken."""
+    if case.assigned_unit is None:
+        return f"已登记 {case.ticket}，待派遣中心派单"
+    text = f"已登记 {case.ticket}，派往 {case.assigned_unit.name}"
+    if case.clock.stage == "accept" and case.clock.due_at is not None:
+        text += f"，签收时限 {china_time(case.clock.due_at)}"
+    return text

@@ -19,7 +19,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from core.attachments import store as attachments
 from core.attachments import uploads
-from core.cases.service import CaseError
+from core.cases import codes
+from core.cases.service import CaseError, CaseService, CitizenRating
 from core.config import Settings
 from core.db import session_scope
 from core.errors import IntakePending
@@ -55,7 +56,13 @@ async def limit_body(request: Request) -> None:
 
 # Abuse limits of the public routes, by route name (Settings.rate_limits): counted before the
 # length check and the CSRF check read anything of the body.
-LIMITS = {"submit_report": "report", "upload": "upload", "lookup": "track", "track": "track"}
+LIMITS = {
+    "submit_report": "report",
+    "upload": "upload",
+    "lookup": "track",
+    "track": "track",
+    "rate": "track",
+}
 
 
 async def rate_limited(request: Request) -> None:
@@ -220,9 +227,11 @@ def _submitted_pending(request: Request, pending: IntakePending) -> Response:
 def _submitted_page(
     request: Request, ticket: str, token: str, merged: bool, case_ticket: str, status: str
 ) -> Response:
+    code = request.app.state.cases.query_code(ticket)
     context = {
         "ticket": ticket,
         "token": token,
+        "code": codes.shown(code),
         "tracking_url": str(request.url_for("track", ticket=ticket).include_query_params(t=token)),
         "merged": merged,
         "case_ticket": case_ticket,
@@ -290,7 +299,85 @@ async def track_page(request: Request, ticket: str, t: str = "") -> Response:
         return _lookup(request, ticket, "暂时无法查询，请稍后再试", 503)
     if found is None:
         return _lookup(request, ticket, NOT_FOUND, 404)
-    return _private(render(request, "public/track.html", {"report": found}, block="track"))
+    return _track(request, found, t.strip())
+
+
+@router.post("/track/{ticket}/rate", name="rate")
+async def rate(request: Request, ticket: str) -> Response:
+    """评价: the reporter rates the result; it is the case's 回访, recorded as the citizen's."""
+    form = await request.form()
+    token = formdata.text(form, "t")
+    cases = request.app.state.cases
+    try:
+        found = await tracking.find(cases, ticket, token)
+    except CaseError:
+        return _lookup(request, ticket, "暂时无法查询，请稍后再试", 503)
+    if found is None:
+        return _lookup(request, ticket, NOT_FOUND, 404)
+    fields = _rating_fields(form)
+    try:
+        if found.merged or not found.case.may_rate:
+            raise CaseError(409, "not open for rating")
+        req = CitizenRating.model_validate(fields)
+        state = await cases.rate_by_citizen(ticket, req, key=formdata.idempotency_key(form))
+    except ValidationError:
+        return _track(request, found, token, rate_error=("请选择满意程度", fields), status=422)
+    except CaseError as err:
+        if err.status == 409:
+            await _refresh(cases, found)  # rated already: the read model may not show it yet
+        refused = (_rate_refusal(err), fields)
+        return _track(request, found, token, rate_error=refused, status=err.status)
+    found.case.rating, found.case.status = state.rating, state.status.value
+    return _track(request, found, token, thanks=True)
+
+
+async def _refresh(cases: CaseService, found: tracking.Tracking) -> None:
+    """The case's rating and status live from its workflow, where it answers."""
+    try:
+        state = await cases.live_state(found.case.ticket)
+    except CaseError:
+        return
+    found.case.rating, found.case.status = state.rating, state.status.value
+
+
+def _rating_fields(form: FormData) -> dict[str, str | None]:
+    return {
+        "rating": formdata.text(form, "rating"),
+        "outcome": formdata.text(form, "outcome") or None,
+        "comment": formdata.text(form, "comment"),
+    }
+
+
+def _rate_refusal(err: CaseError) -> str:
+    if err.status == 409:
+        return "该工单已评价或正在重新办理"
+    return "系统繁忙，请稍后再试" if err.status >= 500 else "评价未能提交，请检查后重试"
+
+
+def _track(
+    request: Request,
+    found: tracking.Tracking,
+    token: str,
+    *,
+    rate_error: tuple[str, dict[str, str | None]] = ("", {}),
+    thanks: bool = False,
+    status: int = 200,
+) -> Response:
+    settings = _settings(request)
+    with session_scope(request.app.state.sessions) as session:
+        after = _previews(settings, attachments.get_many(session, found.case.after))
+    context = {
+        "report": found,
+        "token": token,
+        "code": codes.shown(request.app.state.cases.query_code(found.ticket)),
+        "after": after,
+        "STAGES": tracking.STAGES,
+        "rate_error": rate_error[0],
+        "thanks": thanks,
+        "values": rate_error[1],
+    }
+    code = error_status(request, status) if status >= 400 else status
+    return _private(render(request, "public/track.html", context, block="track", status=code))
 
 
 def _lookup(request: Request, ticket: str, error: str, status: int = 200) -> Response:

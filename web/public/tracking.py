@@ -6,18 +6,20 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
+from core.cases import codes
 from core.cases.service import CaseError, CaseService
 from core.db import session_scope
 from core.models import CaseEventRecord, CaseRecord, LinkedReportRecord
 from core.privacy import scrub
-from workflows.case.transitions import STATUS_NAMES
-from workflows.contracts import Status
+from web.cases.evidence import AFTER, files_of
+from workflows.case.transitions import CITIZEN_CHANNELS, STATUS_NAMES
+from workflows.contracts import CaseState, Status
 
 MAX_TOKEN = 64
 _TICKET = re.compile(r"[A-Za-z0-9_.-]{1,80}")
@@ -37,6 +39,15 @@ PUBLIC_STEPS = {
 }
 PUBLIC_STATUS = {Status.RETURNED: Status.DISPATCHED, Status.PARKED: Status.HANDLING}
 DONE = frozenset({Status.CLOSED, Status.ARCHIVED})
+# The loop in plain words, for the progress bar: 受理 → 办理中 → 已办结.
+STAGES = ("受理", "办理中", "已办结")
+STAGE_OF = {
+    Status.RECEIVED: "受理",
+    Status.REGISTERED: "受理",
+    Status.CLOSED: "已办结",
+    Status.ARCHIVED: "已办结",
+    Status.VOIDED: "不予受理",
+}
 RESULT_NOTES = {"submit_feedback": "note", "force_close": "note", "direct_answer": "answer"}
 
 
@@ -56,6 +67,18 @@ class Progress:
     status_name: str
     steps: list[Step]
     result: str = ""
+    stage: str = "办理中"  # STAGES, or 不予受理
+    description: str = ""  # personal information taken out
+    unit_name: str = ""  # who handles it
+    expected_at: datetime | None = None  # the handling deadline, while it is being handled
+    after: list[str] = field(default_factory=list)  # sha256 of the handling photos, once done
+    rating: str = ""
+    channel: str = ""
+
+    @property
+    def may_rate(self) -> bool:
+        """评价 counts as the 回访 of a citizen's case, once closed and not yet rated."""
+        return self.status == Status.CLOSED and self.channel in CITIZEN_CHANNELS
 
 
 @dataclass
@@ -93,6 +116,8 @@ async def find(cases: CaseService, ticket: str, token: str) -> Tracking | None:
     """
     if not token or len(token) > MAX_TOKEN or not _TICKET.fullmatch(ticket):
         return None
+    if codes.matches(cases.settings.secret_key, ticket, token):
+        token = cases.tracking_token(ticket)  # the short code stands in for the long token
     with session_scope(cases.sessions) as session:
         case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).first()
         if case is not None:
@@ -114,9 +139,33 @@ def _from_case(session: Session, case: CaseRecord) -> Tracking:
         ticket=case.ticket,
         received_at=case.created_at,
         photos=_photos(events, "receive", case.ticket),
-        case=_progress(case.ticket, case.category_name, case.status, events),
+        case=_record_progress(case, events),
         report_count=case.report_count,
     )
+
+
+def _record_progress(case: CaseRecord, events: Sequence[_Event]) -> Progress:
+    progress = _progress(case.ticket, case.category_name, case.status, events)
+    progress.rating, progress.channel = case.rating, case.channel
+    return _described(
+        progress, case.description, case.assigned_unit_name, case.stage, case.due_at, events
+    )
+
+
+def _described(
+    progress: Progress,
+    description: str,
+    unit_name: str,
+    stage: str,
+    due_at: datetime | None,
+    events: Sequence[_Event],
+) -> Progress:
+    progress.description = scrub.published(description)
+    progress.unit_name = unit_name if progress.stage != "受理" else ""
+    progress.expected_at = due_at if stage == "handle" else None
+    if progress.stage == "已办结":
+        progress.after = files_of(events, AFTER)
+    return progress
 
 
 def _from_linked(session: Session, linked: LinkedReportRecord) -> Tracking | None:
@@ -128,7 +177,7 @@ def _from_linked(session: Session, linked: LinkedReportRecord) -> Tracking | Non
         ticket=linked.ticket,
         received_at=linked.linked_at,
         photos=_photos(events, "link_report", linked.ticket),
-        case=_progress(case.ticket, case.category_name, case.status, events),
+        case=_record_progress(case, events),
         merged=True,
         report_count=case.report_count,
     )
@@ -148,9 +197,17 @@ async def _live(cases: CaseService, ticket: str, token: str) -> Tracking | None:
         ticket=state.ticket,
         received_at=state.created_at,
         photos=_photos(events, "receive", state.ticket),
-        case=_progress(state.ticket, state.category_name, state.status.value, events),
+        case=_live_progress(state, events),
         report_count=state.report_count,
     )
+
+
+def _live_progress(state: CaseState, events: Sequence[_Event]) -> Progress:
+    progress = _progress(state.ticket, state.category_name, state.status.value, events)
+    progress.rating, progress.channel = state.rating, state.channel
+    unit = state.assigned_unit.name if state.assigned_unit else ""
+    clock = state.clock
+    return _described(progress, state.description, unit, clock.stage, clock.due_at, events)
 
 
 def _events(session: Session, case_id: str) -> list[CaseEventRecord]:
@@ -167,6 +224,7 @@ def _progress(ticket: str, category_name: str, status: str, events: Sequence[_Ev
         status_name=status_name(status),
         steps=_steps(events),
         result=_result(events) if done else "",
+        stage=STAGE_OF.get(Status(status), "办理中"),
     )
 
 

@@ -84,3 +84,29 @@
     if (form) syncSubmit(form);
   });
 })();
+
+// 复制 next to the query code: the clipboard where the browser allows it, else the code is
+// selected for the reader to copy by hand.
+(function () {
+  "use strict";
+  if (window.cityloopCopy) return;
+  window.cityloopCopy = true;
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-copy]");
+    if (!button) return;
+    var status = button.parentNode.querySelector(".copied");
+    var code = button.getAttribute("data-copy");
+    function told(text) {
+      if (status) status.textContent = text;
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(code).then(function () { told("已复制"); }, function () { told("请长按查询码复制"); });
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(button.parentNode.querySelector("[data-testid=query-code]"));
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      told("已选中，请复制");
+    }
+  });
+})();

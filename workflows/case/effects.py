@@ -101,7 +101,10 @@ def _callback(
     state.rating = cmd.rating
     if to is Status.REWORK:
         state.reopen_count += 1
-    return {"rating": cmd.rating}
+    if not cmd.outcome:
+        return {"rating": cmd.rating}  # as recorded before outcomes
+    state.callback_outcome = cmd.outcome
+    return {"rating": cmd.rating, "outcome": cmd.outcome}
 
 
 def _request_extension(
@@ -192,6 +195,7 @@ _HANDLERS = {
     Action.SUBMIT_FEEDBACK: _feedback,
     Action.VERIFY: _verify,
     Action.CALLBACK: _callback,
+    Action.CITIZEN_RATE: _callback,
     Action.REQUEST_EXTENSION: _request_extension,
     Action.DECIDE_EXTENSION: _decide_extension,
     Action.EXTEND_DEADLINE: _extend,

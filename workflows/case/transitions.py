@@ -14,6 +14,7 @@ from workflows.contracts import (
     PRIORITIES,
     TERMINAL,
     Action,
+    CallbackOutcome,
     CaseState,
     Command,
     Rating,
@@ -40,6 +41,10 @@ SUPERVISOR_OVERRIDES = frozenset(
         Action.REOPEN,
     }
 )
+# Channels with nobody to call back: their cases archive once verified (no 回访).
+NO_CALLBACK_CHANNELS = frozenset({"patrol", "sensor"})
+# Channels whose reporter holds a tracking link and may rate the result there (评价).
+CITIZEN_CHANNELS = frozenset({"citizen", "open311", "web"})
 # 60 working days of the default 9-hour day: anything more is a typo, not a plan.
 MAX_EXTENSION_HOURS = 540
 
@@ -82,9 +87,9 @@ RULES: dict[Action, Rule] = {
     Action.VERIFY: Rule(
         frozenset({Status.VERIFYING}), frozenset({Role.VERIFIER, Role.SUPERVISOR}), "area"
     ),
-    Action.CALLBACK: Rule(
-        frozenset({Status.CLOSED}), frozenset({Role.OPERATOR}), "any", ("rating",)
-    ),
+    # The rating is checked in check_fields: a caller who cannot be reached gives none.
+    Action.CALLBACK: Rule(frozenset({Status.CLOSED}), frozenset({Role.OPERATOR}), "any"),
+    Action.CITIZEN_RATE: Rule(frozenset({Status.CLOSED}), frozenset({Role.PUBLIC}), "any"),
     # Supervisor overrides (SUPERVISOR_OVERRIDES): always a reason, always in the supervisor's area.
     Action.REASSIGN: Rule(
         UNCLOSED_STATES - {Status.RECEIVED}, SUPERVISOR, "area", ("reason", "unit_id")
@@ -167,6 +172,12 @@ def _check_state(state: CaseState, action: Action, rule: Rule, now: datetime) ->
             )
     if action is Action.DECIDE_EXTENSION and pending is None:
         return Rejection("conflict", "no_extension_pending", "no extension request is pending")
+    if action is Action.CITIZEN_RATE and state.channel not in CITIZEN_CHANNELS:
+        return Rejection(
+            "conflict",
+            "not_rated_online",
+            f"a case of channel {state.channel} is not rated online",
+        )
     if action is Action.DE_ESCALATE and state.clock.escalation_level == 0:
         return Rejection("conflict", "not_escalated", "the case is not escalated")
     if action is Action.EXTEND_DEADLINE and state.clock.due_at is None:
@@ -202,7 +213,20 @@ def check_fields(action: Action, cmd: Command, now: datetime) -> Rejection | Non
         )
     if action is Action.VERIFY and not cmd.passed and not cmd.reason.strip():
         return Rejection("invalid", "required", "a failed verification needs a reason", "reason")
-    if action is Action.CALLBACK and cmd.rating not in {r.value for r in Rating}:
+    if action in (Action.CALLBACK, Action.CITIZEN_RATE):
+        return _check_rating(action, cmd)
+    return None
+
+
+def _check_rating(action: Action, cmd: Command) -> Rejection | None:
+    outcomes = [o.value for o in CallbackOutcome]
+    if cmd.outcome and cmd.outcome not in outcomes:
+        return Rejection("invalid", "not_in_list", f"outcome must be one of {outcomes}", "outcome")
+    if action is Action.CALLBACK and cmd.outcome == CallbackOutcome.UNREACHABLE:
+        return None  # nobody to ask: no rating
+    if not cmd.rating:
+        return Rejection("invalid", "required", f"{action.value} needs a rating", "rating")
+    if cmd.rating not in {r.value for r in Rating}:
         return Rejection(
             "invalid", "not_in_list", f"rating must be one of {[r.value for r in Rating]}", "rating"
         )
@@ -230,7 +254,7 @@ def target(state: CaseState, action: Action, cmd: Command) -> Status:
     """The status a checked action leads to."""
     if action is Action.VERIFY:
         return Status.CLOSED if cmd.passed else Status.REWORK
-    if action is Action.CALLBACK:
+    if action in (Action.CALLBACK, Action.CITIZEN_RATE):
         return _after_callback(state, cmd)
     # Extensions, category, priority and de-escalation keep the status.
     return LEADS_TO.get(action, state.status)

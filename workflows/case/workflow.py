@@ -86,6 +86,9 @@ PROJECTION_PATCH = "projection-after-record-v1"
 COMMAND_PATCH = "escalate-to-command-v1"
 # Cases started since continue-as-new landed hand over to a new run before the history cap.
 LONG_LIVED_PATCH = "continue-as-new-v1"
+# Patrol and sensor cases have nobody to call back: they archive once closed (issue 12).
+# Cases started before keep waiting for a 回访.
+CALLBACK_BY_CHANNEL_PATCH = "callback-by-channel-v1"
 # The projection must eventually land, however long the database is away. Each attempt gets
 # longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -117,6 +120,7 @@ class CaseWorkflow:
         self._intake_settled = False
         self._projection_degraded = False
         self._after_record = False  # decided in run(), like _supervised
+        self._callback_by_channel = False  # decided in run(), like _supervised
         self._keys: dict[str, str] = {}  # idempotency key -> request fingerprint (idempotency.py)
         self._timer = StandingTimer()
         self._attributes: dict[str, Any] = {}  # search attribute values last upserted
@@ -157,6 +161,7 @@ class CaseWorkflow:
         self._supervised = workflow.patched(SUPERVISION_PATCH)
         self._after_record = workflow.patched(PROJECTION_PATCH)
         self._long_lived = workflow.patched(LONG_LIVED_PATCH)
+        self._callback_by_channel = workflow.patched(CALLBACK_BY_CHANNEL_PATCH)
         self._set_policy(inp.policy)
         received = {"attachments": list(inp.attachments)} if inp.attachments else None
         self._record("receive", inp.reporter, Status.RECEIVED, from_status="", payload=received)
@@ -187,6 +192,7 @@ class CaseWorkflow:
             supervised=self._supervised,
             after_record=self._after_record,
             projection_degraded=self._projection_degraded,
+            callback_by_channel=self._callback_by_channel,
         )
         return dataclasses.replace(self._inp, carried=carry)
 
@@ -195,6 +201,7 @@ class CaseWorkflow:
         self._unknown_years = set(carry.unknown_years)
         self._supervised, self._after_record = carry.supervised, carry.after_record
         self._projection_degraded, self._long_lived = carry.projection_degraded, True
+        self._callback_by_channel = carry.callback_by_channel
         self._set_policy(carry.policy)
 
     # ---- queries -------------------------------------------------------------------------
@@ -331,6 +338,15 @@ class CaseWorkflow:
     @record_callback.validator
     def validate_record_callback(self, cmd: Command) -> None:
         self._validate(Action.CALLBACK, cmd)
+
+    @workflow.update
+    def rate_by_citizen(self, cmd: Command) -> CaseState:
+        """评价: the reporter rates the result on the tracking page; it counts as the 回访."""
+        return self._act(Action.CITIZEN_RATE, cmd)
+
+    @rate_by_citizen.validator
+    def validate_rate_by_citizen(self, cmd: Command) -> None:
+        self._validate(Action.CITIZEN_RATE, cmd)
 
     # ---- updates: supervisor overrides (督办), always with a reason ------------------------
     @workflow.update
@@ -782,6 +798,12 @@ class CaseWorkflow:
         if to is Status.CLOSED:
             self._state.closed_at = workflow.now()
         self._record(action, actor, to, from_status=before.value, reason=reason, payload=payload)
+        if to is Status.CLOSED and self._nobody_to_call():
+            self._transition("archive", SYSTEM, Status.ARCHIVED, payload={"no_callback": True})
+
+    def _nobody_to_call(self) -> bool:
+        """A patrol or sensor case has no caller to ask: it skips the 回访 (issue 12)."""
+        return self._callback_by_channel and self._state.channel in transitions.NO_CALLBACK_CHANNELS
 
     def _record(
         self,
