@@ -1,7 +1,7 @@
 """caller phone index
 
 Revision ID: 0013_evidence
-Revises: 0012
+Revises: 0017
 Create Date: 2026-12-02 09:00:00.000000
 
 Intake shows a caller's earlier calls by phone number (issue 12): `cases.reporter_phone` gets
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0013_evidence'
-down_revision = '0012'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
