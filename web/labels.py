@@ -8,13 +8,15 @@ translator) finds it in one place.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
 from core import whistles
+from core.cases.queues import DUE_SOON, Tab
 from core.errors import CaseError
 from workflows.case.transitions import SUPERVISOR_OVERRIDES
-from workflows.contracts import Action
+from workflows.contracts import Action, Status
 
 ACTION_NAMES = {
     Action.REGISTER: "立案",
@@ -39,6 +41,68 @@ ACTION_NAMES = {
     Action.VOID_INVALID: "无效工单",
     Action.REOPEN: "重新打开",
 }
+
+
+# What a case's status says to staff: the state it is in (who waits for what), never a verb
+# that disagrees with the stage (a case "签收" while its stage is 处置).
+STATE_NAMES = {
+    Status.RECEIVED: "待立案",
+    Status.REGISTERED: "待派遣",
+    Status.VOIDED: "已注销",
+    Status.DISPATCHED: "待签收",
+    Status.RETURNED: "被退回",
+    Status.ACCEPTED: "已签收",
+    Status.HANDLING: "处置中",
+    Status.PARKED: "挂账中",
+    Status.VERIFYING: "待核查",
+    Status.REWORK: "返工中",
+    Status.CLOSED: "已结案",
+    Status.ARCHIVED: "已归档",
+}
+
+
+QUEUE_TAB_NAMES = {
+    Tab.TO_REGISTER: "待立案",
+    Tab.TO_DISPATCH: "待派遣",
+    Tab.RETURNED: "被退回",
+    Tab.TO_ACCEPT: "待签收",
+    Tab.HANDLING: "处置中",
+    Tab.REWORK: "返工",
+    Tab.TO_VERIFY: "待核查",
+    Tab.TO_CALLBACK: "待回访",
+    Tab.MINE: "我受理的",
+    Tab.OVERDUE: "已超期",
+    Tab.DUE_SOON: "即将超期",
+    Tab.ESCALATED: "已升级",
+    Tab.PARKED: "挂账",
+    Tab.REPORTED: "我的上报",
+    Tab.OPEN: "全部待办",
+}
+
+
+def duration(span: timedelta) -> str:
+    """A span as people say it: "3 天 2 小时", "2 小时 15 分", "15 分", "不到 1 分"."""
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} 天 {hours} 小时" if hours else f"{days} 天"
+    if hours:
+        return f"{hours} 小时 {mins} 分" if mins else f"{hours} 小时"
+    return f"{mins} 分" if mins else "不到 1 分"
+
+
+def countdown(due_at: datetime | None, now: datetime, *, overdue: bool = False) -> tuple[str, str]:
+    """What is left of a stage's time, and how urgent that is: ("剩 2 小时 15 分", "soon"),
+    ("超期 3 小时", "late"), ("", "") without a deadline. Natural time, to the minute."""
+    if due_at is None:
+        return "", ""
+    left = due_at - now
+    if left.total_seconds() < 0:
+        return f"超期 {duration(-left)}", "late"
+    if overdue:
+        return "已超期", "late"
+    return f"剩 {duration(left)}", "soon" if left < DUE_SOON else "ok"
 
 
 # Supervisor overrides (督办): the case page groups them apart from the closed loop's steps.

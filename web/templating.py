@@ -21,16 +21,19 @@ from web.labels import (
     EVENT_NAMES,
     OVERRIDE_ACTIONS,
     PRIORITY_NAMES,
+    QUEUE_TAB_NAMES,
     RATING_NAMES,
     REASON_LABELS,
     ROLE_NAMES,
     ROUND_STATUS_NAMES,
     STAGE_NAMES,
+    STATE_NAMES,
     WHISTLE_STEP_NAMES,
+    countdown,
 )
 from web.sessions import web_session
 from workflows import registry
-from workflows.case.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES
+from workflows.case.transitions import MAX_EXTENSION_HOURS
 from workflows.contracts import PRIORITIES
 from workflows.shared.workcal import CST
 
@@ -99,7 +102,9 @@ def _environment() -> jinja2.Environment:
     env.filters["percent"] = percent
     env.tests["past"] = is_past
     env.globals.update(
-        STATUS_NAMES={s.value: n for s, n in STATUS_NAMES.items()},
+        STATE_NAMES={s.value: n for s, n in STATE_NAMES.items()},
+        QUEUE_TAB_NAMES={t.value: n for t, n in QUEUE_TAB_NAMES.items()},
+        countdown=countdown,
         EVENT_NAMES=EVENT_NAMES,
         ROLE_NAMES=ROLE_NAMES,
         STAGE_NAMES=STAGE_NAMES,

@@ -112,7 +112,7 @@ async def record_case(page: Page) -> str:
     if SHOTS:
         await page.screenshot(path=f"{SHOTS}/intake.png", full_page=True)
     await page.get_by_role("button", name="登记工单").click()
-    await expect(page.get_by_test_id("status")).to_have_text("派遣")
+    await expect(page.get_by_test_id("status")).to_have_text("待签收")
     await expect(page.get_by_test_id("assigned-unit")).to_have_text("宁海路街道")
     return (await page.get_by_test_id("ticket").inner_text()).strip()
 
@@ -134,7 +134,7 @@ async def handle_case(page: Page) -> None:
     """The street's handler: 签收, 处置进展, 反馈."""
     status = page.get_by_test_id("status")
     await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
-    await expect(status).to_have_text("签收")
+    await expect(status).to_have_text("已签收")
     progress = page.get_by_test_id("action-add_progress")
     await progress.get_by_label("进展说明").fill("已到场，正在清运")
     await progress.get_by_role("button", name="提交进展").click()
@@ -146,7 +146,7 @@ async def handle_case(page: Page) -> None:
     await feedback.get_by_label("处置结果").fill("垃圾已清运完毕，路面已冲洗")
     await feedback.get_by_label("附件文件名").fill("现场照片1.jpg, 现场照片2.jpg")
     await feedback.get_by_role("button", name="提交反馈").click()
-    await expect(status).to_have_text("核查")
+    await expect(status).to_have_text("待核查")
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
@@ -166,7 +166,7 @@ async def test_a_case_goes_from_intake_to_closed_in_the_browser(
         await log_in(page, base, "verifier_gl")
         await open_from_queue(page, ticket)
         await page.get_by_role("button", name="核查通过").click()
-        await expect(page.get_by_test_id("status")).to_have_text("结案")
+        await expect(page.get_by_test_id("status")).to_have_text("已结案")
 
         events = page.get_by_test_id("event")
         steps = [
@@ -250,7 +250,7 @@ async def test_the_operator_picks_a_suggested_category_and_records_the_case(
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/intake-suggested.png", full_page=True)
         await page.get_by_role("button", name="登记工单").click()
-        await expect(page.get_by_test_id("status")).to_have_text("派遣")
+        await expect(page.get_by_test_id("status")).to_have_text("待签收")
         case = page.get_by_test_id("case")
         await expect(case).to_contain_text("井盖缺失/破损")
         if SHOTS:

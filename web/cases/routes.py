@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
+from core.cases import queues
 from core.cases.service import CaseError, CaseService
 from core.models import User
-from web import formdata, labels
+from web import formdata, labels, lookups
 from web.cases import forms, reads
 from web.cases.context import case_after_action, case_context, queue_reporters, take_notice
 from web.deps import Cases, Intake, WebUser, check_csrf
@@ -19,14 +20,21 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 
 @router.get("/")
 def queue(request: Request, user: WebUser, cases: Cases) -> Response:
-    """The user's queue of open cases, soonest deadline first."""
-    rows = reads.queue_for(cases, user)
+    """The user's work queue: their role's tabs with counts, a search, one page of a tab."""
+    query = reads.queue_query(dict(request.query_params), user)
+    found = queues.queue_page(cases.sessions, user, query)
     context = {
         **layout_context(cases, user),
-        "rows": rows,
-        "reporters": queue_reporters(cases, user, rows),
+        "found": found,
+        "query": query,
+        "queue_url": lambda **changes: reads.queue_url(query, found.tab, **changes),
+        "rows": found.items,
+        "reporters": queue_reporters(cases, user, found.items),
+        "categories": lookups.category_groups(cases.sessions),
     }
-    return render(request, "cases/queue.html", context, block="queue")
+    # The polled list (and the search that fills it) swaps only itself.
+    block = "queue_list" if request.headers.get("hx-target") == "queue-list" else "queue"
+    return render(request, "cases/queue.html", context, block=block)
 
 
 @router.get("/cases/{ticket}")
