@@ -105,6 +105,23 @@ def countdown(due_at: datetime | None, now: datetime, *, overdue: bool = False) 
     return f"剩 {duration(left)}", "soon" if left < DUE_SOON else "ok"
 
 
+# Actions with nothing to fill in: the case page's action bar takes them in one tap.
+INSTANT_ACTIONS = frozenset({Action.REGISTER, Action.ACCEPT, Action.UNPARK})
+
+
+# How the action bar names the next step, where that differs from the action's name.
+PRIMARY_ACTION_NAMES = {Action.PROGRESS: "提交进展", Action.SUBMIT_FEEDBACK: "提交反馈"}
+
+
+# What an irreversible action will do, asked before it is sent.
+CONFIRMATIONS = {
+    Action.VERIFY: "核查通过：工单将结案，需回访的进入回访。确定核查通过吗？",
+    Action.FORCE_CLOSE: "强制结案：工单将不经处置和核查直接结案，并记入督办记录。确定强制结案吗？",
+    Action.VOID_INVALID: "无效工单：工单将被注销，不再办理，且不能恢复。确定作为无效工单注销吗？",
+    Action.SUBMIT_FEEDBACK: "提交反馈：工单将交核查员核查，处置结果提交后不能修改。确定提交吗？",
+}
+
+
 # Supervisor overrides (督办): the case page groups them apart from the closed loop's steps.
 OVERRIDE_ACTIONS = SUPERVISOR_OVERRIDES
 
@@ -251,6 +268,7 @@ _REFUSALS = (
     (re.compile(r"unit \S+ does not cover this case's area"), "工单不在您的辖区内"),
     (re.compile(r"cannot \w+ a case in status \w+"), "工单当前状态不允许此操作"),
     (re.compile(r"the current stage has no deadline to extend"), "当前环节没有可延长的时限"),
+    (re.compile(r"the case has changed since version .*"), "工单已更新，请查看最新状态"),
     # 吹哨报到 (workflows.whistle_rules and core.whistles)
     (re.compile(r"summon at least one department"), "请至少选择一个部门"),
     (re.compile(r"a whistle needs a description of what is needed"), "必填"),

@@ -18,8 +18,11 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from web.labels import (
     ACTION_NAMES,
+    CONFIRMATIONS,
     EVENT_NAMES,
+    INSTANT_ACTIONS,
     OVERRIDE_ACTIONS,
+    PRIMARY_ACTION_NAMES,
     PRIORITY_NAMES,
     QUEUE_TAB_NAMES,
     RATING_NAMES,
@@ -105,6 +108,9 @@ def _environment() -> jinja2.Environment:
         STATE_NAMES={s.value: n for s, n in STATE_NAMES.items()},
         QUEUE_TAB_NAMES={t.value: n for t, n in QUEUE_TAB_NAMES.items()},
         countdown=countdown,
+        INSTANT_ACTIONS=frozenset(a.value for a in INSTANT_ACTIONS),
+        PRIMARY_ACTION_NAMES={a.value: n for a, n in PRIMARY_ACTION_NAMES.items()},
+        CONFIRMATIONS={a.value: n for a, n in CONFIRMATIONS.items()},
         EVENT_NAMES=EVENT_NAMES,
         ROLE_NAMES=ROLE_NAMES,
         STAGE_NAMES=STAGE_NAMES,

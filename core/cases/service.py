@@ -70,7 +70,9 @@ from workflows.shared.workcal import CST
 
 log = get_logger(__name__)
 INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR})
-HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422}
+HTTP_OF_KIND = {"forbidden": 403, "conflict": 409, "invalid": 422, "stale": 409}
+# Refusals whose kind is a code the caller acts on (`code` in the API's answer).
+CODED_KINDS = frozenset({"stale"})
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{1,100}$"
 
 
@@ -148,6 +150,12 @@ class ActionRequest(BaseModel):
     category: str = Field(default="", max_length=64, description="change_category")
     priority: str = Field(default="", max_length=16, description="change_priority")
     review_at: datetime | None = Field(default=None, description="park: when to review")
+    expected_version: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="the case's `last_seq` the client saw; 409 with code `stale` if it changed",
+    )
 
 
 class CaseFilter(BaseModel):
@@ -682,7 +690,8 @@ def refusal(err: WorkflowUpdateFailedError) -> CaseError:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type in HTTP_OF_KIND:
         field = str(cause.details[0]) if cause.details else ""
-        return CaseError(HTTP_OF_KIND[cause.type], cause.message, field)
+        extra = {"code": cause.type} if cause.type in CODED_KINDS else None
+        return CaseError(HTTP_OF_KIND[cause.type], cause.message, field, extra)
     return CaseError(500, f"action failed: {cause}")
 
 

@@ -79,10 +79,10 @@ async def browsing(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            yield (
-                await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900}),
-                base,
-            )
+            page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            # Irreversible actions ask first (a confirm dialog): the tests' users say yes.
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            yield page, base
         finally:
             await browser.close()
 

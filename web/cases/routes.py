@@ -70,7 +70,8 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
     form = await request.form()
     try:
         key = formdata.idempotency_key(form)
-        state = await cases.act(user, ticket, action, forms.action_request(form), key=key)
+        req = forms.action_request(form, lambda name: lookups.unit_id_named(cases.sessions, name))
+        state = await cases.act(user, ticket, action, req, key=key)
     except (ValidationError, CaseError) as err:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
         return await _case_with_error(request, cases, user, ticket, action, err, values)
@@ -92,11 +93,15 @@ async def _case_with_error(
     except CaseError as missing:
         return error_page(request, cases, user, missing)
     status = err.status if isinstance(err, CaseError) else 422
+    stale = isinstance(err, CaseError) and err.extra.get("code") == "stale"
     context.update(layout_context(cases, user))
+    # A stale page: the fresh case instead, with what the user typed kept in its form.
+    values.pop("expected_version", None)
     context.update(
         failed_action=action,
-        action_error=labels.error_summary(labels.field_errors(err)),
+        action_error="" if stale else labels.error_summary(labels.field_errors(err)),
         values=values,
+        stale=stale,
     )
     return render(
         request, "cases/detail.html", context, block="case", status=error_status(request, status)

@@ -62,6 +62,18 @@
     document.querySelectorAll("[data-locate]").forEach(function (b) { b.hidden = false; });
   }
 
+  // An irreversible action says what it will do and waits for a yes (data-confirm on its
+  // button). Captured before htmx sees the submit; without JavaScript the form posts as is.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-confirm]");
+    if (!button) return;
+    var message = button.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+
   document.addEventListener("click", function (evt) {
     if (!evt.target.closest) return;
     var suggestion = evt.target.closest("button.suggestion[data-category]");

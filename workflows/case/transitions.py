@@ -115,11 +115,24 @@ STATUS_NAMES = {
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why an action is refused. `kind` maps to HTTP: forbidden 403, conflict 409, invalid 422."""
+    """Why an action is refused. `kind` maps to HTTP: forbidden 403, conflict 409, invalid 422,
+    stale 409 (the sender saw an older version of the case)."""
 
     kind: str
     reason: str
     field: str = ""
+
+
+def check_version(state: CaseState, cmd: Command) -> Rejection | None:
+    """A command sent from a page that showed an older version of the case is refused
+    (optimistic concurrency): what the sender decided on is no longer what is there."""
+    if cmd.expected_version is None or cmd.expected_version == state.last_seq:
+        return None
+    return Rejection(
+        "stale",
+        f"the case has changed since version {cmd.expected_version} (now {state.last_seq})",
+        "expected_version",
+    )
 
 
 def check(state: CaseState, action: Action, cmd: Command, now: datetime) -> Rejection | None:
