@@ -42,9 +42,7 @@ class Phone:
         page = self.page
         await expect(primary).to_be_visible()
         await page.evaluate("window.scrollTo(0, 0)")
-        width = await page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]"
-        )
+        width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         SCREENS.mkdir(exist_ok=True)
         await page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
         assert width[0] <= width[1], f"{name}: {width[0]} px wide on a {width[1]} px screen"
@@ -241,4 +239,12 @@ async def test_field_pages_fit_a_phone_with_the_next_step_on_the_first_screen(
         await department_signs(p, whistled)
         await grid_worker_reports(p, point)
         await citizen_reports(p, point)
-        print("taps per role's main job:", dict(p.taps))  # noqa: T201 - for the closing note
+        # Taps per main job (a confirmation's 确定 not counted; typing and picking not taps):
+        # the handler opens the case, 签收, jumps to and sends 进展, jumps to and sends 反馈.
+        assert dict(p.taps) == {
+            "handler_nhl": 6,
+            "handler_whistle": 2,  # unfold 吹哨, send it (after picking kind and department)
+            "handler_gl_water": 3,  # 吹哨 in the nav, the whistle, 签收
+            "grid_nhl": 2,  # 巡查上报, 提交上报
+            "citizen": 2,  # 提交, the tracking link
+        }
