@@ -21,7 +21,13 @@ from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}
 SCREENS = Path(__file__).parent / "screens"
+# Buttons, links and disclosure toggles a screen reader could only call "button" or "link".
+UNNAMED = """[...document.querySelectorAll('button, a[href], summary, [role=button]')]
+  .filter(e => !(e.textContent.trim() || e.getAttribute('aria-label') || e.getAttribute('title')
+    || e.querySelector('img[alt]:not([alt=""])')))
+  .map(e => e.outerHTML.slice(0, 120))"""
 NEED = "路面积水需排水和交通疏导"
 
 
@@ -48,6 +54,11 @@ class Phone:
         assert width[0] <= width[1], f"{name}: {width[0]} px wide on a {width[1]} px screen"
         box = await primary.bounding_box()
         assert box is not None and box["y"] < PHONE["height"], f"{name}: primary action at {box}"
+        assert await page.evaluate(UNNAMED) == [], f"{name}: controls without a name"
+        await page.set_viewport_size(SMALL_PHONE)  # the smallest phones in use
+        narrow = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        await page.set_viewport_size(PHONE)
+        assert narrow[0] <= narrow[1], f"{name}: {narrow[0]} px wide on a {narrow[1]} px screen"
 
 
 @asynccontextmanager
