@@ -8,7 +8,7 @@ translator) finds it in one place.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -92,12 +92,14 @@ def duration(span: timedelta) -> str:
     return f"{mins} 分" if mins else "不到 1 分"
 
 
-def countdown(due_at: datetime | None, now: datetime, *, overdue: bool = False) -> tuple[str, str]:
+def countdown(
+    due_at: datetime | None, now: datetime | None = None, *, overdue: bool = False
+) -> tuple[str, str]:
     """What is left of a stage's time, and how urgent that is: ("剩 2 小时 15 分", "soon"),
     ("超期 3 小时", "late"), ("", "") without a deadline. Natural time, to the minute."""
     if due_at is None:
         return "", ""
-    left = due_at - now
+    left = due_at - (now or datetime.now(UTC))
     if left.total_seconds() < 0:
         return f"超期 {duration(-left)}", "late"
     if overdue:

@@ -5,6 +5,7 @@ out of git) for a human to look at; the taps each role's main job takes are coun
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -186,6 +187,7 @@ async def department_signs(p: Phone, ticket: str) -> None:
         await asyncio.sleep(0.1)
         await page.reload()
     link = row.get_by_role("link", name=ticket)
+    await expect(row.get_by_test_id("whistle-countdown")).to_have_text(re.compile(r"^剩 "))
     await p.check("department-whistles", link)
     await p.tap(link)
     sign = page.get_by_test_id("step-sign").get_by_role("button", name="签收")
