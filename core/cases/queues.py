@@ -173,12 +173,13 @@ def _phone_match(q: str) -> ColumnElement[bool]:
 
 
 def search_clause(q: str) -> ColumnElement[bool]:
-    """Ticket, address, title or description containing `q`; or a reporter's whole phone."""
+    """Ticket, address, title or description containing `q` (any case); or a reporter's whole
+    phone."""
     q = q.strip()
     if not q:
         return true()
     texts = (CaseRecord.ticket, CaseRecord.address, CaseRecord.title, CaseRecord.description)
-    return or_(*(col(c).contains(q, autoescape=True) for c in texts), _phone_match(q))
+    return or_(*(col(c).icontains(q, autoescape=True) for c in texts), _phone_match(q))
 
 
 def _filters(query: QueueQuery) -> ColumnElement[bool]:

@@ -84,6 +84,7 @@ async def test_search_finds_by_ticket_whole_phone_address_and_text(web: Web) -> 
         return _tickets(page.text) & {ticket, other}
 
     assert await search(ticket) == {ticket}
+    assert await search(ticket.lower()) == {ticket}
     assert await search("13912345678") == {ticket}  # the stored "+86 139-1234-5678", normalized
     assert await search("139 1234 5678") == {ticket}
     assert await search("1391234") == set()  # a part of a number never matches: no probing
@@ -95,6 +96,8 @@ async def test_search_finds_by_ticket_whole_phone_address_and_text(web: Web) -> 
         "/", params={"tab": "open", "q": ticket}, headers={**HX, "HX-Target": "queue-list"}
     )
     assert fragment.text.lstrip().startswith('<div id="queue-list"')
+    huge = await web.http.get("/", params={"page": "9" * 5000, "tab": "open"})  # no 500
+    assert huge.status_code == 200 and "共 " in huge.text
     assert 'data-testid="queue-search"' not in fragment.text  # the typed search is left alone
 
 

@@ -23,7 +23,7 @@ def queue_query(params: dict[str, str], user: User) -> queues.QueueQuery:
         q=params.get("q", "").strip()[:100],
         category=params.get("category", "")[:64],
         priority=params.get("priority", "")[:16],
-        page=min(int(page), MAX_PAGE) if page.isdigit() and int(page) > 0 else 1,
+        page=min(int(page), MAX_PAGE) if page.isdigit() and 0 < len(page) <= 7 and int(page) else 1,
     )
 
 
