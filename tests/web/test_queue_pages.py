@@ -1,5 +1,6 @@
 """Work queues per role: tabs with SQL counts, search (ticket, phone, address, text), paging,
-access scope and the countdown of each row, over the real app, worker and database."""
+access scope and the countdown of each row, over the real app, worker and database (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
+async def web(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Web]:
+    """On SQLite and PostgreSQL: the queues' SQL (sums of CASE, ILIKE, replace) runs on both."""
+    async with web_stack(dev_env.client, db_url, task_queue) as stack:
         yield stack
 
 
