@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
@@ -39,6 +39,12 @@ class Phone:
         self.page, self.base = page, base
         self.taps: Counter[str] = Counter()
         self.role = ""
+        self.asked: list[str] = []  # the confirmations shown (and said yes to)
+        page.on("dialog", self._yes)
+
+    async def _yes(self, dialog: Dialog) -> None:
+        self.asked.append(dialog.message)
+        await dialog.accept()
 
     async def tap(self, target: Locator) -> None:
         self.taps[self.role] += 1
@@ -73,9 +79,7 @@ async def phone(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> A
             context = await browser.new_context(
                 locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
             )
-            page = await context.new_page()
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            yield Phone(page, base)
+            yield Phone(await context.new_page(), base)
         finally:
             await browser.close()
 
@@ -144,6 +148,7 @@ async def handler_handles(p: Phone, ticket: str) -> None:
     await form.get_by_label("处置结果").fill("积水已排除，垃圾已清运")
     await p.tap(form.get_by_role("button", name="提交反馈"))  # and says yes to the confirmation
     await expect(page.get_by_test_id("status")).to_have_text("待核查")
+    assert p.asked == ["提交反馈：工单将交核查员核查，处置结果提交后不能修改。确定提交吗？"]
     await log_out(p)
 
 
