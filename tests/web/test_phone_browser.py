@@ -138,6 +138,7 @@ async def handler_handles(p: Phone, ticket: str) -> None:
     await p.check("handler-case-accepted", progress)
     await p.tap(progress)
     form = page.get_by_test_id("action-add_progress")
+    await expect(form.get_by_label("进展说明")).to_be_focused()  # the keyboard opens there
     await form.get_by_label("进展说明").fill("已到场，正在排水")
     await p.tap(form.get_by_role("button", name="提交进展"))
     await expect(page.get_by_test_id("status")).to_have_text("处置中")

@@ -74,8 +74,18 @@
     }
   }, true);
 
+  // The case page's action bar jumps to a step's form: put the cursor in its first field, so a
+  // phone opens its keyboard there.
+  function focusForm(link) {
+    var form = document.getElementById(link.getAttribute("href").slice(1));
+    var field = form && form.querySelector("textarea, input:not([type=hidden]), select");
+    if (field) setTimeout(function () { field.focus(); }, 0);
+  }
+
   document.addEventListener("click", function (evt) {
     if (!evt.target.closest) return;
+    var jump = evt.target.closest('a[href^="#action-"]');
+    if (jump) focusForm(jump);
     var suggestion = evt.target.closest("button.suggestion[data-category]");
     if (suggestion) pickCategory(suggestion);
     var locate = evt.target.closest("[data-locate]");
