@@ -111,6 +111,21 @@ def countdown(
 INSTANT_ACTIONS = frozenset({Action.REGISTER, Action.ACCEPT, Action.UNPARK})
 
 
+# The steps that move a case on, in the order the action bar offers them (at most three): the
+# others (退单, 延期, 注销, 挂账) stay in the page's list of actions.
+BAR_ACTIONS = (
+    Action.REGISTER,
+    Action.DISPATCH,
+    Action.ACCEPT,
+    Action.PROGRESS,
+    Action.SUBMIT_FEEDBACK,
+    Action.VERIFY,
+    Action.CALLBACK,
+    Action.DECIDE_EXTENSION,
+    Action.UNPARK,
+)
+
+
 # How the action bar names the next step, where that differs from the action's name.
 PRIMARY_ACTION_NAMES = {Action.PROGRESS: "提交进展", Action.SUBMIT_FEEDBACK: "提交反馈"}
 

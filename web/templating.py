@@ -18,6 +18,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from web.labels import (
     ACTION_NAMES,
+    BAR_ACTIONS,
     CONFIRMATIONS,
     EVENT_NAMES,
     INSTANT_ACTIONS,
@@ -109,6 +110,7 @@ def _environment() -> jinja2.Environment:
         QUEUE_TAB_NAMES={t.value: n for t, n in QUEUE_TAB_NAMES.items()},
         countdown=countdown,
         INSTANT_ACTIONS=frozenset(a.value for a in INSTANT_ACTIONS),
+        BAR_ACTIONS=[a.value for a in BAR_ACTIONS],
         PRIMARY_ACTION_NAMES={a.value: n for a, n in PRIMARY_ACTION_NAMES.items()},
         CONFIRMATIONS={a.value: n for a, n in CONFIRMATIONS.items()},
         EVENT_NAMES=EVENT_NAMES,
