@@ -52,6 +52,13 @@ class ErrorOut(BaseModel):
     )
 
 
+class ConflictOut(ErrorOut):
+    """409: the case is not in a state that allows the action; `code` "stale" when the request's
+    `expected_version` is no longer the case's version (read the case again, then decide)."""
+
+    code: str = Field(default="", description='"stale", or "" for any other conflict')
+
+
 class FieldError(BaseModel):
     """One invalid input: where it is (`["query", "page"]`), why, and the kind of error."""
 
@@ -123,7 +130,10 @@ INTAKE_RESPONSES: Responses = {
 ACTION_RESPONSES: Responses = {
     403: _error("this user may not take this action on this case"),
     404: _error("no such case or action, or a case the caller may not see"),
-    **CONFLICT,
+    409: _error(
+        "not in a state that allows it, or (code stale) changed since expected_version",
+        ConflictOut,
+    ),
 }
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "require_unit",
     "scope_of_record",
     "scope_of_state",
+    "taken_clause",
     "visible_case",
     "whistle_clause",
 ]
@@ -325,6 +326,12 @@ _CLAUSES: dict[Reach, Callable[[Session, Principal], ColumnElement[bool]]] = {
 def _clause(session: Session, p: Principal, reaches: frozenset[Reach]) -> ColumnElement[bool]:
     parts = [_CLAUSES[r](session, p) for r in _reaches(p, reaches)]
     return or_(*parts) if parts else false()
+
+
+def taken_clause(p: Principal) -> ColumnElement[bool]:
+    """`where` for `cases`: what `p` recorded, or a report of theirs merged into (their
+    queues' 我受理的 and 我的上报; the see-clause still applies)."""
+    return _taken(p.username) if _applies(Reach.TAKEN, p) else false()
 
 
 def case_clause(session: Session, p: Principal) -> ColumnElement[bool]:

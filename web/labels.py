@@ -7,14 +7,16 @@ translator) finds it in one place.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from core import whistles
+from core.cases.queues import DUE_SOON, Tab
 from core.errors import CaseError
 from workflows.case.transitions import STATUS_NAMES, SUPERVISOR_OVERRIDES
-from workflows.contracts import Action, Outcome
+from workflows.contracts import Action, Outcome, Status
 
 ACTION_NAMES = {
     Action.REGISTER: "立案",
@@ -39,6 +41,102 @@ ACTION_NAMES = {
     Action.FORCE_CLOSE: "强制结案",
     Action.VOID_INVALID: "无效工单",
     Action.REOPEN: "重新打开",
+}
+
+
+# What a case's status says to staff: the state it is in (who waits for what), never a verb
+# that disagrees with the stage (a case "签收" while its stage is 处置).
+STATE_NAMES = {
+    Status.RECEIVED: "待立案",
+    Status.REGISTERED: "待派遣",
+    Status.VOIDED: "已注销",
+    Status.DISPATCHED: "待签收",
+    Status.RETURNED: "被退回",
+    Status.ACCEPTED: "已签收",
+    Status.HANDLING: "处置中",
+    Status.PARKED: "挂账中",
+    Status.VERIFYING: "待核查",
+    Status.REWORK: "返工中",
+    Status.CLOSED: "已结案",
+    Status.ARCHIVED: "已归档",
+}
+
+
+QUEUE_TAB_NAMES = {
+    Tab.TO_REGISTER: "待立案",
+    Tab.TO_DISPATCH: "待派遣",
+    Tab.RETURNED: "被退回",
+    Tab.TO_ACCEPT: "待签收",
+    Tab.HANDLING: "处置中",
+    Tab.REWORK: "返工",
+    Tab.TO_VERIFY: "待核查",
+    Tab.TO_CALLBACK: "待回访",
+    Tab.MINE: "我受理的",
+    Tab.OVERDUE: "已超期",
+    Tab.DUE_SOON: "即将超期",
+    Tab.ESCALATED: "已升级",
+    Tab.PARKED: "挂账",
+    Tab.REPORTED: "我的上报",
+    Tab.OPEN: "全部待办",
+}
+
+
+def duration(span: timedelta) -> str:
+    """A span as people say it: "3 天 2 小时", "2 小时 15 分", "15 分", "不到 1 分"."""
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} 天 {hours} 小时" if hours else f"{days} 天"
+    if hours:
+        return f"{hours} 小时 {mins} 分" if mins else f"{hours} 小时"
+    return f"{mins} 分" if mins else "不到 1 分"
+
+
+def countdown(
+    due_at: datetime | None, now: datetime | None = None, *, overdue: bool = False
+) -> tuple[str, str]:
+    """What is left of a stage's time, and how urgent that is: ("剩 2 小时 15 分", "soon"),
+    ("超期 3 小时", "late"), ("", "") without a deadline. Natural time, to the minute."""
+    if due_at is None:
+        return "", ""
+    left = due_at - (now or datetime.now(UTC))
+    if left.total_seconds() < 0:
+        return f"超期 {duration(-left)}", "late"
+    if overdue:
+        return "已超期", "late"
+    return f"剩 {duration(left)}", "soon" if left < DUE_SOON else "ok"
+
+
+# Actions with nothing to fill in: the case page's action bar takes them in one tap.
+INSTANT_ACTIONS = frozenset({Action.REGISTER, Action.ACCEPT, Action.UNPARK})
+
+
+# The steps that move a case on, in the order the action bar offers them (at most three): the
+# others (退单, 延期, 注销, 挂账) stay in the page's list of actions.
+BAR_ACTIONS = (
+    Action.REGISTER,
+    Action.DISPATCH,
+    Action.ACCEPT,
+    Action.PROGRESS,
+    Action.SUBMIT_FEEDBACK,
+    Action.VERIFY,
+    Action.CALLBACK,
+    Action.DECIDE_EXTENSION,
+    Action.UNPARK,
+)
+
+
+# How the action bar names the next step, where that differs from the action's name.
+PRIMARY_ACTION_NAMES = {Action.PROGRESS: "提交进展", Action.SUBMIT_FEEDBACK: "提交反馈"}
+
+
+# What an irreversible action will do, asked before it is sent.
+CONFIRMATIONS = {
+    Action.VERIFY: "核查通过：工单将结案，需回访的进入回访。确定核查通过吗？",
+    Action.FORCE_CLOSE: "强制结案：工单将不经处置和核查直接结案，并记入督办记录。确定强制结案吗？",
+    Action.VOID_INVALID: "无效工单：工单将被注销，不再办理，且不能恢复。确定作为无效工单注销吗？",
+    Action.SUBMIT_FEEDBACK: "提交反馈：工单将交核查员核查，处置结果提交后不能修改。确定提交吗？",
 }
 
 
@@ -218,6 +316,7 @@ REFUSALS = {
     "review_in_past": "复核时间须晚于现在",
     "policy_missing": "新类别缺少处置时限，请联系管理员",
     "case_finished": "该工单已办结，不能再操作",
+    "stale": "工单已更新，请查看最新状态",
     "not_rated_online": "该工单不在网上评价（由工作人员回访）",
     "reset_role": "只有工单所在辖区的督办员可以回退工单",
     "not_decision_point": "请选择一个回退点",

@@ -64,3 +64,13 @@ def unit_names(sessions: SessionFactory, ids: list[str]) -> dict[str, str]:
     with session_scope(sessions) as session:
         rows = session.exec(select(Unit).where(col(Unit.id).in_(ids)))
         return {u.id: u.name for u in rows}
+
+
+def unit_id_named(sessions: SessionFactory, typed: str) -> str:
+    """The id of the unit `typed` names (its full name, or its id); as typed when none does,
+    for the action to refuse as an unknown unit."""
+    with session_scope(sessions) as session:
+        if session.get(Unit, typed) is not None:
+            return typed
+        named = session.exec(select(Unit.id).where(Unit.name == typed).limit(2)).all()
+    return named[0] if len(named) == 1 else typed

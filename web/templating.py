@@ -18,20 +18,27 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from web.labels import (
     ACTION_NAMES,
+    BAR_ACTIONS,
+    CONFIRMATIONS,
     EVENT_NAMES,
+    INSTANT_ACTIONS,
     OUTCOME_NAMES,
     OVERRIDE_ACTIONS,
+    PRIMARY_ACTION_NAMES,
     PRIORITY_NAMES,
+    QUEUE_TAB_NAMES,
     RATING_NAMES,
     REASON_LABELS,
     ROLE_NAMES,
     ROUND_STATUS_NAMES,
     STAGE_NAMES,
+    STATE_NAMES,
     WHISTLE_STEP_NAMES,
+    countdown,
 )
 from web.sessions import web_session
 from workflows import registry
-from workflows.case.transitions import MAX_EXTENSION_HOURS, STATUS_NAMES
+from workflows.case.transitions import MAX_EXTENSION_HOURS
 from workflows.contracts import PRIORITIES
 from workflows.shared.workcal import CST
 
@@ -100,7 +107,13 @@ def _environment() -> jinja2.Environment:
     env.filters["percent"] = percent
     env.tests["past"] = is_past
     env.globals.update(
-        STATUS_NAMES={s.value: n for s, n in STATUS_NAMES.items()},
+        STATE_NAMES={s.value: n for s, n in STATE_NAMES.items()},
+        QUEUE_TAB_NAMES={t.value: n for t, n in QUEUE_TAB_NAMES.items()},
+        countdown=countdown,
+        INSTANT_ACTIONS=frozenset(a.value for a in INSTANT_ACTIONS),
+        BAR_ACTIONS=[a.value for a in BAR_ACTIONS],
+        PRIMARY_ACTION_NAMES={a.value: n for a, n in PRIMARY_ACTION_NAMES.items()},
+        CONFIRMATIONS={a.value: n for a, n in CONFIRMATIONS.items()},
         EVENT_NAMES=EVENT_NAMES,
         ROLE_NAMES=ROLE_NAMES,
         STAGE_NAMES=STAGE_NAMES,

@@ -287,6 +287,8 @@ class Command:
     priority: str = ""  # change_priority
     review_at: datetime | None = None  # park: when to look at the case again
     bulk_id: str = ""  # set when the command is one case of a bulk override
+    # The case's version (`CaseState.last_seq`) the sender saw; None: act on whatever it is now.
+    expected_version: int | None = None
 
 
 @dataclass

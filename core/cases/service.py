@@ -157,6 +157,12 @@ class ActionRequest(BaseModel):
     category: str = Field(default="", max_length=64, description="change_category")
     priority: str = Field(default="", max_length=16, description="change_priority")
     review_at: datetime | None = Field(default=None, description="park: when to review")
+    expected_version: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="the case's `last_seq` the client saw; 409 with code `stale` if it changed",
+    )
 
 
 class CitizenRating(BaseModel):

@@ -133,3 +133,29 @@ async def test_openapi_lists_the_routes(http: httpx.AsyncClient) -> None:
         "/api/v1/cases/{ticket}",
         "/api/v1/cases/{ticket}/actions/{action}",
     } <= set(spec["paths"])
+
+
+async def test_a_stale_expected_version_is_refused_with_409_stale(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    op, handler = token_for(sessions, "operator1"), token_for(sessions, "handler_nhl")
+    case = (await http.post("/api/v1/cases", json=CASE, headers=op)).json()
+    ticket, seen = case["ticket"], case["last_seq"]
+    url = f"/api/v1/cases/{ticket}/actions"
+
+    stale = await http.post(f"{url}/accept", json={"expected_version": seen - 1}, headers=handler)
+    assert stale.status_code == 409, stale.text
+    body = stale.json()
+    assert body["code"] == "stale" and body["field"] == "expected_version"
+
+    accepted = await http.post(f"{url}/accept", json={"expected_version": seen}, headers=handler)
+    assert accepted.status_code == 200 and accepted.json()["last_seq"] == seen + 1
+    # The page that showed `seen` is stale now: its progress note acts on nothing.
+    again = {"note": "已到场", "expected_version": seen}
+    refused = await http.post(f"{url}/add_progress", json=again, headers=handler)
+    assert refused.status_code == 409 and refused.json()["code"] == "stale"
+    detail = (await http.get(f"/api/v1/cases/{ticket}", headers=handler)).json()
+    assert [e["action"] for e in detail["timeline"]][-1] == "accept"
+    # Without a version the action is taken on whatever the case is now, as before.
+    free = await http.post(f"{url}/add_progress", json={"note": "已到场"}, headers=handler)
+    assert free.status_code == 200 and free.json()["status"] == "HANDLING"

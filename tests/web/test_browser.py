@@ -80,10 +80,10 @@ async def browsing(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            yield (
-                await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900}),
-                base,
-            )
+            page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            # Irreversible actions ask first (a confirm dialog): the tests' users say yes.
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            yield page, base
         finally:
             await browser.close()
 
@@ -113,7 +113,7 @@ async def record_case(page: Page) -> str:
     if SHOTS:
         await page.screenshot(path=f"{SHOTS}/intake.png", full_page=True)
     await page.get_by_role("button", name="登记工单").click()
-    await expect(page.get_by_test_id("status")).to_have_text("派遣")
+    await expect(page.get_by_test_id("status")).to_have_text("待签收")
     await expect(page.get_by_test_id("assigned-unit")).to_have_text("宁海路街道")
     return (await page.get_by_test_id("ticket").inner_text()).strip()
 
@@ -135,7 +135,7 @@ async def handle_case(page: Page) -> None:
     """The street's handler: 签收, 处置进展, 反馈."""
     status = page.get_by_test_id("status")
     await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
-    await expect(status).to_have_text("签收")
+    await expect(status).to_have_text("已签收")
     progress = page.get_by_test_id("action-add_progress")
     await progress.get_by_label("进展说明").fill("已到场，正在清运")
     await progress.get_by_role("button", name="提交进展").click()
@@ -147,7 +147,7 @@ async def handle_case(page: Page) -> None:
     await feedback.get_by_label("处置结果").fill("垃圾已清运完毕，路面已冲洗")
     await attach_photos(page, "submit_feedback", 2)
     await feedback.get_by_role("button", name="提交反馈").click()
-    await expect(status).to_have_text("核查")
+    await expect(status).to_have_text("待核查")
 
 
 async def attach_photos(page: Page, step: str, count: int) -> None:
@@ -178,7 +178,7 @@ async def test_a_case_goes_from_intake_to_closed_in_the_browser(
         await log_in(page, base, "verifier_gl")
         await open_from_queue(page, ticket)
         await page.get_by_role("button", name="核查通过").click()
-        await expect(page.get_by_test_id("status")).to_have_text("结案")
+        await expect(page.get_by_test_id("status")).to_have_text("已结案")
 
         events = page.get_by_test_id("event")
         steps = [
@@ -262,7 +262,7 @@ async def test_the_operator_picks_a_suggested_category_and_records_the_case(
         if SHOTS:
             await page.screenshot(path=f"{SHOTS}/intake-suggested.png", full_page=True)
         await page.get_by_role("button", name="登记工单").click()
-        await expect(page.get_by_test_id("status")).to_have_text("派遣")
+        await expect(page.get_by_test_id("status")).to_have_text("待签收")
         case = page.get_by_test_id("case")
         await expect(case).to_contain_text("井盖缺失/破损")
         if SHOTS:

@@ -127,7 +127,7 @@ async def test_a_consultation_answered_directly_is_archived_without_dispatch(web
 
     page = (await web.http.get(f"/cases/{ticket}")).text
     assert "已直接答复并归档" in page
-    assert 'data-testid="status">归档</span>' in page
+    assert 'data-testid="status">已归档</span>' in page
     assert 'data-testid="request-kind">咨询<' in page and answer in page
     assert re.findall(r'data-action="(\w+)"', page) == ["receive", "direct_answer"]
     assert ">直接答复</strong>" in page  # the event's name, in Chinese

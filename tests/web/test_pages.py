@@ -82,7 +82,7 @@ async def test_the_queue_shows_cases_to_the_assigned_unit_and_the_area(web: Web)
     page = await queue_row(web.http, ticket)
     row = _row(page, ticket)
     assert 'data-testid="case-row"' in row
-    for cell in ("宁海路暴露垃圾", "暴露垃圾", ">派遣<", "宁海路街道"):
+    for cell in ("宁海路暴露垃圾", "暴露垃圾", ">待签收<", "宁海路街道"):
         assert cell in row
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)  # the deadline, in China time
 
@@ -99,12 +99,13 @@ async def test_overdue_cases_are_marked_in_the_queue(web: Web) -> None:
     await login(web.http, "operator1")
     ticket = await new_case(web.http)
     await queue_row(web.http, ticket)
-    assert 'data-testid="overdue"' not in _row((await web.http.get("/")).text, ticket)
+    assert re.search(r'data-testid="countdown">剩 ', _row((await web.http.get("/")).text, ticket))
     with session_scope(web.sessions) as session:  # as if the stage clock had run out
         row = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).one()
         row.due_at = datetime.now(UTC) - timedelta(minutes=5)
         session.add(row)
-    assert 'data-testid="overdue">超期<' in _row((await web.http.get("/")).text, ticket)
+    row = _row((await web.http.get("/")).text, ticket)
+    assert re.search(r'class="countdown late" data-testid="countdown">超期 [45] 分<', row)
 
 
 async def test_return_and_dispatch_through_the_forms(web: Web) -> None:
@@ -113,7 +114,7 @@ async def test_return_and_dispatch_through_the_forms(web: Web) -> None:
     await login(web.http, "handler_nhl")
     url = f"/cases/{ticket}/actions"
     returned = await post(web.http, f"{url}/return_case", {"reason": "不属于本街道"}, HX)
-    assert 'data-testid="status">退单<' in returned.text and "原因：不属于本街道" in returned.text
+    assert 'data-testid="status">被退回<' in returned.text and "原因：不属于本街道" in returned.text
     assert "当前没有您可以执行的操作" in returned.text
 
     await login(web.http, "dispatcher_gl")
@@ -123,7 +124,7 @@ async def test_return_and_dispatch_through_the_forms(web: Web) -> None:
     assert '<option value="gl-dept-water">鼓楼区水务局</option>' in form
     typed = {"unit_id": "gl-nhl", "unit_other": "gl-hq"}  # a typed unit id wins over the list
     sent = await post(web.http, f"{url}/dispatch", typed, HX)
-    assert 'data-testid="status">派遣<' in sent.text and "派往：华侨路街道" in sent.text
+    assert 'data-testid="status">待签收<' in sent.text and "派往：华侨路街道" in sent.text
     assert 'data-testid="assigned-unit">华侨路街道<' in sent.text
 
 

@@ -143,7 +143,7 @@ async def test_priority_park_review_and_the_extension_decision_need_their_fields
 
     review = {"reason": "等待管线迁改", "review_at": "2030-01-02T09:30"}  # China time
     parked = await post(web.http, f"{url}/park", review, HX)
-    assert 'data-testid="status">挂账<' in parked.text
+    assert 'data-testid="status">挂账中<' in parked.text
     assert 'data-testid="review-at">2030-01-02 09:30<' in parked.text
     assert "复核时间：2030-01-02 09:30" in parked.text
 

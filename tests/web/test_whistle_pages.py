@@ -259,6 +259,7 @@ async def test_a_whistle_in_the_browser(
         await log_in(page, base, "handler_nhl")
         await open_from_queue(page, ticket)
         await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
+        await page.get_by_test_id("whistle-fold").locator("summary").first.click()  # folded away
         blow_form = page.get_by_test_id("whistle-blow")
         await blow_form.get_by_label("吹哨类型").select_option("work_push")
         await blow_form.get_by_label("鼓楼区水务局").check()

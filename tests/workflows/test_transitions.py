@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from workflows.case.transitions import RULES, allowed_actions, check, target
+from workflows.case.transitions import RULES, allowed_actions, check, check_version, target
 from workflows.contracts import (
     Action,
     Actor,
@@ -164,3 +164,11 @@ def test_allowed_actions_follow_role_unit_and_state() -> None:
 
 def test_every_action_has_a_rule() -> None:
     assert set(RULES) == set(Action)
+
+
+def test_a_command_from_an_older_version_of_the_case_is_stale() -> None:
+    state = case(Status.DISPATCHED, last_seq=4)
+    assert check_version(state, Command(HANDLER)) is None  # no version sent: no check
+    assert check_version(state, Command(HANDLER, expected_version=4)) is None
+    stale = check_version(state, Command(HANDLER, expected_version=3))
+    assert stale is not None and (stale.code, stale.field) == ("stale", "expected_version")

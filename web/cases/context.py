@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
@@ -34,6 +35,7 @@ async def case_context(
     )
     loc, sessions = state.location, cases.sessions
     picks_unit = bool({"dispatch", "reassign"} & set(allowed))
+    units = lookups.dispatch_units(sessions, loc.district_id) if picks_unit else []
     return {
         "state": state,
         "events": events,
@@ -41,7 +43,11 @@ async def case_context(
         "path": loc.path,
         "unit_names": lookups.unit_names(sessions, [*loc.path, *_units_named(state, events)]),
         "category_names": lookups.category_names(sessions, _categories_named(events)),
-        "dispatch_units": lookups.dispatch_units(sessions, loc.district_id) if picks_unit else [],
+        "dispatch_units": units,
+        "default_unit": default_unit(state, units),
+        "geo_link": geo_link(user, state),
+        "now": datetime.now(UTC),
+        "stale": False,
         "categories": (lookups.category_groups(sessions) if "change_category" in allowed else []),
         "may_reset": access.may_reset(user, state) and state.status not in TERMINAL,
         "failed_action": "",
@@ -51,6 +57,26 @@ async def case_context(
         **reports_panel(cases, user, state),
         **before_after(sessions, events),
     }
+
+
+def default_unit(state: CaseState, units: list[tuple[str, str]]) -> str:
+    """The unit the dispatch picker starts on: the one routing or a dispatcher chose, else the
+    case's street (事件 go to the locality first); never one that sent the case back."""
+    picked = [u.id for u in (state.assigned_unit, state.first_unit) if u is not None]
+    offered = {uid for uid, _ in units}
+    for uid in [*picked, state.location.street_id]:
+        if uid and uid in offered and uid not in state.returned_by:
+            return uid
+    return ""
+
+
+def geo_link(user: User, state: CaseState) -> str:
+    """A geo: link to the case's map point (a phone opens its map app to navigate there), for
+    who may see the exact location."""
+    loc = state.location
+    if loc.lat is None or loc.lon is None or not access.may_see_exact_location(user, state):
+        return ""
+    return f"geo:{loc.lat:.6f},{loc.lon:.6f}?q={loc.lat:.6f},{loc.lon:.6f}"
 
 
 def reports_panel(cases: CaseService, user: User, state: CaseState) -> dict[str, Any]:

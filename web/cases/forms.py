@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from starlette.datastructures import FormData
@@ -12,13 +13,19 @@ from web.formdata import text
 from workflows.shared.workcal import CST
 
 
-def action_request(form: FormData) -> ActionRequest:
-    """Any action's form: it sends the fields it has; the workflow says what is missing."""
+def action_request(
+    form: FormData, unit_named: Callable[[str], str] = lambda name: name
+) -> ActionRequest:
+    """Any action's form: it sends the fields it has; the workflow says what is missing.
+
+    `unit_named`: the unit id of a typed unit name (or id).
+    """
+    other = text(form, "unit_other")
     data: dict[str, object] = {
         "reason": text(form, "reason"),
         "note": text(form, "note"),
-        # A typed unit id wins over the list: dispatch may go to any unit of the tree.
-        "unit_id": text(form, "unit_other") or text(form, "unit_id"),
+        # A typed unit wins over the list: dispatch may go to any unit of the tree.
+        "unit_id": unit_named(other) if other else text(form, "unit_id"),
         "rating": text(form, "rating"),
         "approve": text(form, "approve") == "true",
         "passed": text(form, "passed") == "true",
@@ -27,6 +34,8 @@ def action_request(form: FormData) -> ActionRequest:
     for name in ("hours", "category", "priority", "outcome"):
         if text(form, name):
             data[name] = text(form, name)
+    if text(form, "expected_version"):
+        data["expected_version"] = text(form, "expected_version")
     if text(form, "review_at"):
         data["review_at"] = china_local(text(form, "review_at"))
     return ActionRequest.model_validate(data)

@@ -1,27 +1,44 @@
-"""Read-model queries of the case pages: a user's queue."""
+"""Read-model queries of the case pages: a user's queue, one case's row."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from sqlmodel import select
 
-from core.cases.service import CaseFilter, CaseService
+from core.bounds import MAX_PAGE
+from core.cases import queues
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord, User
-from workflows.contracts import Role
-
-QUEUE_SIZE = 200
 
 
-def queue_for(cases: CaseService, user: User) -> list[CaseRecord]:
-    """Open cases for `user`, soonest deadline first, of those the access policy lets them see.
+def queue_query(params: dict[str, str], user: User) -> queues.QueueQuery:
+    """The queue the user asked for in the URL; without a tab (or an unknown one), the first
+    of theirs with work in it."""
+    tabs = queues.tabs_of(user.role)
+    tab = next((t for t in tabs if t.value == params.get("tab")), None)
+    page = params.get("page", "1")
+    return queues.QueueQuery(
+        tab=tab,
+        q=params.get("q", "").strip()[:100],
+        category=params.get("category", "")[:64],
+        priority=params.get("priority", "")[:16],
+        page=min(int(page), MAX_PAGE) if page.isdigit() and 0 < len(page) <= 7 and int(page) else 1,
+    )
 
-    Handlers work what is assigned to their unit; centre roles watch their whole area.
-    """
-    if user.role == Role.HANDLER:
-        filters = CaseFilter(open_only=True, unit=user.unit_id)
-    else:
-        filters = CaseFilter(open_only=True, area=user.unit_id)
-    return cases.list_cases(filters, viewer=user, size=QUEUE_SIZE).items
+
+def queue_url(query: queues.QueueQuery, shown: queues.Tab, **changes: object) -> str:
+    """The queue's URL for `query` on `tab` (the one shown) with `changes` (another tab, page)."""
+    values = {
+        "tab": shown.value,
+        "q": query.q,
+        "category": query.category,
+        "priority": query.priority,
+        "page": query.page,
+        **changes,
+    }
+    kept = {k: v for k, v in values.items() if v not in ("", None, 1) or k == "tab"}
+    return "/?" + urlencode(kept)
 
 
 def case_record(sessions: SessionFactory, ticket: str) -> CaseRecord | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
+from core.cases import queues
 from core.cases.service import CaseError, CaseService
 from core.models import User
-from web import formdata, labels
+from web import formdata, labels, lookups
 from web.cases import forms, reads
 from web.cases.context import case_after_action, case_context, queue_reporters, take_notice
 from web.deps import Cases, Intake, WebUser, check_csrf
@@ -19,14 +20,21 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 
 @router.get("/")
 def queue(request: Request, user: WebUser, cases: Cases) -> Response:
-    """The user's queue of open cases, soonest deadline first."""
-    rows = reads.queue_for(cases, user)
+    """The user's work queue: their role's tabs with counts, a search, one page of a tab."""
+    query = reads.queue_query(dict(request.query_params), user)
+    found = queues.queue_page(cases.sessions, user, query)
     context = {
         **layout_context(cases, user),
-        "rows": rows,
-        "reporters": queue_reporters(cases, user, rows),
+        "found": found,
+        "query": query,
+        "queue_url": lambda **changes: reads.queue_url(query, found.tab, **changes),
+        "rows": found.items,
+        "reporters": queue_reporters(cases, user, found.items),
+        "categories": lookups.category_groups(cases.sessions),
     }
-    return render(request, "cases/queue.html", context, block="queue")
+    # The polled list (and the search that fills it) swaps only itself.
+    block = "queue_list" if request.headers.get("hx-target") == "queue-list" else "queue"
+    return render(request, "cases/queue.html", context, block=block)
 
 
 @router.get("/cases/{ticket}")
@@ -62,7 +70,8 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
     form = await request.form()
     try:
         key = formdata.idempotency_key(form)
-        state = await cases.act(user, ticket, action, forms.action_request(form), key=key)
+        req = forms.action_request(form, lambda name: lookups.unit_id_named(cases.sessions, name))
+        state = await cases.act(user, ticket, action, req, key=key)
     except (ValidationError, CaseError) as err:
         values: dict[str, object] = {
             k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"
@@ -87,11 +96,15 @@ async def _case_with_error(
     except CaseError as missing:
         return error_page(request, cases, user, missing)
     status = err.status if isinstance(err, CaseError) else 422
+    stale = isinstance(err, CaseError) and err.code == "stale"
     context.update(layout_context(cases, user))
+    # A stale page: the fresh case instead, with what the user typed kept in its form.
+    values.pop("expected_version", None)
     context.update(
         failed_action=action,
-        action_error=labels.error_summary(labels.field_errors(err)),
+        action_error="" if stale else labels.error_summary(labels.field_errors(err)),
         values=values,
+        stale=stale,
     )
     return render(
         request, "cases/detail.html", context, block="case", status=error_status(request, status)

@@ -65,8 +65,30 @@
     document.querySelectorAll("[data-locate]").forEach(function (b) { b.hidden = false; });
   }
 
+  // An irreversible action says what it will do and waits for a yes (data-confirm on its
+  // button). Captured before htmx sees the submit; without JavaScript the form posts as is.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-confirm]");
+    if (!button) return;
+    var message = button.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+
+  // The case page's action bar jumps to a step's form: put the cursor in its first field, so a
+  // phone opens its keyboard there.
+  function focusForm(link) {
+    var form = document.getElementById(link.getAttribute("href").slice(1));
+    var field = form && form.querySelector("textarea, input:not([type=hidden]), select");
+    if (field) setTimeout(function () { field.focus(); }, 0);
+  }
+
   document.addEventListener("click", function (evt) {
     if (!evt.target.closest) return;
+    var jump = evt.target.closest('a[href^="#action-"]');
+    if (jump) focusForm(jump);
     var suggestion = evt.target.closest("button.suggestion[data-category]");
     if (suggestion) pickCategory(suggestion);
     var locate = evt.target.closest("[data-locate]");

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import FormData
 
 from core.cases.service import CaseFilter
@@ -23,13 +25,18 @@ def case_filter(form: FormData, area: str) -> CaseFilter:
     )
 
 
-def bulk_request(form: FormData, area: str) -> BulkRequest:
-    """The confirmed bulk override (core.overrides checks its fields before any case)."""
+def bulk_request(
+    form: FormData, area: str, unit_named: Callable[[str], str] = lambda name: name
+) -> BulkRequest:
+    """The confirmed bulk override (core.overrides checks its fields before any case).
+
+    `unit_named`: the unit id of a typed unit name (or id).
+    """
     return BulkRequest.model_validate(
         {
             "filters": case_filter(form, area),
             "action": text(form, "action"),
-            "body": action_request(form),
+            "body": action_request(form, unit_named),
             "expected": text(form, "expected"),
         }
     )

@@ -4,6 +4,7 @@ progress."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -14,7 +15,7 @@ from core.bounds import RowId
 from core.cases.service import CaseError, CaseFilter, CaseService
 from core.models import User
 from core.supervision import inbox, overrides
-from web import formdata, labels
+from web import formdata, labels, lookups
 from web.deps import Cases, WebUser, check_csrf
 from web.layout import error_page
 from web.supervision import forms
@@ -83,7 +84,8 @@ async def start(request: Request, user: WebUser, cases: Cases) -> Response:
         return refused
     form = await request.form()
     try:
-        bulk_id = await overrides.start(cases, user, forms.bulk_request(form, user.unit_id))
+        bulk = forms.bulk_request(form, user.unit_id, _unit_named(cases))
+        bulk_id = await overrides.start(cases, user, bulk)
     except (ValidationError, CaseError) as err:
         status = err.status if isinstance(err, CaseError) else 422
         error = labels.error_summary(labels.field_errors(err))
@@ -127,3 +129,7 @@ def _preview(
     found = overrides.preview(cases, user, filters)
     context = overrides_context(cases, user, filters, preview=found, error=error, values=values)
     return render(request, PAGE, context, block="result", status=error_status(request, status))
+
+
+def _unit_named(cases: CaseService) -> Callable[[str], str]:
+    return lambda name: lookups.unit_id_named(cases.sessions, name)

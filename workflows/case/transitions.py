@@ -119,6 +119,20 @@ STATUS_NAMES = {
 }
 
 
+def check_version(state: CaseState, cmd: Command) -> Rejection | None:
+    """A command sent from a page that showed an older version of the case is refused
+    (optimistic concurrency): what the sender decided on is no longer what is there."""
+    if cmd.expected_version is None or cmd.expected_version == state.last_seq:
+        return None
+    return Rejection(
+        "conflict",
+        "stale",
+        f"the case has changed since version {cmd.expected_version} (now {state.last_seq})",
+        "expected_version",
+        {"expected": cmd.expected_version, "now": state.last_seq},
+    )
+
+
 def check(state: CaseState, action: Action, cmd: Command, now: datetime) -> Rejection | None:
     """Return why `cmd` may not take `action` on `state` now, or None if it may."""
     rule = RULES[action]

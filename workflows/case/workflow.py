@@ -750,8 +750,13 @@ class CaseWorkflow:
 
     # ---- the mechanics -------------------------------------------------------------------
     def _validate(self, action: Action, cmd: Command) -> None:
+        # The version check sits in the validator, so it and the handler's change happen in one
+        # workflow task: nothing can slip in between. Validators do not run on replay and old
+        # commands carry no version, so recorded histories replay unchanged (no patch needed;
+        # a validator may not call workflow.patched, which records a marker).
         self._refuse(
-            transitions.check(self._state, action, cmd, workflow.now())
+            transitions.check_version(self._state, cmd)
+            or transitions.check(self._state, action, cmd, workflow.now())
             or whistle_rules.check_case_action(self._state, action)
         )
 
