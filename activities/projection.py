@@ -54,7 +54,7 @@ def _overwrite(
 ) -> tuple[list[CaseEventRecord], int]:
     rows, new = [], 0
     for e in sorted(events, key=lambda e: e.seq):
-        values, row = _event_values(e), stored.get(e.seq)
+        values, row = audit.event_columns(e), stored.get(e.seq)
         if row is None:
             row, new = CaseEventRecord(case_id=workflow_id, seq=e.seq, **values), new + 1
         else:
@@ -63,21 +63,6 @@ def _overwrite(
         session.add(row)
         rows.append(row)
     return rows, new
-
-
-def _event_values(e: CaseEvent) -> dict[str, Any]:
-    return {
-        "at": e.at,
-        "action": e.action,
-        "actor_username": e.actor.username,
-        "actor_name": e.actor.name,
-        "actor_role": e.actor.role,
-        "actor_unit_id": e.actor.unit_id,
-        "from_status": e.from_status,
-        "to_status": e.to_status,
-        "reason": e.reason,
-        "payload": dict(e.payload),
-    }
 
 
 def _drop_past(session: Session, workflow_id: str, last_seq: int) -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from api.deps import ApiUser, Cases, IdempotencyKey, Intake, Types
 from api.errors import ACTION_RESPONSES, INTAKE_RESPONSES, NOT_FOUND
 from core.bounds import PageNumber, PageSize
+from core.cases import audit
 from core.cases.service import ActionRequest, CaseFilter, IntakeRequest
 from core.cases.types import parse
 from core.privacy import masking as privacy
@@ -195,19 +196,7 @@ async def get_case(ticket: str, user: ApiUser, cases: Cases, types: Types) -> An
 
 
 def event_out(e: CaseEvent) -> EventOut:
-    return EventOut(
-        seq=e.seq,
-        at=e.at,
-        action=e.action,
-        actor_username=e.actor.username,
-        actor_name=e.actor.name,
-        actor_role=e.actor.role,
-        actor_unit_id=e.actor.unit_id,
-        from_status=e.from_status,
-        to_status=e.to_status,
-        reason=e.reason,
-        payload=e.payload,
-    )
+    return EventOut(seq=e.seq, **audit.event_columns(e))
 
 
 @router.post(

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlmodel import Session, col, select
 
 from core.models import CaseEventRecord, CaseRecord, WhistleRecord
+from workflows.contracts import CaseEvent
 
 GENESIS = ""  # the "previous hash" of a timeline's first event
 
@@ -37,6 +38,23 @@ class EventContent(Protocol):
     to_status: str
     reason: str
     payload: dict[str, Any]
+
+
+def event_columns(e: CaseEvent) -> dict[str, Any]:
+    """A workflow's event as the columns of its row (and the API's `EventOut`), but its case
+    and seq: the one flat form of `CaseEvent`, the actor spread into four columns."""
+    return {
+        "at": e.at,
+        "action": e.action,
+        "actor_username": e.actor.username,
+        "actor_name": e.actor.name,
+        "actor_role": e.actor.role,
+        "actor_unit_id": e.actor.unit_id,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "reason": e.reason,
+        "payload": dict(e.payload),
+    }
 
 
 def event_hash(prev_hash: str, event: EventContent) -> str:

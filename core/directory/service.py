@@ -313,17 +313,15 @@ class DirectoryService:
         changes = _named(req.model_dump(exclude_unset=True))
         with session_scope(self.sessions) as session:
             team = _get(session, Team, team_id, "team")
-            _editable_unit(session, user, team.unit_id)
-            if changes.get("unit_id", team.unit_id) != team.unit_id:
-                _editable_unit(session, user, changes["unit_id"])
-                if session.exec(select(Person.id).where(Person.team_id == team_id)).first():
-                    raise CaseError(
-                        409,
-                        f"team {team.name} has people; move them first",
-                        "unit_id",
-                        code="team_has_people",
-                        params={"team": team.name},
-                    )
+            moved = _editable_move(session, user, team, changes) != team.unit_id
+            if moved and session.exec(select(Person.id).where(Person.team_id == team_id)).first():
+                raise CaseError(
+                    409,
+                    f"team {team.name} has people; move them first",
+                    "unit_id",
+                    code="team_has_people",
+                    params={"team": team.name},
+                )
             _apply(team, changes)
             session.add(team)
             log.info("directory_team_updated", team=team_id, changes=changes, by=user.username)
@@ -343,10 +341,7 @@ class DirectoryService:
         changes = _named(req.model_dump(exclude_unset=True))
         with session_scope(self.sessions) as session:
             person = _get(session, Person, person_id, "person")
-            _editable_unit(session, user, person.unit_id)
-            unit_id = changes.get("unit_id", person.unit_id)
-            if unit_id != person.unit_id:
-                _editable_unit(session, user, unit_id)
+            unit_id = _editable_move(session, user, person, changes)
             _check_team(session, changes.get("team_id", person.team_id), unit_id)
             _apply(person, changes)
             session.add(person)
@@ -371,9 +366,7 @@ class DirectoryService:
         changes = _named(req.model_dump(exclude_unset=True))
         with session_scope(self.sessions) as session:
             equipment = _get(session, Equipment, equipment_id, "equipment")
-            _editable_unit(session, user, equipment.unit_id)
-            if changes.get("unit_id", equipment.unit_id) != equipment.unit_id:
-                _editable_unit(session, user, changes["unit_id"])
+            _editable_move(session, user, equipment, changes)
             _check_equipment(session, changes, current=equipment)
             status = changes.pop("status", equipment.status)
             _apply(equipment, changes)
@@ -562,6 +555,18 @@ def _authorise_resource(
             f"{what}_id",
             code="resource_outside",
         )
+
+
+def _editable_move(
+    session: Session, user: User, row: Team | Person | Equipment, changes: dict[str, Any]
+) -> str:
+    """The unit `row` will belong to: its own, or the one `changes` moves it to; `user` must
+    keep the directory of both."""
+    _editable_unit(session, user, row.unit_id)
+    unit_id = str(changes.get("unit_id", row.unit_id))
+    if unit_id != row.unit_id:
+        _editable_unit(session, user, unit_id)
+    return unit_id
 
 
 def _editable_unit(session: Session, user: User, unit_id: str) -> Unit:

@@ -164,10 +164,10 @@ async def test_an_illegal_action_is_refused_inline(web: Web) -> None:
     assert htmx.status_code == 200
     assert htmx.text.lstrip().startswith('<section id="case"')
     assert 'data-testid="action-error"' in htmx.text and 'role="alert"' in htmx.text
-    assert "签收未完成" in htmx.text and "requires role" in htmx.text
+    assert "签收未完成：您的角色不能签收" in htmx.text
 
     plain = await post(web.http, url, {})
-    assert plain.status_code == 403 and "<html" in plain.text and "requires role" in plain.text
+    assert plain.status_code == 403 and "<html" in plain.text and "您的角色不能签收" in plain.text
 
     await login(web.http, "handler_hq")  # another street: the case does not exist for it
     hidden = await post(web.http, url, {})

@@ -67,6 +67,28 @@ def test_every_raised_code_has_chinese_text() -> None:
     assert missing == {}
 
 
+def _param_names(call: ast.Call, position: int) -> set[str] | None:
+    """The keys of the params a call sends (a dict literal), or None when they are computed."""
+    named = [k.value for k in call.keywords if k.arg == "params"]
+    node = named[0] if named else (call.args[position] if len(call.args) > position else None)
+    if node is None:
+        return set()
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
+        return {str(k.value) for k in node.keys if isinstance(k, ast.Constant)}
+    return None
+
+
+def test_every_raise_sends_the_params_its_text_names() -> None:
+    calls = [(w, c, 1, 4) for w, c in _calls("Rejection")]
+    calls += [(w, c, 99, 99) for w, c in _calls("CaseError", "super().__init__")]
+    for where, call, code_at, params_at in calls:
+        sent = _param_names(call, params_at)
+        for code in _literals(_code_of(call, code_at)):
+            text = labels.REFUSALS.get(code, "")
+            wanted = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+            assert sent is None or wanted <= sent, f"{where}: {code} needs {wanted - sent}"
+
+
 def test_the_catalogue_holds_no_code_nobody_raises() -> None:
     assert set(labels.REFUSALS) - set(raised_codes()) == set()
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from core.cases import queues
 from core.cases.service import CaseError, CaseService
 from core.models import User
-from web import formdata, labels, lookups
+from web import formdata, lookups
 from web.cases import forms, reads
 from web.cases.context import case_after_action, case_context, queue_reporters, take_notice
 from web.deps import Cases, Intake, WebUser, check_csrf
 from web.layout import error_page, layout_context
-from web.templating import error_status, render
+from web.refused import page_again, summary
+from web.templating import render
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
@@ -81,7 +84,7 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
     return await case_after_action(request, cases, user, ticket, state)
 
 
-async def _case_with_error(
+def _case_with_error(
     request: Request,
     cases: CaseService,
     user: User,
@@ -89,29 +92,22 @@ async def _case_with_error(
     action: str,
     err: ValidationError | CaseError,
     values: dict[str, object],
-) -> Response:
-    """The case again, with the refusal next to the action and the user's input kept."""
-    try:
-        context = await case_context(cases, user, ticket)
-    except CaseError as missing:
-        return error_page(request, cases, user, missing)
-    status = err.status if isinstance(err, CaseError) else 422
+) -> Awaitable[Response]:
+    """The case again, with the refusal next to the action and the user's input kept; a stale
+    page shows the fresh case instead, with what the user typed kept in its form."""
     stale = isinstance(err, CaseError) and err.code == "stale"
-    context.update(layout_context(cases, user))
-    # A stale page: the fresh case instead, with what the user typed kept in its form.
     values.pop("expected_version", None)
-    context.update(
-        failed_action=action,
-        action_error="" if stale else labels.error_summary(labels.field_errors(err)),
-        values=values,
-        stale=stale,
-    )
-    return render(
-        request, "cases/detail.html", context, block="case", status=error_status(request, status)
-    )
+    page = case_context(cases, user, ticket)
+    shown = {
+        "failed_action": action,
+        "action_error": "" if stale else summary(err),
+        "values": values,
+        "stale": stale,
+    }
+    return page_again(request, cases, user, err, page, "cases/detail.html", block="case", **shown)
 
 
-async def _case_with_split_error(
+def _case_with_split_error(
     request: Request,
     cases: CaseService,
     user: User,
@@ -119,17 +115,12 @@ async def _case_with_split_error(
     report: str,
     reason: str,
     err: CaseError,
-) -> Response:
+) -> Awaitable[Response]:
     """The case again, the refusal next to the report's 拆分 form and the reason kept."""
-    try:
-        context = await case_context(cases, user, ticket)
-    except CaseError as missing:
-        return error_page(request, cases, user, missing)
-    context.update(layout_context(cases, user))
-    context.update(
-        split_failed=report,
-        split_error=labels.error_summary(labels.field_errors(err)),
-        split_values={"reason": reason},
-    )
-    status = error_status(request, err.status)
-    return render(request, "cases/detail.html", context, block="case", status=status)
+    page = case_context(cases, user, ticket)
+    shown = {
+        "split_failed": report,
+        "split_error": summary(err),
+        "split_values": {"reason": reason},
+    }
+    return page_again(request, cases, user, err, page, "cases/detail.html", block="case", **shown)

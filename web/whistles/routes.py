@@ -13,11 +13,11 @@ from starlette.datastructures import FormData
 from core import whistles
 from core.cases.service import CaseError, CaseService
 from core.models import User
-from web import labels
 from web.cases.context import case_after_action, case_context
 from web.deps import Cases, WebUser, check_csrf
 from web.layout import error_page, layout_context
-from web.templating import error_status, redirect, render, wants_fragment
+from web.refused import page_again, summary
+from web.templating import redirect, render, wants_fragment
 from web.whistles import forms
 from web.whistles.context import STATS_ROLES, queue_context, stats_context, whistle_context
 from workflows.contracts import CaseState, Role
@@ -62,7 +62,7 @@ async def _case_form(
     return await case_after_action(request, cases, user, ticket, state)
 
 
-async def _case_with_error(
+def _case_with_error(
     request: Request,
     cases: CaseService,
     user: User,
@@ -70,22 +70,13 @@ async def _case_with_error(
     name: str,
     err: ValidationError | CaseError,
     form: FormData,
-) -> Response:
+) -> Awaitable[Response]:
     """The case again, the refusal in the whistle panel, what was typed kept."""
-    try:
-        context = await case_context(cases, user, ticket)
-    except CaseError as missing:
-        return error_page(request, cases, user, missing)
     values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
     values["departments"] = form.getlist("departments")
-    context.update(layout_context(cases, user))
-    context.update(
-        whistle_failed=name,
-        whistle_error=labels.error_summary(labels.field_errors(err)),
-        whistle_values=values,
-    )
-    status = error_status(request, err.status if isinstance(err, CaseError) else 422)
-    return render(request, "cases/detail.html", context, block="case", status=status)
+    page = case_context(cases, user, ticket)
+    shown = {"whistle_failed": name, "whistle_error": summary(err), "whistle_values": values}
+    return page_again(request, cases, user, err, page, "cases/detail.html", block="case", **shown)
 
 
 @router.get("/whistles")
@@ -147,7 +138,7 @@ async def step(
     return render(request, "whistles/detail.html", context, block="whistle")
 
 
-async def _whistle_with_error(
+def _whistle_with_error(
     request: Request,
     cases: CaseService,
     user: User,
@@ -155,16 +146,10 @@ async def _whistle_with_error(
     stage: str,
     err: ValidationError | CaseError,
     form: FormData,
-) -> Response:
-    try:
-        context = await whistle_context(cases, user, whistle_id)
-    except CaseError as missing:
-        return error_page(request, cases, user, missing)
-    context.update(layout_context(cases, user))
-    context.update(
-        failed_stage=stage,
-        step_error=labels.error_summary(labels.field_errors(err)),
-        values={k: v for k, v in form.items() if isinstance(v, str)},
+) -> Awaitable[Response]:
+    page = whistle_context(cases, user, whistle_id)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    shown = {"failed_stage": stage, "step_error": summary(err), "values": values}
+    return page_again(
+        request, cases, user, err, page, "whistles/detail.html", block="whistle", **shown
     )
-    status = error_status(request, err.status if isinstance(err, CaseError) else 422)
-    return render(request, "whistles/detail.html", context, block="whistle", status=status)

@@ -151,6 +151,7 @@ def _check_actor(state: CaseState, action: Action, rule: Rule, cmd: Command) -> 
             "forbidden",
             "role_not_allowed",
             f"{action.value} requires role {allowed}, not {actor.role}",
+            params={"action": action.value},
         )
     if rule.scope == "area" and actor.unit_id not in state.location.path:
         return Rejection(

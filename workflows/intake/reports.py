@@ -46,13 +46,8 @@ def check_link(state: CaseState, cmd: LinkReport) -> Rejection | None:
         )
     if find(state, cmd.report.ticket) is not None:
         return None  # a retried merge: the handler answers without recording it twice
-    if state.status not in JOINABLE:
-        return Rejection(
-            "conflict",
-            "case_takes_no_reports",
-            f"case {state.ticket} is {state.status} and takes no reports",
-            params={"ticket": state.ticket},
-        )
+    if refused := _not_joinable(state, "and takes no reports"):
+        return refused
     if cmd.report.category != state.category:
         return Rejection(
             "invalid",
@@ -120,14 +115,14 @@ def split(state: CaseState, cmd: SplitReport, now: datetime) -> LinkedReport:
 
 
 def check_alarm(state: CaseState, alarm: AlarmSignal) -> Rejection | None:
-    if state.status not in JOINABLE:
-        return Rejection(
-            "conflict",
-            "case_takes_no_reports",
-            f"case {state.ticket} is {state.status}: open a new one",
-            params={"ticket": state.ticket},
-        )
-    return None
+    return _not_joinable(state, "and takes no alarms: open a new one")
+
+
+def _not_joinable(state: CaseState, why: str) -> Rejection | None:
+    if state.status in JOINABLE:
+        return None
+    reason = f"case {state.ticket} is {state.status} {why}"
+    return Rejection("conflict", "case_takes_no_reports", reason, params={"ticket": state.ticket})
 
 
 def add_alarm(state: CaseState, alarm: AlarmSignal) -> None:
