@@ -27,6 +27,7 @@ from api.routes import notify as notify_routes
 from api.routes import operations as operation_routes
 from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
+from api.routes import stats as stats_routes
 from api.routes import whistles as whistle_routes
 from core.cases.service import CaseService
 from core.config import Settings, check_production
@@ -89,6 +90,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         directory_routes,
         data_view_routes,
         notify_routes,
+        stats_routes,
     ):
         app.include_router(routes.router, prefix="/api/v1", responses=errors.API_RESPONSES)
     app.include_router(open311.router)
