@@ -3,6 +3,8 @@ computed. Counts and ratios only (core/measures/report.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -21,7 +23,12 @@ async def stats_page(request: Request, period: str = "", by: str = "district") -
     """This month's (or the chosen month's) measures, per district or per category."""
     by = by if by in PUBLIC_BY else "district"
     period = period.strip() or last_month()
-    context = {"period": period, "by": by, "choices": PUBLIC_BY, "by_names": report.BY_NAMES}
+    context: dict[str, Any] = {
+        "period": period,
+        "by": by,
+        "choices": PUBLIC_BY,
+        "by_names": report.BY_NAMES,
+    }
     try:
         sessions = request.app.state.sessions
         context["table"] = await run_in_threadpool(report.published, sessions, period, by)
