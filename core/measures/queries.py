@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, literal, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from core.errors import CaseError
@@ -111,12 +111,12 @@ def _ratios(measures: tuple[Measure, ...], row: Any) -> dict[str, Ratio]:
 
 
 def _counts(measures: tuple[Measure, ...]) -> list[Any]:
+    """COUNT(*) FILTER (WHERE …) per numerator and denominator (PostgreSQL, SQLite ≥ 3.30):
+    cheaper than SUM(CASE …) over a million rows."""
     cols = []
     for m in measures:
-        cols.append(
-            func.sum(case((and_(m.numerator, m.denominator), 1), else_=0)).label(f"{m.key}_n")
-        )
-        cols.append(func.sum(case((m.denominator, 1), else_=0)).label(f"{m.key}_d"))
+        cols.append(func.count().filter(and_(m.numerator, m.denominator)).label(f"{m.key}_n"))
+        cols.append(func.count().filter(m.denominator).label(f"{m.key}_d"))
     return cols
 
 
@@ -142,23 +142,29 @@ def _case_query(period: Period, by: str, area: str | None) -> Select[Any]:
 
 
 def _p90_query(period: Period, by: str, area: str | None) -> Select[Any]:
-    """The nearest-rank 90th percentile: the smallest value whose rank r has 10·r ≥ 9·n.
+    """The nearest-rank 90th percentile: the smallest value m whose cumulative count c (cases
+    with at most m minutes) has 10·c ≥ 9·n.
 
-    Ordered row numbers rather than `percentile_cont`, which SQLite lacks."""
-    key = _key(by)
-    partition = [key] if GROUPINGS[by][0] else None
-    ranked = (
-        select(
-            key.label("k"),
-            F.handling_minutes.label("m"),
-            func.row_number().over(partition_by=partition, order_by=F.handling_minutes).label("r"),
-            func.count().over(partition_by=partition).label("n"),
-        )
-        .where(_case_filter(period, area), F.handling_minutes.is_not(None))
+    Counted per distinct value first, then a running sum over those (a window, not
+    `percentile_cont`, which SQLite lacks): a year of a million cases sorts a few thousand
+    values per group instead of a million rows."""
+    key, grouped = _key(by), bool(GROUPINGS[by][0])
+    minutes = F.handling_minutes
+    values = (
+        select(key.label("k"), minutes.label("m"), func.count().label("c"))
+        .where(_case_filter(period, area), minutes.is_not(None))
+        .group_by(*([key] if grouped else []), minutes)
         .subquery()
     )
+    partition = [values.c.k] if grouped else None
+    ranked = select(
+        values.c.k,
+        values.c.m,
+        func.sum(values.c.c).over(partition_by=partition, order_by=values.c.m).label("cum"),
+        func.sum(values.c.c).over(partition_by=partition).label("n"),
+    ).subquery()
     query = select(ranked.c.k, func.min(ranked.c.m).label("p90")).where(
-        ranked.c.r * 10 >= ranked.c.n * 9
+        ranked.c.cum * 10 >= ranked.c.n * 9
     )
     return query.group_by(ranked.c.k)
 

@@ -15,6 +15,8 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
+OPEN_CASE = "status NOT IN ('CLOSED', 'ARCHIVED', 'VOIDED')"
+
 
 revision = '0014'
 down_revision = '0012'
@@ -78,6 +80,9 @@ def upgrade() -> None:
     with op.batch_alter_table('case_facts', schema=None) as batch_op:
         batch_op.create_index('ix_case_facts_received', ['received_at', 'district_id'])
         batch_op.create_index('ix_case_facts_open', ['closed_at', 'district_id'])
+    # Open cases through a partial index: the overview reads a few percent of the table.
+    op.create_index('ix_cases_open_path', 'cases', ['location_path'],
+                    postgresql_where=sa.text(OPEN_CASE), sqlite_where=sa.text(OPEN_CASE))
     _backfill()
 
 
@@ -89,6 +94,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_cases_open_path', table_name='cases')
     with op.batch_alter_table('case_facts', schema=None) as batch_op:
         batch_op.drop_index('ix_case_facts_open')
         batch_op.drop_index('ix_case_facts_received')
