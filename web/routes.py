@@ -11,6 +11,7 @@ from web.directory.routes import router as directory
 from web.intake.routes import router as intake
 from web.privacy.routes import router as privacy
 from web.public.routes import router as public
+from web.stats.accountability import router as accountability
 from web.stats.overview import router as overview
 from web.stats.routes import router as stats
 from web.supervision.routes import router as supervision
@@ -32,3 +33,4 @@ router.include_router(attachments)
 router.include_router(public)
 router.include_router(stats)
 router.include_router(overview)
+router.include_router(accountability)

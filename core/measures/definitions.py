@@ -101,6 +101,7 @@ MEASURES: tuple[Measure, ...] = (
         "至少返工一次（核查不通过或回访不满意重办）的已结案工单",
         "已结案工单",
     ),
+    _dispatched("overdue", "超期率", "至少一个阶段超期的工单", F.overdue == true()),
     _dispatched("returned", "退单率", "至少被退单一次的工单", F.returns > 0),
     _dispatched("extended", "延期率", "至少延期一次的工单", F.extensions > 0),
     _dispatched("supervised", "督办率", "至少升级督办一级的工单", F.escalations > 0),

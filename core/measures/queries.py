@@ -127,7 +127,7 @@ def _key(by: str, *, whistles: bool = False) -> ColumnElement[Any]:
     return FACTS.c[fact_col] if fact_col else literal("")
 
 
-def _case_filter(period: Period, area: str | None) -> ColumnElement[bool]:
+def case_filter(period: Period, area: str | None) -> ColumnElement[bool]:
     received = F.received_at
     in_period = and_(received >= period.start, received < period.end)
     return and_(in_period, counted(), area_clause(F.location_path, area))
@@ -137,7 +137,7 @@ def _case_query(period: Period, by: str, area: str | None) -> Select[Any]:
     key = _key(by).label("k")
     cols = [key, func.count().label("cases"), *_counts(CASE_MEASURES)]
     cols.append(func.avg(F.handling_minutes).label("avg"))
-    query = select(*cols).where(_case_filter(period, area))
+    query = select(*cols).where(case_filter(period, area))
     return query.group_by(key) if GROUPINGS[by][0] else query
 
 
@@ -152,7 +152,7 @@ def _p90_query(period: Period, by: str, area: str | None) -> Select[Any]:
     minutes = F.handling_minutes
     values = (
         select(key.label("k"), minutes.label("m"), func.count().label("c"))
-        .where(_case_filter(period, area), minutes.is_not(None))
+        .where(case_filter(period, area), minutes.is_not(None))
         .group_by(*([key] if grouped else []), minutes)
         .subquery()
     )

@@ -19,6 +19,7 @@ EXPECTED = {
         "accepted_in_time": (3, 4),  # C was accepted late
         "feedback_on_time": (2, 3),  # B late; D still handling, not yet due
         "rework": (2, 3),  # B failed verification, C was reopened by its caller
+        "overdue": (2, 4),  # B's 处置, C's 签收
         "returned": (1, 4),
         "extended": (1, 4),
         "supervised": (2, 4),  # B and C escalated
@@ -34,6 +35,7 @@ EXPECTED = {
         "accepted_in_time": (1, 1),  # I is not yet due
         "feedback_on_time": (1, 1),
         "rework": (0, 1),
+        "overdue": (0, 2),
         "returned": (0, 2),
         "extended": (0, 2),
         "supervised": (0, 2),

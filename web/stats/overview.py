@@ -32,7 +32,7 @@ REFRESH_SECONDS = 60
 MAP_LEVELS = ("city", "district", "street")
 
 
-def _scope(session: Session, user: User, unit_id: str) -> overview.Scope:
+def scope_for(session: Session, user: User, unit_id: str) -> overview.Scope:
     if user.role not in ROLES:
         raise CaseError(403, f"role {user.role} may not see the overview")
     own = session.get(Unit, user.unit_id)
@@ -50,7 +50,7 @@ def _build(
     cases: CaseService, user: User, unit_id: str
 ) -> tuple[overview.Scope, overview.Overview]:
     with session_scope(cases.sessions) as session:
-        scope = _scope(session, user, unit_id)
+        scope = scope_for(session, user, unit_id)
         return scope, overview.build(session, scope, datetime.now(UTC))
 
 
@@ -96,7 +96,7 @@ async def overview_boundaries(
     """The city's, districts' and streets' boundaries within the scope, as GeoJSON."""
     try:
         with session_scope(cases.sessions) as session:
-            scope = _scope(session, user, unit)
+            scope = scope_for(session, user, unit)
             inside = _units_inside(session, scope)
     except CaseError as err:
         return JSONResponse({"detail": err.reason}, status_code=err.status)
