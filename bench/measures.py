@@ -6,7 +6,7 @@ Run as ``.venv/bin/python -m bench.measures [--cases 1000000] [--open 20000] [--
 Without ``--database-url`` it creates a database of its own on the local PostgreSQL (the tests'
 server, 127.0.0.1:5432), migrates and seeds it with the demo directory, and drops it at the end
 unless ``--keep``. It fills `cases` and `case_facts` with ``--cases`` closed cases received over
-the twelve months of 2026 (spread over the demo districts, streets, categories and channels,
+the past year up to yesterday (spread over the demo districts, streets, categories and channels,
 with returns, reworks, extensions, escalations, callbacks and handling times drawn at random,
 inserted in the order they arrive, as a live system writes them),
 ``--open`` open cases received in the last days, and a whistle for one case in fifty, by COPY.
@@ -38,13 +38,11 @@ from core.demo.seed import prepare_demo_database
 from core.measures import overview, report
 from core.measures.queries import compute, parse_period
 from core.models import CaseFactRecord, CaseRecord, Category, Unit, WhistleRecord
-from workflows.shared.workcal import CST
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHANNELS = ("hotline", "hotline", "hotline", "patrol", "patrol", "citizen", "sensor", "web")
 KINDS = ("", "咨询", "求助", "投诉", "举报", "建议")
 RATINGS = ("satisfied", "satisfied", "basically_satisfied", "unsatisfied", "")
-YEAR = datetime(2026, 1, 1, tzinfo=CST)
 BATCH = 50_000
 
 
@@ -214,14 +212,15 @@ def _copy(engine: Engine, table: Table, rows: list[dict]) -> None:
 
 def seed(engine: Engine, world: World, closed: int, open_: int) -> float:
     rng, started, now = random.Random(13), time.perf_counter(), datetime.now(UTC)
-    span = (datetime(2027, 1, 1, tzinfo=CST) - YEAR).total_seconds()
+    first_day = now - timedelta(days=365)  # closed cases: the past year, up to yesterday
+    span = timedelta(days=364).total_seconds()
     total = closed + open_
     for first in range(0, total, BATCH):
         cases, facts, whistles = [], [], []
         for n in range(first, min(first + BATCH, total)):
             is_closed = n < closed
             received = (  # in the order cases arrive, as the projection writes them
-                YEAR + timedelta(seconds=span * (n + rng.random()) / closed)
+                first_day + timedelta(seconds=span * (n + rng.random()) / closed)
                 if is_closed
                 else now - timedelta(minutes=rng.uniform(0, 5 * 24 * 60))
             )
