@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from core.measures import report
+from core.security.ratelimit import rate_limit
 from workflows.shared.workcal import CST
 
 router = APIRouter(tags=["stats"])
@@ -27,6 +28,7 @@ def last_month(now: datetime | None = None) -> str:
 
 @router.get(
     "/stats/measures",
+    dependencies=[Depends(rate_limit("stats"))],
     response_model=report.MeasureTable,
     responses={200: {"content": {"text/csv": {}}}},
 )

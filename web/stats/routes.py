@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.routes.stats import last_month
 from core.errors import CaseError
 from core.measures import report
 from core.measures.definitions import DURATIONS, MEASURES
+from core.security.ratelimit import rate_limit
 from web.templating import error_status, render
 
 router = APIRouter()
 PUBLIC_BY = ("district", "category", "channel", "kind", "all")  # the published groupings
 
 
-@router.get("/stats")
+@router.get("/stats", dependencies=[Depends(rate_limit("stats"))])
 async def stats_page(request: Request, period: str = "", by: str = "district") -> Response:
     """This month's (or the chosen month's) measures, per district or per category."""
     by = by if by in PUBLIC_BY else "district"
