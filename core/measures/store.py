@@ -63,17 +63,22 @@ def backfill(conn: Connection, *, batch: int = 500) -> int:
 
 
 def _chunks(conn: Connection, size: int) -> Iterator[list[tuple[str, list[dict], dict]]]:
-    cases = {row.id: row for row in conn.execute(select(CASES))}
-    query = (
-        select(EVENTS.c.case_id, *_EVENT_COLUMNS)
-        .where(EVENTS.c.case_id.in_(select(CASES.c.id)))
-        .order_by(EVENTS.c.case_id, EVENTS.c.seq)
-    )
-    chunk: list[tuple[str, list[dict], dict]] = []
-    for case_id, events in groupby(conn.execute(query), key=lambda r: r.case_id):
-        chunk.append((case_id, *rows_for(case_id, cases[case_id], list(events))))
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    """Pages of `size` cases in id order, each with its events: memory stays bounded."""
+    after = ""
+    while True:
+        page = select(CASES).where(CASES.c.id > after).order_by(CASES.c.id).limit(size)
+        listed = conn.execute(page).all()
+        if not listed:
+            return
+        cases = {row.id: row for row in listed}
+        query = (
+            select(EVENTS.c.case_id, *_EVENT_COLUMNS)
+            .where(EVENTS.c.case_id.in_(list(cases)))
+            .order_by(EVENTS.c.case_id, EVENTS.c.seq)
+        )
+        rows = conn.execute(query).all()
+        yield [
+            (case_id, *rows_for(case_id, cases[case_id], list(events)))
+            for case_id, events in groupby(rows, key=lambda r: r.case_id)
+        ]
+        after = listed[-1].id  # the database's order (its collation), not Python's

@@ -119,3 +119,18 @@ def test_migration_0014_backfills_the_cases_already_projected(sqlite_db: str) ->
     command.downgrade(cfg, "0012")
     command.upgrade(cfg, "head")
     assert _rows(sessions) == before and len(before[0]) == 12
+
+
+def test_the_backfill_pages_through_every_case(sessions: SessionFactory) -> None:
+    acts = CaseActivities(sessions)
+    for n in range(5):
+        case_events = long_story().events
+        snap = snapshot(len(case_events), Status.ARCHIVED)
+        snap.id, snap.ticket = f"case-P{n}", f"P{n}"
+        acts.write_case(RecordEventsInput(snap, case_events))
+    with session_scope(sessions) as session:
+        session.execute(STAGES.delete())
+        session.execute(FACTS.delete())
+        assert backfill(session.connection(), batch=2) == 5
+    stages, facts = _rows(sessions)
+    assert len(facts) == 5 and len(stages) == 5 * 12
