@@ -181,15 +181,6 @@ class Settings(BaseSettings):
     notify_batch: int = Field(default=200, ge=1)
     notify_max_attempts: int = Field(default=8, ge=1)
 
-    # 未诉先办 (docs/measures.md): every `proactive_every_hours` (a Temporal Schedule) a proactive
-    # case opens where a category was closed `proactive_min_cases` times (per category:
-    # `proactive_thresholds`) within `proactive_radius_m` in `proactive_days`.
-    proactive_every_hours: int = Field(default=24, ge=1)
-    proactive_days: int = Field(default=30, ge=1)
-    proactive_radius_m: float = Field(default=100.0, gt=0)
-    proactive_min_cases: int = Field(default=3, ge=2)
-    proactive_thresholds: dict[str, int] = Field(default_factory=dict)
-
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -26,8 +26,6 @@ from core.config import Settings
 from core.logs import get_logger
 from workflows.attachments.prune import PruneAttachmentsWorkflow
 from workflows.contracts import PruneAttachmentsInput
-from workflows.measures.contracts import ProactiveCasesInput
-from workflows.measures.proactive import ProactiveCasesWorkflow
 from workflows.notify.contracts import DeliverNotificationsInput
 from workflows.notify.deliver import DeliverNotificationsWorkflow
 
@@ -35,7 +33,6 @@ log = get_logger(__name__)
 
 PRUNE_ATTACHMENTS = "attachments-prune"
 DELIVER_NOTIFICATIONS = "notifications-deliver"
-PROACTIVE_CASES = "measures-proactive"
 
 
 def prune_attachments_schedule(settings: Settings) -> Schedule:
@@ -73,33 +70,9 @@ def deliver_notifications_schedule(settings: Settings) -> Schedule:
     )
 
 
-def proactive_cases_schedule(settings: Settings) -> Schedule:
-    """Every `proactive_every_hours`, one pass of 未诉先办 over the recurring places."""
-    inp = ProactiveCasesInput(
-        days=settings.proactive_days,
-        radius_m=settings.proactive_radius_m,
-        min_cases=settings.proactive_min_cases,
-        per_category=dict(settings.proactive_thresholds),
-    )
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            ProactiveCasesWorkflow.run,
-            inp,
-            id=PROACTIVE_CASES,
-            task_queue=settings.task_queue,
-            execution_timeout=timedelta(hours=1),
-        ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(hours=settings.proactive_every_hours))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-
-
 SCHEDULES = {
     PRUNE_ATTACHMENTS: prune_attachments_schedule,
     DELIVER_NOTIFICATIONS: deliver_notifications_schedule,
-    PROACTIVE_CASES: proactive_cases_schedule,
 }
 
 

@@ -16,7 +16,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.attachments import AttachmentActivities
 from activities.bulk import BulkActivities
 from activities.case import CaseActivities
-from activities.measures import ProactiveActivities
 from activities.notify import NotifyActivities
 from activities.projection import projection_writers
 from activities.whistle import WhistleActivities
@@ -25,7 +24,6 @@ from core.db import SessionFactory
 from core.temporal.codec import codec_from_settings
 from workflows import registry
 from workflows.attachments.prune import PruneAttachmentsWorkflow
-from workflows.measures.proactive import ProactiveCasesWorkflow
 from workflows.notify.deliver import DeliverNotificationsWorkflow
 from workflows.supervision.bulk import BulkOverrideWorkflow
 
@@ -87,7 +85,6 @@ def build_worker(
     settings = settings or get_settings()
     files = AttachmentActivities(sessions, settings)
     notify = NotifyActivities(sessions, settings)
-    proactive = ProactiveActivities(client, sessions, settings)
     return Worker(
         client,
         task_queue=task_queue,
@@ -96,7 +93,6 @@ def build_worker(
             BulkOverrideWorkflow,
             PruneAttachmentsWorkflow,
             DeliverNotificationsWorkflow,
-            ProactiveCasesWorkflow,
         ],
         activities=[
             acts.record_events,
@@ -106,7 +102,6 @@ def build_worker(
             bulk.apply_override,
             files.prune_attachments,
             notify.deliver_notifications,
-            proactive.open_proactive_cases,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=RUNNER,

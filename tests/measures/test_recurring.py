@@ -15,10 +15,8 @@ NOW = datetime(2026, 11, 30, 12, tzinfo=CST)
 M = 1 / 111_320  # one metre of latitude, in degrees
 
 
-def _closed(
-    session: object, n: int, lat: float, lon: float, days_ago: float, *, now: datetime = NOW
-) -> None:
-    received = now - timedelta(days=days_ago)
+def _closed(session: object, n: int, lat: float, lon: float, days_ago: float) -> None:
+    received = NOW - timedelta(days=days_ago)
     row = _case(n, "gl-nhl", received, "CLOSED", lat=lat, lon=lon, category="exposed_garbage")
     story = Story(received).opened("gl-nhl").at(5, "accept").at(30, "submit_feedback").verified(60)
     session.add(row)  # type: ignore[attr-defined]
