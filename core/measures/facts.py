@@ -19,8 +19,12 @@ from workflows.contracts import Status
 
 CLOSING = frozenset({Status.CLOSED.value, Status.ARCHIVED.value})
 # An event shows the citizen was contacted if its action is one of these, or its payload says
-# `contacted`; no action records it yet (docs/measures.md, 响应率).
+# `contacted`, or it is a callback that reached the citizen (docs/measures.md, 响应率).
 CONTACT_ACTIONS = frozenset({"contact", "contact_citizen"})
+# 回访 by staff, and the citizen's own 评价 on the tracking page, which counts as the 回访.
+CALLBACK_ACTIONS = frozenset({"record_callback", "rate_by_citizen"})
+# The callback's outcome (workflows.contracts.CallbackOutcome) as the facts keep it.
+RESOLVED_OF_OUTCOME = {"solved": True, "unsolved": False}
 
 
 class EventLike(Protocol):
@@ -140,11 +144,11 @@ def _note_case(walk: _Walk, e: EventLike) -> None:
         f.setdefault(first[e.action], e.at)
     if e.action == "dispatch":
         f.setdefault("first_unit_id", str(p.get("unit", "")))
-    if e.action in CONTACT_ACTIONS or p.get("contacted") is True:
+    if _contacted(e):
         f.setdefault("first_contact_at", e.at)
     if e.action == "whistle_blow":
         f["whistles"] = f.get("whistles", 0) + 1
-    if e.action == "record_callback":
+    if e.action in CALLBACK_ACTIONS:
         _note_callback(f, p)
     if e.to_status in CLOSING and e.from_status not in CLOSING:
         f["closed_at"] = e.at
@@ -156,9 +160,17 @@ def _note_callback(f: dict[str, Any], p: dict[str, Any]) -> None:
     """The last callback counts (重办: the second rating is the one kept)."""
     f["callbacks"] = f.get("callbacks", 0) + 1
     f["satisfaction"] = str(p.get("rating", ""))
-    resolved = p.get("resolved")
+    resolved = p.get("resolved", RESOLVED_OF_OUTCOME.get(str(p.get("outcome", ""))))
     f["resolved"] = resolved if isinstance(resolved, bool) else None
-    f["unreachable"] = p.get("unreachable") is True
+    f["unreachable"] = p.get("unreachable") is True or p.get("outcome") == "unreachable"
+
+
+def _contacted(e: EventLike) -> bool:
+    """The citizen was reached: a contact event, or a callback that found them."""
+    p = e.payload
+    if e.action in CONTACT_ACTIONS or p.get("contacted") is True:
+        return True
+    return e.action in CALLBACK_ACTIONS and p.get("outcome") in RESOLVED_OF_OUTCOME
 
 
 def _first_met(stages: Sequence[StageFact], stage: str) -> bool | None:

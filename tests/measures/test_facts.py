@@ -134,3 +134,22 @@ def test_the_backfill_pages_through_every_case(sessions: SessionFactory) -> None
         assert backfill(session.connection(), batch=2) == 5
     stages, facts = _rows(sessions)
     assert len(facts) == 5 and len(stages) == 5 * 12
+
+
+def test_callback_outcomes_as_the_workflow_records_them() -> None:
+    """`outcome` (workflows.contracts.CallbackOutcome) gives 已解决/未解决/联系不上 and contact;
+    the citizen's own 评价 counts as the 回访."""
+
+    def facts_after(action: str, **payload: object) -> dict[str, object]:
+        s = Story(T0).opened("u1").at(5, "accept").at(10, "submit_feedback").verified(20)
+        return derive(s.at(30, action, "ARCHIVED", **payload).events)[1]
+
+    solved = facts_after("record_callback", rating="satisfied", outcome="solved")
+    unsolved = facts_after("rate_by_citizen", rating="unsatisfied", outcome="unsolved")
+    unreachable = facts_after("record_callback", rating="", outcome="unreachable")
+    assert (solved["resolved"], solved["unreachable"], solved["callbacks"]) == (True, False, 1)
+    assert solved["first_contact_at"] == T0 + timedelta(minutes=30)
+    assert (unsolved["resolved"], unsolved["satisfaction"]) == (False, "unsatisfied")
+    assert unsolved["first_contact_at"] is not None
+    assert (unreachable["resolved"], unreachable["unreachable"]) == (None, True)
+    assert unreachable.get("first_contact_at") is None
