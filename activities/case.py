@@ -18,6 +18,7 @@ from core.attachments.store import is_sha256
 from core.db import SessionFactory, session_scope
 from core.directory.org import as_unit, supervisors_of
 from core.directory.release import release_for_case
+from core.measures import store as facts
 from core.models import (
     CaseAttachment,
     CaseRecord,
@@ -78,6 +79,7 @@ class CaseActivities:
                 inbox=(case.ticket, case.title),
             )
             _upsert_case(session, row, case)
+            facts.rewrite(session, case.id, case)  # stage facts for the measures (issue 13)
             _record_whistle_ratings(session, inp.events)
             _record_attachments(session, case.id, inp.events)
             _upsert_linked_reports(session, case, inp.reports)

@@ -30,6 +30,7 @@ from api.routes import overrides as override_routes
 from api.routes import reports as report_routes
 from api.routes import resets as reset_routes
 from api.routes import routing as routing_routes
+from api.routes import stats as stats_routes
 from api.routes import whistles as whistle_routes
 from core.cases.service import CaseService
 from core.cases.types import CaseTypes
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         notify_routes,
         routing_routes,
         reset_routes,
+        stats_routes,
     ):
         app.include_router(routes.router, prefix="/api/v1", responses=errors.API_RESPONSES)
     app.include_router(open311.router)

@@ -30,6 +30,7 @@ RATE_LIMITS = {
     "track": "30/minute;300/hour",
     "open311_post": "30/minute;600/hour",
     "alerts": "120/minute",
+    "stats": "60/minute;600/hour",  # the public measures: each answer aggregates a month
 }
 
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -525,6 +534,15 @@ class BulkJob(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(nullable=False))
 
 
+# Open cases (the overview's counts, categories and map) through a partial index: a few
+# percent of a table of millions. Queries use the same text (core/measures/overview.py).
+OPEN_CASE = "status NOT IN ('CLOSED', 'ARCHIVED', 'VOIDED')"
+Index(
+    "ix_cases_open_path",
+    CaseRecord.__table__.c.location_path,  # type: ignore[attr-defined]
+    postgresql_where=text(OPEN_CASE),
+    sqlite_where=text(OPEN_CASE),
+)
 # "Cases this user recorded" is one arm of every list's access clause (core.access).
 Index("ix_cases_taken_by", CaseRecord.__table__.c.taken_by)  # type: ignore[attr-defined]
 Index("ix_linked_reports_taken_by", LinkedReportRecord.__table__.c.taken_by)  # type: ignore[attr-defined]
@@ -612,3 +630,74 @@ class RoutingOverride(SQLModel, table=True):
     revoked_by: str = Field(default="", max_length=64)
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoke_reason: str = Field(default="", max_length=500)
+# ---- measures (issue 13): stage facts and per-case facts, derived from the audit trail -------
+class CaseStageRecord(SQLModel, table=True):
+    """One stage a case went through (立案派遣, 签收, 处置, 核查, 回访), as its events tell it.
+
+    Rewritten whole from `case_events` at every projection (core/measures/facts.py), so a
+    re-projection or the backfill yields the same rows.
+    """
+
+    __tablename__ = "case_stages"
+
+    case_id: str = Field(primary_key=True, max_length=120)
+    n: int = Field(primary_key=True)  # 1, 2, … in the order the stages started
+    stage: str = Field(max_length=16)
+    unit_id: str = Field(default="", max_length=64)  # who held the case as the stage ended
+    started_at: datetime = Field(sa_column=_ts(nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))  # last one known
+    overdue: bool = False  # its deadline passed (and no later extension cleared it)
+    met: bool | None = None  # ended before its deadline; None while open and not overdue
+    reminders: int = 0
+    escalations: int = 0  # rungs climbed (督办)
+    returns: int = 0  # 退单 ending it
+    reworks: int = 0  # 返工 ending it (verification failed, or the callback reopened it)
+    extensions: int = 0
+
+
+class CaseFactRecord(SQLModel, table=True):
+    """What the measures count about one case (docs/measures.md), with the dimensions they
+    group by copied from the case's row, so each measure reads one table."""
+
+    __tablename__ = "case_facts"
+    __table_args__ = (
+        Index("ix_case_facts_received", "received_at", "district_id"),
+        Index("ix_case_facts_open", "closed_at", "district_id"),
+    )
+
+    case_id: str = Field(primary_key=True, max_length=120)
+    district_id: str = Field(default="", max_length=64)
+    street_id: str = Field(default="", max_length=64)
+    unit_id: str = Field(default="", max_length=64)  # the holder (after returns, reassignments)
+    category: str = Field(default="", max_length=64)
+    channel: str = Field(default="", max_length=32)
+    request_kind: str = Field(default="", max_length=8)
+    location_path: str = Field(default="", max_length=400)  # for the access clause
+    status: str = Field(default="", max_length=16)
+    received_at: datetime = Field(sa_column=_ts(nullable=False))
+    dispatched_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    first_unit_id: str = Field(default="", max_length=64)  # the first dispatch (首接)
+    accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    accept_met: bool | None = None  # the first 签收 stage met its deadline
+    feedback_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    feedback_met: bool | None = None  # the first 处置 stage ended in 反馈 before its deadline
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    closed_on_time: bool | None = None  # closed, no 处置 stage overdue
+    handling_minutes: int | None = None  # received → closed, natural minutes
+    first_contact_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    satisfaction: str = Field(default="", max_length=32)  # the last callback's rating
+    resolved: bool | None = None  # 已解决 / 未解决, when the callback recorded it
+    unreachable: bool = False  # the last callback could not reach the caller (联系不上)
+    callbacks: int = 0
+    returns: int = 0
+    reworks: int = 0
+    extensions: int = 0
+    reminders: int = 0
+    escalations: int = 0
+    whistles: int = 0  # 吹哨 rounds blown
+    overdue: bool = False  # any stage overdue
+    voided: bool = False  # 注销 (out of scope) or voided as invalid
+    direct_answer: bool = False
+    lat: float | None = None
+    lon: float | None = None

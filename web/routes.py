@@ -13,6 +13,9 @@ from web.intake.routes import router as intake
 from web.map.routes import router as map_pages
 from web.privacy.routes import router as privacy
 from web.public.routes import router as public
+from web.stats.accountability import router as accountability
+from web.stats.overview import router as overview
+from web.stats.routes import router as stats
 from web.supervision.routes import router as supervision
 from web.templating import STATIC_DIR, TEMPLATES_DIR
 from web.whistles.routes import router as whistles
@@ -36,3 +39,6 @@ router.include_router(public)
 for case_type in registry.all_types():  # each registered type's own pages
     if case_type.pages:
         router.include_router(registry.load(case_type.pages))
+router.include_router(stats)
+router.include_router(overview)
+router.include_router(accountability)

@@ -74,6 +74,16 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def minutes(value: float | None) -> str:
+    """A duration in minutes as 天/小时/分钟 (whole minutes); "—" when there is none."""
+    if value is None:
+        return "—"
+    days, rest = divmod(round(value), 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "天"), (hours, "小时"), (mins, "分钟")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0分钟"
+
+
 def ticket_of(case_id: str) -> str:
     """The ticket in a case's workflow id (bulk outcomes name cases by workflow id)."""
     return case_id.removeprefix(registry.CITY_EVENT.id_prefix)
@@ -105,6 +115,7 @@ def _environment() -> jinja2.Environment:
     env.filters["china_time"] = china_time
     env.filters["ticket_of"] = ticket_of
     env.filters["percent"] = percent
+    env.filters["minutes"] = minutes
     env.tests["past"] = is_past
     env.globals.update(
         STATE_NAMES={s.value: n for s, n in STATE_NAMES.items()},

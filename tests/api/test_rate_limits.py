@@ -27,6 +27,7 @@ ENDPOINTS: dict[str, Send] = {
     "track": lambda h: h.get("/track", params={"ticket": "CL1", "t": "guess"}),
     "open311_post": lambda h: h.post("/open311/v2/requests.json", data={"service_code": "x"}),
     "alerts": lambda h: h.post("/api/v1/alerts", json={}),
+    "stats": lambda h: h.get("/api/v1/stats/measures", params={"period": "2026-11"}),
     "login": lambda h: login(h, "nobody", "guess"),  # with its CSRF token: counted after it
 }
 

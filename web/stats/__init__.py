@@ -1,0 +1,1 @@
+"""Published statistics (article 13): the public /stats page and its definitions."""
