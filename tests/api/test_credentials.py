@@ -49,6 +49,8 @@ async def test_an_expired_token_is_refused(api: tuple) -> None:
     assert refused.status_code == 401 and refused.json() == {
         "detail": "invalid bearer token",
         "field": "",
+        "code": "",
+        "params": {},
     }
     assert refused.headers["www-authenticate"] == "Bearer"
 
