@@ -1,0 +1,140 @@
+"""`cityloop new-type NAME`: scaffold a case type through the registry seam.
+
+The files come from `files/`, a tree that mirrors the repository (`NAME` in a path is the type's
+name; `*.tmpl` are `string.Template`s, kept out of the import walk by their suffix). Outside the
+new type's own folders the scaffold appends one entry to `workflows/registry.py`, and nothing
+else. A bad name changes nothing: every check runs before the first file is written.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+FILES = Path(__file__).resolve().parent / "files"
+REGISTRY_ENTRY = Path(__file__).resolve().parent / "registry.py.tmpl"
+REGISTRY = Path("workflows/registry.py")
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+MAX_NAME = 32  # the case_type column's width
+
+
+class Refused(Exception):
+    """Why a name cannot become a type (the CLI exits 2, nothing written)."""
+
+
+@dataclass(frozen=True)
+class NewType:
+    name: str
+    label: str
+    ticket_prefix: str
+
+    @property
+    def values(self) -> dict[str, str]:
+        slug = self.name.replace("_", "-")
+        return {
+            "name": self.name,
+            "Class": "".join(part.capitalize() for part in self.name.split("_")),
+            "CONST": self.name.upper(),
+            "slug": slug,
+            "url": f"/{slug}",
+            "label": self.label,
+            "ticket_prefix": self.ticket_prefix,
+        }
+
+
+def plan(root: Path, new: NewType) -> dict[Path, str]:
+    """Each file to write (relative to `root`) with its text."""
+    files = {}
+    for template in sorted(FILES.rglob("*.tmpl")):
+        relative = template.relative_to(FILES).with_suffix("")  # drops ".tmpl"
+        target = Path(*(part.replace("NAME", new.name) for part in relative.parts))
+        files[target] = Template(template.read_text(encoding="utf-8")).substitute(new.values)
+    return files
+
+
+def check(root: Path, new: NewType, files: dict[Path, str], taken: Taken) -> None:
+    """Refuse a name that is no lowercase identifier, is taken, or would clash."""
+    name = new.name
+    if not NAME_PATTERN.fullmatch(name) or keyword.iskeyword(name) or len(name) > MAX_NAME:
+        raise Refused(
+            f"{name!r} is not a type name: lowercase letters, digits and single underscores, "
+            f"starting with a letter, a Python identifier and no keyword, at most {MAX_NAME} "
+            "characters (e.g. road_closure)"
+        )
+    if name in taken.types:
+        raise Refused(f"case type {name!r} exists already (workflows/registry.py)")
+    clash = _existing(root, name, files)
+    if clash:
+        raise Refused(f"{name!r} would overwrite or shadow what exists: {', '.join(clash)}")
+    taken_names = {name.upper(), f"{name}_contracts", f"{name}_workflow"} & taken.registry_names
+    if taken_names:
+        shadowed = ", ".join(sorted(taken_names))
+        raise Refused(f"{name!r} would shadow {shadowed} in workflows/registry.py")
+    url = new.values["url"]
+    if any(p == url or p.startswith(url + "/") for p in taken.paths):
+        raise Refused(f"{name!r} would serve {url}, which the app serves already")
+    prefix = new.ticket_prefix
+    for other, theirs in taken.ticket_prefixes.items():
+        if prefix.startswith(theirs) or theirs.startswith(prefix):
+            raise Refused(
+                f"ticket prefix {prefix!r} clashes with {other}'s {theirs!r}: "
+                "choose another with --ticket-prefix"
+            )
+    if not re.fullmatch(r"[A-Z][A-Z0-9]*-", prefix):
+        raise Refused(f"ticket prefix {prefix!r}: capital letters and digits, then '-' (e.g. RC-)")
+
+
+def _existing(root: Path, name: str, files: dict[Path, str]) -> list[str]:
+    """The files and packages of that name already there (a module beside a package too)."""
+    also = [Path(layer) / name for layer in ("workflows", "core", "web", "activities")]
+    also += [Path(layer) / f"{name}.py" for layer in ("workflows", "core", "web")]
+    return sorted({str(p) for p in [*files, *also] if (root / p).exists()})
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What the repository has already: type names, registry names, URLs, ticket prefixes."""
+
+    types: frozenset[str]
+    registry_names: frozenset[str]
+    paths: frozenset[str]
+    ticket_prefixes: dict[str, str]
+
+
+def taken_now() -> Taken:
+    """Read from the running code: the registry and the web app's routes."""
+    from web.routes import router
+    from workflows import registry
+
+    types = registry.all_types()
+    paths = {getattr(r, "path", "") for r in router.routes}
+    # Prefixes of the app outside the pages (JSON API, Open311, static files, docs, metrics).
+    paths |= {"/api", "/open311", "/static", "/docs", "/metrics", "/health", "/codec"}
+    return Taken(
+        types=frozenset(t.name for t in types),
+        registry_names=frozenset(vars(registry)),
+        paths=frozenset(p for p in paths if p),
+        ticket_prefixes={t.name: t.ticket_prefix for t in types if t.ticket_prefix},
+    )
+
+
+def default_prefix(name: str) -> str:
+    """The initials, capitalised: road_closure -> RC-."""
+    return "".join(part[:1] for part in name.split("_")).upper() + "-"
+
+
+def scaffold(root: Path, new: NewType, taken: Taken) -> list[Path]:
+    """Write the type's files and append its registry entry; return what was written."""
+    files = plan(root, new)
+    check(root, new, files, taken)
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    entry = Template(REGISTRY_ENTRY.read_text(encoding="utf-8")).substitute(new.values)
+    registry = root / REGISTRY
+    text = registry.read_text(encoding="utf-8").rstrip("\n") + "\n" + entry
+    registry.write_text(text, encoding="utf-8")
+    return [*files, REGISTRY]
