@@ -8,8 +8,11 @@ else. A bad name changes nothing: every check runs before the first file is writ
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -137,4 +140,16 @@ def scaffold(root: Path, new: NewType, taken: Taken) -> list[Path]:
     registry = root / REGISTRY
     text = registry.read_text(encoding="utf-8").rstrip("\n") + "\n" + entry
     registry.write_text(text, encoding="utf-8")
+    tidy(root, [p for p in [*files, REGISTRY] if p.suffix == ".py"])
     return [*files, REGISTRY]
+
+
+def tidy(root: Path, paths: list[Path]) -> None:
+    """Sort imports and format as the project does, where ruff is installed (a dev tool): the
+    order of `workflows.<name>` among the other imports depends on the name."""
+    if importlib.util.find_spec("ruff") is None:
+        return
+    ruff = [sys.executable, "-m", "ruff"]
+    names = [str(p) for p in paths]
+    for command in (["check", "--fix", "--select", "I"], ["format"]):
+        subprocess.run([*ruff, *command, *names], cwd=root, capture_output=True, check=False)
