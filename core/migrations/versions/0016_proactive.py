@@ -1,7 +1,7 @@
 """proactive sources (未诉先办)
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 09:00:00.000000
 
 The closed cases that made a place recurring, linked to the proactive case opened there.
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0016'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
