@@ -13,15 +13,23 @@ import keyword
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
+
+from starlette.routing import Match
 
 FILES = Path(__file__).resolve().parent / "files"
 REGISTRY_ENTRY = Path(__file__).resolve().parent / "registry.py.tmpl"
 REGISTRY = Path("workflows/registry.py")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 MAX_NAME = 32  # the case_type column's width
+
+
+# Mounted by api/app.py beside the routers `taken_now` asks: the JSON API, static files.
+OUTSIDE_ROUTERS = frozenset({"api", "static"})
 
 
 class Refused(Exception):
@@ -77,7 +85,7 @@ def check(root: Path, new: NewType, files: dict[Path, str], taken: Taken) -> Non
         shadowed = ", ".join(sorted(taken_names))
         raise Refused(f"{name!r} would shadow {shadowed} in workflows/registry.py")
     url = new.values["url"]
-    if any(p == url or p.startswith(url + "/") for p in taken.paths):
+    if any(taken.served(p) for p in (url, f"{url}/new", f"{url}/X-1")):
         raise Refused(f"{name!r} would serve {url}, which the app serves already")
     prefix = new.ticket_prefix
     for other, theirs in taken.ticket_prefixes.items():
@@ -103,25 +111,36 @@ class Taken:
 
     types: frozenset[str]
     registry_names: frozenset[str]
-    paths: frozenset[str]
+    served: Callable[[str], bool]  # whether the app answers a GET of that path already
     ticket_prefixes: dict[str, str]
 
 
 def taken_now() -> Taken:
     """Read from the running code: the registry and the web app's routes."""
+    from api.routes import codec, docs, open311, operations
     from web.routes import router
     from workflows import registry
 
+    routes = [r for x in (router, open311, codec, docs, operations) for r in _routes(x)]
+
+    def served(path: str) -> bool:
+        if path.split("/")[1] in OUTSIDE_ROUTERS:
+            return True
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+        return any(r.matches(scope)[0] is not Match.NONE for r in routes)
+
     types = registry.all_types()
-    paths = {getattr(r, "path", "") for r in router.routes}
-    # Prefixes of the app outside the pages (JSON API, Open311, static files, docs, metrics).
-    paths |= {"/api", "/open311", "/static", "/docs", "/metrics", "/health", "/codec"}
     return Taken(
         types=frozenset(t.name for t in types),
         registry_names=frozenset(vars(registry)),
-        paths=frozenset(p for p in paths if p),
+        served=served,
         ticket_prefixes={t.name: t.ticket_prefix for t in types if t.ticket_prefix},
     )
+
+
+def _routes(owner: Any) -> list[Any]:
+    """A router's routes (a module's `router`, or the router itself)."""
+    return list(getattr(owner, "router", owner).routes)
 
 
 def default_prefix(name: str) -> str:
@@ -152,4 +171,6 @@ def tidy(root: Path, paths: list[Path]) -> None:
     ruff = [sys.executable, "-m", "ruff"]
     names = [str(p) for p in paths]
     for command in (["check", "--fix", "--select", "I"], ["format"]):
-        subprocess.run([*ruff, *command, *names], cwd=root, capture_output=True, check=False)
+        subprocess.run(
+            [*ruff, *command, "--no-cache", *names], cwd=root, capture_output=True, check=False
+        )
