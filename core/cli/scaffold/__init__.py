@@ -56,7 +56,7 @@ class NewType:
         }
 
 
-def plan(root: Path, new: NewType) -> dict[Path, str]:
+def plan(new: NewType) -> dict[Path, str]:
     """Each file to write (relative to `root`) with its text."""
     files = {}
     for template in sorted(FILES.rglob("*.tmpl")):
@@ -69,33 +69,40 @@ def plan(root: Path, new: NewType) -> dict[Path, str]:
 def check(root: Path, new: NewType, files: dict[Path, str], taken: Taken) -> None:
     """Refuse a name that is no lowercase identifier, is taken, or would clash."""
     name = new.name
+    _check_name(name)
+    if name in taken.types:
+        raise Refused(f"case type {name!r} exists already (workflows/registry.py)")
+    clash = _existing(root, name, files)
+    if clash:
+        raise Refused(f"{name!r} would overwrite or shadow what exists: {', '.join(clash)}")
+    shadowed = {name.upper(), f"{name}_contracts", f"{name}_workflow"} & taken.registry_names
+    if shadowed:
+        raise Refused(f"{name!r} would shadow {', '.join(sorted(shadowed))} in the registry")
+    url = new.values["url"]
+    if any(taken.served(p) for p in (url, f"{url}/new", f"{url}/X-1")):
+        raise Refused(f"{name!r} would serve {url}, which the app serves already")
+    _check_prefix(new.ticket_prefix, taken.ticket_prefixes)
+
+
+def _check_name(name: str) -> None:
     if not NAME_PATTERN.fullmatch(name) or keyword.iskeyword(name) or len(name) > MAX_NAME:
         raise Refused(
             f"{name!r} is not a type name: lowercase letters, digits and single underscores, "
             f"starting with a letter, a Python identifier and no keyword, at most {MAX_NAME} "
             "characters (e.g. road_closure)"
         )
-    if name in taken.types:
-        raise Refused(f"case type {name!r} exists already (workflows/registry.py)")
-    clash = _existing(root, name, files)
-    if clash:
-        raise Refused(f"{name!r} would overwrite or shadow what exists: {', '.join(clash)}")
-    taken_names = {name.upper(), f"{name}_contracts", f"{name}_workflow"} & taken.registry_names
-    if taken_names:
-        shadowed = ", ".join(sorted(taken_names))
-        raise Refused(f"{name!r} would shadow {shadowed} in workflows/registry.py")
-    url = new.values["url"]
-    if any(taken.served(p) for p in (url, f"{url}/new", f"{url}/X-1")):
-        raise Refused(f"{name!r} would serve {url}, which the app serves already")
-    prefix = new.ticket_prefix
-    for other, theirs in taken.ticket_prefixes.items():
+
+
+def _check_prefix(prefix: str, others: dict[str, str]) -> None:
+    """A ticket tells its type by prefix (registry.of_ticket): no prefix may begin another."""
+    if not re.fullmatch(r"[A-Z][A-Z0-9]*-", prefix):
+        raise Refused(f"ticket prefix {prefix!r}: capital letters and digits, then '-' (e.g. RC-)")
+    for other, theirs in others.items():
         if prefix.startswith(theirs) or theirs.startswith(prefix):
             raise Refused(
                 f"ticket prefix {prefix!r} clashes with {other}'s {theirs!r}: "
                 "choose another with --ticket-prefix"
             )
-    if not re.fullmatch(r"[A-Z][A-Z0-9]*-", prefix):
-        raise Refused(f"ticket prefix {prefix!r}: capital letters and digits, then '-' (e.g. RC-)")
 
 
 def _existing(root: Path, name: str, files: dict[Path, str]) -> list[str]:
@@ -150,7 +157,7 @@ def default_prefix(name: str) -> str:
 
 def scaffold(root: Path, new: NewType, taken: Taken) -> list[Path]:
     """Write the type's files and append its registry entry; return what was written."""
-    files = plan(root, new)
+    files = plan(new)
     check(root, new, files, taken)
     for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
