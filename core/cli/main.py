@@ -310,6 +310,27 @@ async def _replay_check(settings: Settings, query: str) -> ReplayCheck:
     return await check(await connect(settings), query=query)
 
 
+@app.command("new-type")
+def new_type(
+    name: str = typer.Argument(..., help="the type's name, a lowercase identifier: road_closure"),
+    label: str = typer.Option("", help="its zh-CN label (default: the name)"),
+    ticket_prefix: str = typer.Option("", help="how its tickets start (default: initials, RC-)"),
+) -> None:
+    """Scaffold a case type that runs at once: contracts, a workflow with one action (close),
+    its activity, pages, a time-skipping test and its registry entry (docs/case-types.md)."""
+    from core.cli import scaffold
+
+    new = scaffold.NewType(name, label or name, ticket_prefix or scaffold.default_prefix(name))
+    try:
+        written = scaffold.scaffold(ROOT, new, scaffold.taken_now())
+    except scaffold.Refused as err:
+        typer.echo(f"refusing: {err}", err=True)
+        raise typer.Exit(2) from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: pytest tests/workflows/test_{name}.py; then `cityloop run`")
+
+
 attachments_app = typer.Typer(help="Uploaded photos and videos.", no_args_is_help=True)
 app.add_typer(attachments_app, name="attachments")
 
