@@ -32,7 +32,10 @@ def photos(*shades: int) -> list[FilePayload]:
 
 async def phone(browser: Browser) -> Page:
     context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
-    return await context.new_page()
+    page = await context.new_page()
+    # Irreversible actions ask first (a confirm dialog): the tests' users say yes.
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    return page
 
 
 async def shot(page: Page, name: str) -> None:
@@ -79,7 +82,7 @@ async def handler_completes(page: Page, base: str, ticket: str) -> None:
     await page.goto(f"{base}/cases/{ticket}")
     status = page.get_by_test_id("status")
     await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
-    await expect(status).to_have_text("签收")
+    await expect(status).to_have_text("已签收")
     feedback = page.get_by_test_id("action-submit_feedback")
     await feedback.get_by_label("处置结果").fill("垃圾已清运完毕，路面已冲洗")
     camera = page.locator("#submit_feedback-photo-file")
@@ -88,7 +91,7 @@ async def handler_completes(page: Page, base: str, ticket: str) -> None:
     await expect(page.locator("#submit_feedback-photo-list figure")).to_have_count(2)
     await shot(page, "handler-feedback")
     await feedback.get_by_role("button", name="提交反馈").click()
-    await expect(status).to_have_text("核查")
+    await expect(status).to_have_text("待核查")
 
 
 async def verifier_compares(page: Page, base: str, ticket: str) -> None:
@@ -101,7 +104,7 @@ async def verifier_compares(page: Page, base: str, ticket: str) -> None:
         assert await img.evaluate("i => i.complete && i.naturalWidth > 0")
     await shot(page, "verifier-before-after")
     await page.get_by_role("button", name="核查通过").click()
-    await expect(page.get_by_test_id("status")).to_have_text("结案")
+    await expect(page.get_by_test_id("status")).to_have_text("已结案")
 
 
 async def citizen_rates(page: Page, base: str, ticket: str, code: str) -> None:

@@ -215,6 +215,8 @@ async def grid_worker_reports(p: Phone, point: tuple[float, float]) -> None:
     await page.get_by_label("问题描述").fill("绿化带旁垃圾堆放")
     await page.get_by_label("纬度").fill(f"{point[0]:.6f}")
     await page.get_by_label("经度").fill(f"{point[1]:.6f}")
+    await page.get_by_label("经度").press("Tab")  # a typed point is taken when the field is left
+    await expect(page.get_by_test_id("map-where")).to_contain_text("宁海路街道")
     await p.tap(page.get_by_role("button", name="提交上报"))
     await expect(page.get_by_test_id("ticket")).to_be_visible()
     await p.check("grid-case", page.get_by_test_id("action-bar"))

@@ -36,7 +36,7 @@ async def test_a_supervisor_resets_a_case_from_its_page(web: Web) -> None:
     ticket = await new_case(web.http)
     await login(web.http, "handler_nhl")
     accepted = await post(web.http, f"/cases/{ticket}/actions/accept", {}, HX)
-    assert 'data-testid="status">签收<' in accepted.text
+    assert 'data-testid="status">已签收<' in accepted.text
     assert 'data-testid="reset-link"' not in accepted.text  # a handler resets nothing
     assert (await web.http.get(f"/cases/{ticket}/reset")).status_code == 403
 
@@ -55,4 +55,4 @@ async def test_a_supervisor_resets_a_case_from_its_page(web: Web) -> None:
     done = await post(web.http, url, {"event_id": point.group(1), "reason": "误签收"}, HX)
     assert done.headers.get("HX-Redirect") == f"/cases/{ticket}"
     text = await _case_page_once(web, ticket, "误签收")
-    assert 'data-testid="status">派遣<' in text and "回退" in text
+    assert 'data-testid="status">待签收<' in text and "回退" in text
