@@ -44,13 +44,11 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CloseWhistle,
         Command,
-        LinkedReport,
         LinkReport,
         RateWhistle,
         RecordEventsInput,
         ResetNote,
         ResourceNote,
-        Role,
         RouteInput,
         SplitReport,
         Stage,
@@ -59,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         WhistleProgress,
     )
     from workflows.intake import reports
+    from workflows.intake.joining import Joining
     from workflows.shared import attributes as sa
     from workflows.shared import idempotency, longlived, privacy
     from workflows.shared import ladder as supervision
@@ -103,9 +102,8 @@ class CaseWorkflow:
         self._state = _initial_state(inp, workflow.info().workflow_id, workflow.now())
         self._events: list[CaseEvent] = []
         self._unwritten: list[CaseEvent] = []
-        self._changed_reports: list[LinkedReport] = []  # linked or split, not yet projected
         # Reporters' personal information, raw: the state holds masked copies (privacy.py).
-        self._raw_reports: dict[str, CaseInput] = {inp.ticket: inp}
+        self._joins = Joining(self, {inp.ticket: inp})
         self._unknown_years: set[int] = set()
         self._supervised = False  # decided in run(): histories from before it replay unchanged
         self._set_policy(inp.policy)
@@ -170,14 +168,14 @@ class CaseWorkflow:
     def _idle(self) -> bool:
         """Nothing in flight that a new run could not pick up: no whistle open, all projected."""
         return not (
-            self._whistles.busy or self._unwritten or self._changed_reports or self._needs_routing
+            self._whistles.busy or self._unwritten or self._joins.unprojected or self._needs_routing
         )
 
     def _carry(self) -> CaseInput:
         carry = CaseCarry(
             state=self._state,
             policy=self._policy,
-            raw_reports=self._raw_reports,
+            raw_reports=self._joins.raw_reports,
             keys=self._keys,
             unknown_years=sorted(self._unknown_years),
             supervised=self._supervised,
@@ -188,7 +186,8 @@ class CaseWorkflow:
         return dataclasses.replace(self._inp, carried=carry)
 
     def _restore(self, carry: CaseCarry) -> None:
-        self._state, self._raw_reports, self._keys = carry.state, carry.raw_reports, carry.keys
+        self._state, self._keys = carry.state, carry.keys
+        self._joins.raw_reports = carry.raw_reports
         self._unknown_years = set(carry.unknown_years)
         self._supervised, self._after_record = carry.supervised, carry.after_record
         self._projection_degraded, self._long_lived = carry.projection_degraded, True
@@ -470,29 +469,10 @@ class CaseWorkflow:
             if len(self._keys) > MAX_KEYS:  # the oldest go: retries come within minutes
                 del self._keys[next(iter(self._keys))]
 
-    # ---- what joins a case after intake: linked reports, alarms, resources ----------------
+    # ---- what joins a case after intake (workflows/intake/joining.py) --------------------
     @workflow.update
     def link_report(self, cmd: LinkReport) -> CaseState:
-        """Merge a duplicate report (减少重复派单): counted, its reporter kept, no new dispatch."""
-        linked = reports.link(self._state, cmd, workflow.now())
-        if linked is None:
-            return self._state  # merged already: a retry
-        self._raw_reports[cmd.report.ticket] = cmd.report
-        linked.report = reports.slim(privacy.masked(cmd.report))
-        self._changed_reports.append(linked)
-        report = cmd.report
-        payload: dict[str, Any] = {
-            "report": report.ticket,
-            "channel": report.channel,
-            "auto": cmd.auto,
-            "count": self._state.report_count,
-            "notify": self._holder(),
-        }
-        if report.attachments:
-            payload["attachments"] = list(report.attachments)
-        self._record(
-            "link_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
-        )
+        self._joins.link(cmd)
         return self._state
 
     @link_report.validator
@@ -501,13 +481,7 @@ class CaseWorkflow:
 
     @workflow.update
     def split_report(self, cmd: SplitReport) -> CaseState:
-        """A wrongly merged report leaves; the caller starts it as its own case, same ticket."""
-        linked = reports.split(self._state, cmd, workflow.now())
-        self._changed_reports.append(linked)
-        payload = {"report": cmd.ticket, "count": self._state.report_count}
-        self._record(
-            "split_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
-        )
+        self._joins.split(cmd)
         return self._state
 
     @split_report.validator
@@ -518,17 +492,7 @@ class CaseWorkflow:
     async def record_alarm(self, alarm: AlarmSignal) -> CaseState:
         """A sensor alarm: the first opens the case (update-with-start), the rest join it."""
         await workflow.wait_condition(lambda: self._intake_settled)
-        reports.add_alarm(self._state, alarm)
-        device = Actor(f"device:{alarm.device_id}", alarm.device_id, Role.DEVICE, "")
-        payload = {
-            "device": alarm.device_id,
-            "type": alarm.alarm_type,
-            "value": alarm.value,
-            "measured_at": effects.iso(alarm.at),
-            "alarms": alarm.count,
-            "count": self._state.signal_count,
-        }
-        self._record("signal", device, self._state.status, payload=payload)
+        self._joins.alarm(alarm)
         return self._state
 
     @record_alarm.validator
@@ -537,10 +501,7 @@ class CaseWorkflow:
 
     @workflow.signal
     def record_resource(self, note: ResourceNote) -> None:
-        """A team or equipment allocated or released (the directory holds the allocation)."""
-        payload = {"resource": note.resource[:200]}
-        action = "release" if note.action == "release" else "allocate"
-        self._record(action, note.actor, self._state.status, reason=note.reason, payload=payload)
+        self._joins.resource(note)
 
     @workflow.signal
     def record_reset(self, note: ResetNote) -> None:
@@ -567,10 +528,6 @@ class CaseWorkflow:
     def add_note(self, note: str) -> None:
         """A machine or citizen note (sensor ping, citizen follow-up): recorded, no transition."""
         self._record("note", SYSTEM, self._state.status, payload={"note": note[:2000]})
-
-    def _holder(self) -> list[str]:
-        unit = self._state.assigned_unit
-        return [unit.id] if unit else []
 
     def _answer_directly(self, inp: CaseInput) -> None:
         """直接答复: a 咨询 the operator answered on the spot closes without dispatch."""
@@ -847,14 +804,11 @@ class CaseWorkflow:
     async def _projection_loop(self) -> None:
         while True:
             await workflow.wait_condition(lambda: bool(self._unwritten))
-            batch, changed = list(self._unwritten), list(self._changed_reports)
-            await self._project(
-                RecordEventsInput(
-                    case=self._snapshot(), events=batch, reports=[self._raw(r) for r in changed]
-                )
-            )
+            batch, changed = list(self._unwritten), list(self._joins.unprojected)
+            raw = [self._joins.raw(r) for r in changed]
+            await self._project(RecordEventsInput(case=self._snapshot(), events=batch, reports=raw))
             del self._unwritten[: len(batch)]
-            del self._changed_reports[: len(changed)]
+            del self._joins.unprojected[: len(changed)]
 
     def _snapshot(self) -> CaseSnapshot:
         """The read-model row, with the reporter's personal information unmasked."""
@@ -862,10 +816,6 @@ class CaseWorkflow:
         snap.reporter_name, snap.reporter_phone = raw.reporter_name, raw.reporter_phone
         snap.tracking_token = raw.tracking_token  # the citizen's secret: never in the state
         return snap
-
-    def _raw(self, linked: LinkedReport) -> LinkedReport:
-        raw = self._raw_reports.get(linked.report.ticket, linked.report)
-        return dataclasses.replace(linked, report=raw)
 
     async def _project(self, inp: RecordEventsInput) -> None:
         """Write to the read model once the events are recorded, retrying until it lands."""
