@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from workflows.shared.fields import derive
+
 
 class Status(StrEnum):
     """Where a case stands in the closed loop (DESIGN.md, case lifecycle)."""
@@ -460,18 +462,12 @@ class CaseState:
     command_id: str = ""  # a major event this case is linked to: its escalations go there
 
     def snapshot(self) -> "CaseSnapshot":
+        """The read-model row: the fields of the same name, and these."""
         loc, unit = self.location, self.assigned_unit
-        return CaseSnapshot(
+        return derive(
+            CaseSnapshot,
+            self,
             id=self.case_id,
-            ticket=self.ticket,
-            external_id=self.external_id,
-            case_type=self.case_type,
-            channel=self.channel,
-            title=self.title,
-            description=self.description,
-            category=self.category,
-            category_name=self.category_name,
-            priority=self.priority,
             status=self.status.value,
             location_unit_id=loc.unit_id,
             location_path="/" + "/".join(loc.path) + "/",
@@ -484,24 +480,10 @@ class CaseState:
             due_at=self.clock.due_at,
             overdue=self.clock.overdue,
             escalation_level=self.clock.escalation_level,
-            return_count=self.return_count,
-            rework_count=self.rework_count,
-            extension_count=self.extension_count,
-            rating=self.rating,
-            reporter_name=self.reporter_name,
-            reporter_phone=self.reporter_phone,
-            created_at=self.created_at,
             updated_at=self.updated_at or self.created_at,
-            closed_at=self.closed_at,
-            last_seq=self.last_seq,
             lat=loc.lat,
             lon=loc.lon,
-            request_kind=self.request_kind,
-            taken_by=self.taken_by,
-            report_count=self.report_count,
-            signal_count=self.signal_count,
             direct_answer=bool(self.direct_answer),
-            tracking_token=self.tracking_token,
         )
 
 

@@ -14,13 +14,16 @@ from workflows.shared.workcal import WorkCalendar
 
 class CaseHost(Protocol):
     @property
-    def state(self) -> CaseState: ...
+    def state(self) -> CaseState:
+        """The live state: a collaborator changes it in place, never replaces it."""
 
     @property
-    def policy(self) -> CasePolicy: ...
+    def policy(self) -> CasePolicy:
+        """The policy in force (a category change may replace it)."""
 
     @property
-    def calendar(self) -> WorkCalendar: ...
+    def calendar(self) -> WorkCalendar:
+        """The working calendar of the policy in force."""
 
     def record(
         self, action: str, actor: Actor, *, reason: str = "", payload: dict[str, Any] | None = None

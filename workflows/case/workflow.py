@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.shared import attributes as sa
     from workflows.shared import idempotency, longlived, privacy
     from workflows.shared import ladder as supervision
+    from workflows.shared.fields import derive
     from workflows.shared.rejection import Rejection
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
@@ -888,23 +889,16 @@ def _update_id() -> str | None:
 
 
 def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:
-    return CaseState(
+    """The state's fields of the same name as the input's, and these. The tracking token
+    never enters the state; a direct answer is recorded as the case answers (`_begin`)."""
+    return derive(
+        CaseState,
+        inp,
+        skip=("direct_answer", "tracking_token"),
         case_id=case_id,
-        ticket=inp.ticket,
-        case_type=inp.case_type,
-        title=inp.title,
-        description=inp.description,
-        category=inp.category,
-        category_name=inp.category_name,
-        category_kind=inp.category_kind,
-        location=inp.location,
-        priority=inp.priority,
-        channel=inp.channel,
-        external_id=inp.external_id,
         created_at=inp.received_at or now,
         reporter_name=privacy.mask_name(inp.reporter_name),
         reporter_phone=privacy.mask_phone(inp.reporter_phone),
-        request_kind=inp.request_kind,
         taken_by=inp.reporter.username,
         attachments=list(inp.attachments),
     )

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         WhistleRound,
         WhistleStep,
     )
+    from workflows.shared.fields import derive
     from workflows.whistle import rules
     from workflows.whistle.rules import FINISHED, WhistleClock
     from workflows.whistle.workflow import WhistleWorkflow, start_search_attributes
@@ -164,19 +165,14 @@ class WhistleDesk:
 
     async def _start(self, rnd: WhistleRound, m: WhistleMember, now: datetime) -> Child:
         s, loc = self._case.state, self._case.state.location
-        inp = WhistleInput(
+        inp = derive(
+            WhistleInput,
+            rnd,  # the round's kind, need, blower and spec
             case_id=s.case_id,
             ticket=s.ticket,
             title=s.title,
-            round=rnd.round,
-            kind=rnd.kind,
-            kind_label=rnd.kind_label,
-            need=rnd.need,
             department=m.unit,
             chain=m.chain,
-            blower=rnd.blower,
-            blower_unit=rnd.blower_unit,
-            spec=rnd.spec,
             policy=self._case.policy,
             summoned_at=now,
             district_id=loc.district_id,

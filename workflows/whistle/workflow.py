@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.shared import attributes as sa
     from workflows.shared import ladder as supervision
+    from workflows.shared.fields import derive
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
     from workflows.whistle import rules as whistle_rules
@@ -327,57 +328,35 @@ class WhistleWorkflow:
 
 
 def _initial_state(inp: WhistleInput, whistle_id: str, clock: WhistleClock) -> WhistleState:
+    """The state's fields of the same name as the input's, and its clock."""
     dues = clock.dues(inp.summoned_at)
-    return WhistleState(
+    return derive(
+        WhistleState,
+        inp,
         whistle_id=whistle_id,
-        case_id=inp.case_id,
-        ticket=inp.ticket,
-        title=inp.title,
-        round=inp.round,
-        kind=inp.kind,
-        kind_label=inp.kind_label,
-        need=inp.need,
-        department=inp.department,
-        blower_unit=inp.blower_unit,
-        summoned_at=inp.summoned_at,
         dues=dues,
         clock=clock.start("sign", inp.summoned_at, dues["sign"]),
-        district_id=inp.district_id,
-        street_id=inp.street_id,
     )
 
 
 def snapshot(s: WhistleState) -> WhistleSnapshot:
-    """The read-model row of a whistle."""
-    return WhistleSnapshot(
+    """The read-model row of a whistle: the state's fields of the same name, and these."""
+    return derive(
+        WhistleSnapshot,
+        s,
         id=s.whistle_id,
-        case_id=s.case_id,
-        ticket=s.ticket,
-        title=s.title,
-        round=s.round,
-        kind=s.kind,
         dept_id=s.department.id,
         dept_name=s.department.name,
         blower_unit_id=s.blower_unit.id,
         blower_unit_name=s.blower_unit.name,
-        district_id=s.district_id,
-        street_id=s.street_id,
-        need=s.need,
-        step=s.step,
-        summoned_at=s.summoned_at,
         sign_due=s.dues.get("sign"),
         contact_due=s.dues.get("contact"),
         report_due=s.dues.get("report"),
         due_at=s.clock.due_at,
-        signed_at=s.signed_at,
-        contacted_at=s.contacted_at,
-        reported_at=s.reported_at,
         signed_in_time=s.in_time("sign", s.signed_at),
         reported_in_time=s.in_time("report", s.reported_at),
         overdue=s.clock.overdue,
         escalation_level=s.clock.escalation_level,
-        closed_reason=s.closed_reason,
-        last_seq=s.last_seq,
     )
 
 
