@@ -124,7 +124,7 @@ class CaseWorkflow:
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
-        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        self._attributes = sa.started()
         if inp.carried is None:
             await self._begin(inp)
         self._intake_settled = True
@@ -876,11 +876,7 @@ class CaseWorkflow:
         pairs.append(sa.CATEGORY.value_set(s.category))
         pairs.append(sa.ESCALATED.value_set(s.clock.escalation_level > 0))
         pairs.append(sa.ESCALATION_LEVEL.value_set(s.clock.escalation_level))
-        # Each upsert is a visibility write on the server: send only what changed.
-        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
-        if changed:
-            self._attributes.update((p.key.name, p.value) for p in changed)
-            workflow.upsert_search_attributes(changed)
+        sa.upsert_changed(self._attributes, pairs)
 
 
 def _update_id() -> str | None:

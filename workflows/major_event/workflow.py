@@ -77,7 +77,7 @@ class MajorEventWorkflow:
 
     @workflow.run
     async def run(self, inp: MajorEventInput) -> MajorEventState:
-        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        self._attributes = sa.started()
         if inp.carried is None:
             c = self._state.classification
             payload = {"grade": c.grade, "event_type": c.event_type, "notify": self._leads()}
@@ -520,10 +520,7 @@ class MajorEventWorkflow:
             sa.PRIORITY.value_set(s.classification.grade),
             sa.OVERDUE.value_set(late),
         ]
-        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
-        if changed:
-            self._attributes.update((p.key.name, p.value) for p in changed)
-            workflow.upsert_search_attributes(changed)
+        sa.upsert_changed(self._attributes, pairs)
 
 
 def _raise(rejection: Rejection | None) -> None:

@@ -76,7 +76,7 @@ class WhistleWorkflow:
 
     @workflow.run
     async def run(self, inp: WhistleInput) -> WhistleState:
-        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        self._attributes = sa.started()
         notify = [inp.department.id]
         self._record("summon", inp.blower, reason=inp.need, payload={"notify": notify})
         writer = asyncio.create_task(self._writer())
@@ -321,10 +321,7 @@ class WhistleWorkflow:
         ]
         if s.clock.due_at is not None:
             pairs.append(sa.DUE_AT.value_set(s.clock.due_at))
-        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
-        if changed:
-            self._attributes.update((p.key.name, p.value) for p in changed)
-            workflow.upsert_search_attributes(changed)
+        sa.upsert_changed(self._attributes, pairs)
 
 
 def _initial_state(inp: WhistleInput, whistle_id: str, clock: WhistleClock) -> WhistleState:
