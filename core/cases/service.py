@@ -38,7 +38,7 @@ from core.cases import codes
 from core.cases.tickets import next_serial
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.directory.org import supervisors_of
+from core.directory.org import area_path, location_of, supervisors_of
 from core.errors import CaseError, IntakePending
 from core.intake.geo import boundaries
 from core.logs import get_logger
@@ -384,21 +384,8 @@ class CaseService:
                 "location_unit_id",
                 code="unknown_area",
             )
-        ids = [p for p in unit.path.split("/") if p]
-        rows = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(ids)))}
-        district = next((rows[i] for i in ids if rows[i].level == "district"), None)
-        street = next((rows[i] for i in ids if rows[i].level == "street"), None)
-        return Location(
-            unit_id=unit.id,
-            path=ids,
-            district_id=district.id if district else "",
-            district_name=district.name if district else "",
-            street_id=street.id if street else "",
-            street_name=street.name if street else "",
-            address=req.address,
-            lat=req.lat,
-            lon=req.lon,
-        )
+        path = area_path(session, unit)
+        return location_of(unit, path, address=req.address, lat=req.lat, lon=req.lon)
 
     def _area_unit_id(self, session: Session, req: IntakeRequest, triage_outside: bool) -> str:
         """The area unit of the report: its map point's, else the unit it names."""

@@ -20,7 +20,7 @@ from core.cases.tickets import next_serial
 from core.cases.types import claim_ticket
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.directory.org import as_unit, supervisors_of
+from core.directory.org import area_path, as_unit, location_of, supervisors_of
 from core.errors import CaseError
 from core.major_events.settings import get_major_event_settings
 from core.models import CaseRecord, User
@@ -122,20 +122,10 @@ class MajorEventService:
         unit = session.get(UnitRow, unit_id)
         if unit is None or unit.level == "dept":
             raise CaseError(422, f"unknown area unit {unit_id!r}", "location_unit_id")
-        ids = [p for p in unit.path.split("/") if p]
-        rows = {u.id: u for u in session.exec(select(UnitRow).where(col(UnitRow.id).in_(ids)))}
-        path = [rows[i] for i in ids if i in rows]
+        path = area_path(session, unit)
         city = next(u for u in path if u.level == "city")
         district = next((u for u in path if u.level == "district"), None)
-        street = next((u for u in path if u.level == "street"), None)
-        location = Location(
-            unit_id=unit.id,
-            path=ids,
-            district_id=district.id if district else "",
-            district_name=district.name if district else "",
-            street_id=street.id if street else "",
-            street_name=street.name if street else "",
-        )
+        location = location_of(unit, path)
         return location, as_unit(city), as_unit(district) if district else None
 
     def _mint_ticket(self, session: Session) -> str:
