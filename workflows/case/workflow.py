@@ -668,23 +668,12 @@ class CaseWorkflow:
     async def _wait_with_standing_timer(self) -> None:
         """Wait for a change or the next alarm (see workflows/shared/timers.py)."""
         self._upsert_search_attributes()
-        alarm = self._next_alarm()
-        if alarm is not None and alarm <= workflow.now():
-            self._fire_alarm(alarm)
-            return
-        self._timer.arm(alarm)
         seq = self._state.last_seq
-        await workflow.wait_condition(
-            lambda: (
-                self._state.last_seq != seq
-                or self._needs_routing
-                or self._timer.fired
-                or self._hand_over_due()
-            )
+        await self._timer.wait(
+            self._next_alarm,
+            self._fire_alarm,
+            lambda: self._state.last_seq != seq or self._needs_routing or self._hand_over_due(),
         )
-        # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
-        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
-            self._fire_alarm(alarm)
 
     def _next_alarm(self) -> datetime | None:
         if self._state.status is Status.PARKED and self._supervised:

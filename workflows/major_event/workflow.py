@@ -449,17 +449,12 @@ class MajorEventWorkflow:
             at = due.clock.due_at if due else None
             self._record("progress_due", SYSTEM, payload={"due_at": at.isoformat() if at else ""})
         self._upsert_search_attributes()
-        alarm = self._next_alarm()
-        if alarm is not None and alarm <= now:
-            self._fire(alarm)
-            return
-        self._timer.arm(alarm)
         seq = self._state.last_seq
-        await workflow.wait_condition(
-            lambda: self._state.last_seq != seq or self._timer.fired or self._hand_over_due()
+        await self._timer.wait(
+            self._next_alarm,
+            self._fire,
+            lambda: self._state.last_seq != seq or self._hand_over_due(),
         )
-        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
-            self._fire(alarm)
 
     def _next_alarm(self) -> datetime | None:
         alarms = [a for r in self._state.reports if (a := rules.report_alarm(r)) is not None]

@@ -227,16 +227,10 @@ class WhistleWorkflow:
     async def _wait_for_change_or_alarm(self) -> None:
         """Wait for a step or the next alarm, keeping one timer while the alarm stays put."""
         self._upsert_search_attributes()
-        alarm = self._next_alarm()
-        if alarm is not None and alarm <= workflow.now():
-            self._fire_alarm(alarm)
-            return
-        self._timer.arm(alarm)
         seq = self._state.last_seq
-        await workflow.wait_condition(lambda: self._state.last_seq != seq or self._timer.fired)
-        # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
-        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
-            self._fire_alarm(alarm)
+        await self._timer.wait(
+            self._next_alarm, self._fire_alarm, lambda: self._state.last_seq != seq
+        )
 
     def _next_alarm(self) -> datetime | None:
         clock = self._state.clock
