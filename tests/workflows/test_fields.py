@@ -34,3 +34,38 @@ def test_skipped_fields_keep_their_defaults() -> None:
     state = _State("c-1", "井盖缺失", "open", secret="s3")
     row = derive(_Row, state, skip=("secret",), id=state.case_id)
     assert row.secret == "none"
+
+
+def test_a_cases_initial_state_leaves_out_the_tracking_token_and_masks_the_reporter() -> None:
+    from datetime import UTC, datetime
+
+    from workflows.case.workflow import _initial_state
+    from workflows.contracts import Actor, CaseInput, CasePolicy, Location, Role
+
+    inp = CaseInput(
+        ticket="CL20261202-000001",
+        case_type="city_event",
+        title="井盖缺失",
+        description="路口井盖缺失",
+        category="manhole",
+        category_name="井盖",
+        category_kind="component",
+        location=Location("gl-nhl", ["nj", "gl", "gl-nhl"], district_id="gl"),
+        policy=CasePolicy(),
+        reporter=Actor("operator1", "话务员", Role.OPERATOR, "nj"),
+        reporter_name="张三丰",
+        reporter_phone="13812345678",
+        direct_answer="已答复",
+        attachments=["a" * 64],
+        tracking_token="secret",
+    )
+    state = _initial_state(inp, "case-CL20261202-000001", datetime(2026, 12, 2, tzinfo=UTC))
+    assert state.tracking_token == "" and state.direct_answer == ""
+    assert state.reporter_name != inp.reporter_name and state.reporter_phone != inp.reporter_phone
+    assert state.attachments == inp.attachments and state.attachments is not inp.attachments
+    assert (state.case_id, state.ticket, state.title) == (
+        f"case-{inp.ticket}",
+        inp.ticket,
+        inp.title,
+    )
+    assert state.taken_by == "operator1"
