@@ -42,23 +42,12 @@ def test_a_cases_initial_state_leaves_out_the_tracking_token_and_masks_the_repor
     from workflows.case.workflow import _initial_state
     from workflows.contracts import Actor, CaseInput, CasePolicy, Location, Role
 
-    inp = CaseInput(
-        ticket="CL20261202-000001",
-        case_type="city_event",
-        title="井盖缺失",
-        description="路口井盖缺失",
-        category="manhole",
-        category_name="井盖",
-        category_kind="component",
-        location=Location("gl-nhl", ["nj", "gl", "gl-nhl"], district_id="gl"),
-        policy=CasePolicy(),
-        reporter=Actor("operator1", "话务员", Role.OPERATOR, "nj"),
-        reporter_name="张三丰",
-        reporter_phone="13812345678",
-        direct_answer="已答复",
-        attachments=["a" * 64],
-        tracking_token="secret",
-    )
+    place = Location("gl-nhl", ["nj", "gl", "gl-nhl"], district_id="gl")
+    operator = Actor("operator1", "话务员", Role.OPERATOR, "nj")
+    named = ("CL20261202-000001", "city_event", "井盖缺失", "路口井盖缺失", "manhole", "井盖")
+    inp = CaseInput(*named, "component", place, CasePolicy(), operator, tracking_token="secret")
+    inp.reporter_name, inp.reporter_phone = "张三丰", "13812345678"
+    inp.direct_answer, inp.attachments = "已答复", ["a" * 64]
     state = _initial_state(inp, "case-CL20261202-000001", datetime(2026, 12, 2, tzinfo=UTC))
     assert state.tracking_token == "" and state.direct_answer == ""
     assert state.reporter_name != inp.reporter_name and state.reporter_phone != inp.reporter_phone
