@@ -656,8 +656,8 @@ class RateWhistle:
 
 
 @dataclass
-class WhistleInput:
-    """Everything one summoned department's whistle workflow starts from."""
+class WhistleSummons:
+    """What a whistle is about: one department summoned in one round of a case."""
 
     case_id: str
     ticket: str
@@ -667,6 +667,12 @@ class WhistleInput:
     kind_label: str
     need: str
     department: Unit
+
+
+@dataclass
+class WhistleInput(WhistleSummons):
+    """Everything one summoned department's whistle workflow starts from."""
+
     chain: list[Unit]  # the department's head (the unit itself) first, then its governments
     blower: Actor
     blower_unit: Unit
@@ -688,18 +694,10 @@ class WhistleAction:
 
 
 @dataclass
-class WhistleState:
+class WhistleState(WhistleSummons):
     """The live state of one summoned department's whistle."""
 
     whistle_id: str
-    case_id: str
-    ticket: str
-    title: str
-    round: int
-    kind: str
-    kind_label: str
-    need: str
-    department: Unit
     blower_unit: Unit
     summoned_at: datetime
     step: str = WhistleStep.SUMMONED.value
