@@ -172,8 +172,8 @@ class Location:
 
 
 @dataclass
-class CaseInput:
-    """Everything a new case starts from (the workflow's single input)."""
+class CaseBasics:
+    """What a case is about, the same in its input and its state."""
 
     ticket: str
     case_type: str
@@ -183,6 +183,12 @@ class CaseInput:
     category_name: str
     category_kind: str  # component | event | hotline
     location: Location
+
+
+@dataclass
+class CaseInput(CaseBasics):
+    """Everything a new case starts from (the workflow's single input)."""
+
     policy: CasePolicy
     reporter: Actor
     channel: str = "hotline"
@@ -409,18 +415,10 @@ class WhistleRound:
 
 
 @dataclass
-class CaseState:
+class CaseState(CaseBasics):
     """The live state of one case: what queries and updates return, and the projection writes."""
 
     case_id: str
-    ticket: str
-    case_type: str
-    title: str
-    description: str
-    category: str
-    category_name: str
-    category_kind: str
-    location: Location
     priority: str
     channel: str
     external_id: str
