@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from workflows.shared.fields import derive
+
 
 class Status(StrEnum):
     """Where a case stands in the closed loop (DESIGN.md, case lifecycle)."""
@@ -170,8 +172,8 @@ class Location:
 
 
 @dataclass
-class CaseInput:
-    """Everything a new case starts from (the workflow's single input)."""
+class CaseBasics:
+    """What a case is about, the same in its input and its state."""
 
     ticket: str
     case_type: str
@@ -181,6 +183,12 @@ class CaseInput:
     category_name: str
     category_kind: str  # component | event | hotline
     location: Location
+
+
+@dataclass
+class CaseInput(CaseBasics):
+    """Everything a new case starts from (the workflow's single input)."""
+
     policy: CasePolicy
     reporter: Actor
     channel: str = "hotline"
@@ -407,18 +415,10 @@ class WhistleRound:
 
 
 @dataclass
-class CaseState:
+class CaseState(CaseBasics):
     """The live state of one case: what queries and updates return, and the projection writes."""
 
     case_id: str
-    ticket: str
-    case_type: str
-    title: str
-    description: str
-    category: str
-    category_name: str
-    category_kind: str
-    location: Location
     priority: str
     channel: str
     external_id: str
@@ -460,18 +460,12 @@ class CaseState:
     command_id: str = ""  # a major event this case is linked to: its escalations go there
 
     def snapshot(self) -> "CaseSnapshot":
+        """The read-model row: the fields of the same name, and these."""
         loc, unit = self.location, self.assigned_unit
-        return CaseSnapshot(
+        return derive(
+            CaseSnapshot,
+            self,
             id=self.case_id,
-            ticket=self.ticket,
-            external_id=self.external_id,
-            case_type=self.case_type,
-            channel=self.channel,
-            title=self.title,
-            description=self.description,
-            category=self.category,
-            category_name=self.category_name,
-            priority=self.priority,
             status=self.status.value,
             location_unit_id=loc.unit_id,
             location_path="/" + "/".join(loc.path) + "/",
@@ -484,24 +478,10 @@ class CaseState:
             due_at=self.clock.due_at,
             overdue=self.clock.overdue,
             escalation_level=self.clock.escalation_level,
-            return_count=self.return_count,
-            rework_count=self.rework_count,
-            extension_count=self.extension_count,
-            rating=self.rating,
-            reporter_name=self.reporter_name,
-            reporter_phone=self.reporter_phone,
-            created_at=self.created_at,
             updated_at=self.updated_at or self.created_at,
-            closed_at=self.closed_at,
-            last_seq=self.last_seq,
             lat=loc.lat,
             lon=loc.lon,
-            request_kind=self.request_kind,
-            taken_by=self.taken_by,
-            report_count=self.report_count,
-            signal_count=self.signal_count,
             direct_answer=bool(self.direct_answer),
-            tracking_token=self.tracking_token,
         )
 
 
@@ -674,8 +654,8 @@ class RateWhistle:
 
 
 @dataclass
-class WhistleInput:
-    """Everything one summoned department's whistle workflow starts from."""
+class WhistleSummons:
+    """What a whistle is about: one department summoned in one round of a case."""
 
     case_id: str
     ticket: str
@@ -685,6 +665,12 @@ class WhistleInput:
     kind_label: str
     need: str
     department: Unit
+
+
+@dataclass
+class WhistleInput(WhistleSummons):
+    """Everything one summoned department's whistle workflow starts from."""
+
     chain: list[Unit]  # the department's head (the unit itself) first, then its governments
     blower: Actor
     blower_unit: Unit
@@ -706,18 +692,10 @@ class WhistleAction:
 
 
 @dataclass
-class WhistleState:
+class WhistleState(WhistleSummons):
     """The live state of one summoned department's whistle."""
 
     whistle_id: str
-    case_id: str
-    ticket: str
-    title: str
-    round: int
-    kind: str
-    kind_label: str
-    need: str
-    department: Unit
     blower_unit: Unit
     summoned_at: datetime
     step: str = WhistleStep.SUMMONED.value

@@ -18,8 +18,7 @@ from typing import Annotated, Any, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 from temporalio.client import (
@@ -36,9 +35,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import access, metrics
 from core.attachments.store import is_sha256
 from core.cases import codes
+from core.cases.tickets import next_serial
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.directory.org import supervisors_of
+from core.directory.org import area_path, location_of, supervisors_of
 from core.errors import CaseError, IntakePending
 from core.intake.geo import boundaries
 from core.logs import get_logger
@@ -48,7 +48,6 @@ from core.models import (
     CaseRecord,
     Category,
     LinkedReportRecord,
-    TicketCounter,
     Unit,
     User,
 )
@@ -385,21 +384,8 @@ class CaseService:
                 "location_unit_id",
                 code="unknown_area",
             )
-        ids = [p for p in unit.path.split("/") if p]
-        rows = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(ids)))}
-        district = next((rows[i] for i in ids if rows[i].level == "district"), None)
-        street = next((rows[i] for i in ids if rows[i].level == "street"), None)
-        return Location(
-            unit_id=unit.id,
-            path=ids,
-            district_id=district.id if district else "",
-            district_name=district.name if district else "",
-            street_id=street.id if street else "",
-            street_name=street.name if street else "",
-            address=req.address,
-            lat=req.lat,
-            lon=req.lon,
-        )
+        path = area_path(session, unit)
+        return location_of(unit, path, address=req.address, lat=req.lat, lon=req.lon)
 
     def _area_unit_id(self, session: Session, req: IntakeRequest, triage_outside: bool) -> str:
         """The area unit of the report: its map point's, else the unit it names."""
@@ -451,22 +437,7 @@ class CaseService:
     def _mint_ticket(self, session: Session) -> str:
         """Next serial of the day in China time: CL20261129-000001."""
         day = datetime.now(CST).strftime("%Y%m%d")
-        for _ in range(3):
-            bump = (
-                update(TicketCounter)
-                .where(col(TicketCounter.day) == day)
-                .values(value=TicketCounter.value + 1)
-                .returning(col(TicketCounter.value))
-            )
-            value = session.execute(bump).scalar()
-            if value is not None:
-                return f"{self.settings.ticket_prefix}{day}-{value:06d}"
-            try:
-                with session.begin_nested():
-                    session.add(TicketCounter(day=day, value=0))
-            except IntegrityError:
-                pass  # another request created today's counter first
-        raise CaseError(503, "could not mint a ticket number", code="unavailable")
+        return f"{self.settings.ticket_prefix}{day}-{next_serial(session, day):06d}"
 
     # ---- actions -----------------------------------------------------------------------
     async def act(

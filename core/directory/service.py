@@ -626,13 +626,7 @@ def _check_equipment(session: Session, values: dict[str, Any], current: Equipmen
             )
         ).first()
         if taken is not None:
-            raise CaseError(
-                409,
-                f"serial {serial} is taken by another piece of equipment",
-                "serial",
-                code="serial_taken",
-                params={"serial": serial},
-            )
+            raise _serial_taken(serial)
     status = values.get("status")
     if status is None or (current is not None and status == current.status):
         return
@@ -651,13 +645,12 @@ def _flush_serial(session: Session, serial: str) -> None:
     try:
         session.flush()
     except IntegrityError:  # another request took the serial since the check
-        raise CaseError(
-            409,
-            f"serial {serial} is taken by another piece of equipment",
-            "serial",
-            code="serial_taken",
-            params={"serial": serial},
-        ) from None
+        raise _serial_taken(serial) from None
+
+
+def _serial_taken(serial: str) -> CaseError:
+    reason = f"serial {serial} is taken by another piece of equipment"
+    return CaseError(409, reason, "serial", code="serial_taken", params={"serial": serial})
 
 
 def _set_repair_status(session: Session, equipment: Equipment, status: str) -> None:
@@ -709,11 +702,7 @@ def _claim_team(session: Session, user: User, case: CaseRecord, team_id: int) ->
             code="team_inactive",
             params={"team": team.name},
         )
-    busy = session.exec(
-        select(Allocation.ticket).where(
-            Allocation.team_id == team_id, col(Allocation.released_at).is_(None)
-        )
-    ).first()
+    busy = _holder(session, Allocation.team_id, team_id)
     if busy is not None:
         raise CaseError(
             409,
@@ -751,17 +740,19 @@ def _equipment_busy(session: Session, equipment: Equipment) -> CaseError:
             code="equipment_repair",
             params={"serial": equipment.serial},
         )
-    holder = session.exec(
-        select(Allocation.ticket).where(
-            Allocation.equipment_id == equipment.id, col(Allocation.released_at).is_(None)
-        )
-    ).first()
+    holder = _holder(session, Allocation.equipment_id, equipment.id)
     params = {"serial": equipment.serial, "ticket": holder or ""}
     if holder:
         reason = f"equipment {equipment.serial} is allocated to case {holder}"
         return CaseError(409, reason, "equipment_id", code="equipment_busy", params=params)
     reason = f"equipment {equipment.serial} is allocated"
     return CaseError(409, reason, "equipment_id", code="equipment_allocated", params=params)
+
+
+def _holder(session: Session, column: Any, resource_id: int | None) -> str | None:
+    """The ticket of the case a team or piece of equipment is allocated to now, if any."""
+    held = select(Allocation.ticket).where(col(column) == resource_id)
+    return session.exec(held.where(col(Allocation.released_at).is_(None))).first()
 
 
 def _set_status(equipment_id: int, old: str, new: str) -> Update:

@@ -10,21 +10,20 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core import access
+from core.cases.tickets import next_serial
 from core.cases.types import claim_ticket
 from core.config import Settings
 from core.db import SessionFactory, session_scope
-from core.directory.org import as_unit, supervisors_of
+from core.directory.org import area_path, as_unit, location_of, supervisors_of
 from core.errors import CaseError
 from core.major_events.settings import get_major_event_settings
-from core.models import CaseRecord, TicketCounter, User
+from core.models import CaseRecord, User
 from core.models import Unit as UnitRow
 from workflows import registry
 from workflows.contracts import Actor, Location, Role, Unit
@@ -123,42 +122,17 @@ class MajorEventService:
         unit = session.get(UnitRow, unit_id)
         if unit is None or unit.level == "dept":
             raise CaseError(422, f"unknown area unit {unit_id!r}", "location_unit_id")
-        ids = [p for p in unit.path.split("/") if p]
-        rows = {u.id: u for u in session.exec(select(UnitRow).where(col(UnitRow.id).in_(ids)))}
-        path = [rows[i] for i in ids if i in rows]
+        path = area_path(session, unit)
         city = next(u for u in path if u.level == "city")
         district = next((u for u in path if u.level == "district"), None)
-        street = next((u for u in path if u.level == "street"), None)
-        location = Location(
-            unit_id=unit.id,
-            path=ids,
-            district_id=district.id if district else "",
-            district_name=district.name if district else "",
-            street_id=street.id if street else "",
-            street_name=street.name if street else "",
-        )
+        location = location_of(unit, path)
         return location, as_unit(city), as_unit(district) if district else None
 
     def _mint_ticket(self, session: Session) -> str:
         """ME-<prefix><day>-0001: the type's own serial of the day (China time)."""
         day = datetime.now(CST).strftime("%Y%m%d")
         key = f"M{day[1:]}"  # the counter table's day column: 8 characters
-        for _ in range(3):
-            bump = (
-                update(TicketCounter)
-                .where(col(TicketCounter.day) == key)
-                .values(value=TicketCounter.value + 1)
-                .returning(col(TicketCounter.value))
-            )
-            value = session.execute(bump).scalar()
-            if value is not None:
-                return f"ME-{self.settings.ticket_prefix}{day}-{value:04d}"
-            try:
-                with session.begin_nested():
-                    session.add(TicketCounter(day=key, value=0))
-            except IntegrityError:
-                pass
-        raise CaseError(503, "could not mint a ticket number")
+        return f"ME-{self.settings.ticket_prefix}{day}-{next_serial(session, key):04d}"
 
     # ---- actions ------------------------------------------------------------------------
     def prepare(self, user: User, action: str, cmd: Any) -> Any:

@@ -8,6 +8,7 @@ first creates each schedule, the others find it and set it to what their setting
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -40,52 +41,41 @@ PROACTIVE_SCAN = "proactive-scan"
 
 def prune_attachments_schedule(settings: Settings) -> Schedule:
     """Every `upload_cleanup_minutes`, one pass of the clean-up of files no case took."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            PruneAttachmentsWorkflow.run,
-            PruneAttachmentsInput(),
-            id=PRUNE_ATTACHMENTS,  # the schedule appends the time of each run
-            task_queue=settings.task_queue,
-            execution_timeout=timedelta(hours=1),
-        ),
-        spec=ScheduleSpec(
-            intervals=[
-                ScheduleIntervalSpec(every=timedelta(minutes=settings.upload_cleanup_minutes))
-            ]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
+    every = timedelta(minutes=settings.upload_cleanup_minutes)
+    run, arg = PruneAttachmentsWorkflow.run, PruneAttachmentsInput()
+    return _every(settings, every, run, arg, PRUNE_ATTACHMENTS, timedelta(hours=1))
 
 
 def deliver_notifications_schedule(settings: Settings) -> Schedule:
     """Every `notify_every_seconds`, one run of the sender of e-mails and SMS that are due."""
     every = timedelta(seconds=settings.notify_every_seconds)
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            DeliverNotificationsWorkflow.run,
-            DeliverNotificationsInput(),
-            id=DELIVER_NOTIFICATIONS,
-            task_queue=settings.task_queue,
-            execution_timeout=timedelta(minutes=15),
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
+    run, arg = DeliverNotificationsWorkflow.run, DeliverNotificationsInput()
+    return _every(settings, every, run, arg, DELIVER_NOTIFICATIONS, timedelta(minutes=15))
 
 
 def proactive_scan_schedule(settings: Settings) -> Schedule:
     """Every `proactive_every_hours`, one scan for recurring places (未诉先办)."""
+    every = timedelta(hours=settings.proactive_every_hours)
+    run, arg = ProactiveScanWorkflow.run, ScanInput()
+    return _every(settings, every, run, arg, PROACTIVE_SCAN, timedelta(hours=1))
+
+
+def _every(
+    settings: Settings, every: timedelta, run: Any, arg: Any, workflow_id: str, timeout: timedelta
+) -> Schedule:
+    """Start `run(arg)` every `every`, never two at once (a run still going skips the next).
+
+    `workflow_id` is the runs' id: the schedule appends the time of each run.
+    """
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            ProactiveScanWorkflow.run,
-            ScanInput(),
-            id=PROACTIVE_SCAN,
+            run,
+            arg,
+            id=workflow_id,
             task_queue=settings.task_queue,
-            execution_timeout=timedelta(hours=1),
+            execution_timeout=timeout,
         ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(hours=settings.proactive_every_hours))]
-        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
 

@@ -152,7 +152,7 @@ def test_only_the_summoned_department_steps_in_order_with_what_each_step_needs()
     state = case()
     state.whistles.append(rules.new_round(state, blow(POLICE), MONDAY_9))
     w = WhistleState(
-        "w", "case-T1", "T1", "t", 1, "work_push", "工作推进哨", "n", POLICE, STREET, MONDAY_9
+        "case-T1", "T1", "t", 1, "work_push", "工作推进哨", "n", POLICE, "w", STREET, MONDAY_9
     )
     police = Actor("p", "p", Role.HANDLER, POLICE.id)
     water = Actor("w", "w", Role.HANDLER, WATER.id)

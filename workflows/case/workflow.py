@@ -9,7 +9,6 @@ retries forever: a database outage delays the projection, never the case.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hmac
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from temporalio.common import (
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ChildWorkflowError, FailureError
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
@@ -45,35 +44,29 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CloseWhistle,
         Command,
-        LinkedReport,
         LinkReport,
         RateWhistle,
         RecordEventsInput,
         ResetNote,
         ResourceNote,
-        Role,
         RouteInput,
         SplitReport,
         Stage,
         Status,
         Unit,
-        WhistleInput,
-        WhistleMember,
         WhistleProgress,
-        WhistleRound,
-        WhistleStep,
     )
     from workflows.intake import reports
+    from workflows.intake.joining import Joining
     from workflows.shared import attributes as sa
     from workflows.shared import idempotency, longlived, privacy
     from workflows.shared import ladder as supervision
+    from workflows.shared.fields import derive
     from workflows.shared.rejection import Rejection
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
     from workflows.whistle import rules as whistle_rules
-    from workflows.whistle.rules import FINISHED, WhistleClock
-    from workflows.whistle.workflow import WhistleWorkflow
-    from workflows.whistle.workflow import start_search_attributes as whistle_attributes
+    from workflows.whistle.desk import WhistleDesk
 
 # Reminders, the escalation ladder and supervisor overrides (issue 3). Cases started before
 # it keep the closed loop's first clock: an overdue mark only.
@@ -110,9 +103,8 @@ class CaseWorkflow:
         self._state = _initial_state(inp, workflow.info().workflow_id, workflow.now())
         self._events: list[CaseEvent] = []
         self._unwritten: list[CaseEvent] = []
-        self._changed_reports: list[LinkedReport] = []  # linked or split, not yet projected
         # Reporters' personal information, raw: the state holds masked copies (privacy.py).
-        self._raw_reports: dict[str, CaseInput] = {inp.ticket: inp}
+        self._joins = Joining(self, {inp.ticket: inp})
         self._unknown_years: set[int] = set()
         self._supervised = False  # decided in run(): histories from before it replay unchanged
         self._set_policy(inp.policy)
@@ -124,9 +116,7 @@ class CaseWorkflow:
         self._keys: dict[str, str] = {}  # idempotency key -> request fingerprint (idempotency.py)
         self._timer = StandingTimer()
         self._attributes: dict[str, Any] = {}  # search attribute values last upserted
-        self._whistle_lock = asyncio.Lock()
-        self._children: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}  # open whistles
-        self._watchers: list[asyncio.Task[None]] = []
+        self._whistles = WhistleDesk(self)
         self._command_news: asyncio.Task[None] | None = None  # telling a linked major event
         self._long_lived = False  # decided in run(), like _supervised
         if inp.carried is not None:
@@ -134,7 +124,7 @@ class CaseWorkflow:
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
-        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        self._attributes = sa.started()
         if inp.carried is None:
             await self._begin(inp)
         self._intake_settled = True
@@ -149,8 +139,8 @@ class CaseWorkflow:
         self._timer.cancel()
         if self._supervised:
             self._upsert_search_attributes()
-        if self._children:  # cancelled whistles record their end before the case ends
-            await workflow.wait_condition(lambda: not self._children)
+        if self._whistles.busy:  # cancelled whistles record their end before the case ends
+            await self._whistles.all_ended()
         await workflow.wait_condition(lambda: not self._unwritten)
         writer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -179,14 +169,14 @@ class CaseWorkflow:
     def _idle(self) -> bool:
         """Nothing in flight that a new run could not pick up: no whistle open, all projected."""
         return not (
-            self._children or self._unwritten or self._changed_reports or self._needs_routing
+            self._whistles.busy or self._unwritten or self._joins.unprojected or self._needs_routing
         )
 
     def _carry(self) -> CaseInput:
         carry = CaseCarry(
             state=self._state,
             policy=self._policy,
-            raw_reports=self._raw_reports,
+            raw_reports=self._joins.raw_reports,
             keys=self._keys,
             unknown_years=sorted(self._unknown_years),
             supervised=self._supervised,
@@ -197,7 +187,8 @@ class CaseWorkflow:
         return dataclasses.replace(self._inp, carried=carry)
 
     def _restore(self, carry: CaseCarry) -> None:
-        self._state, self._raw_reports, self._keys = carry.state, carry.raw_reports, carry.keys
+        self._state, self._keys = carry.state, carry.keys
+        self._joins.raw_reports = carry.raw_reports
         self._unknown_years = set(carry.unknown_years)
         self._supervised, self._after_record = carry.supervised, carry.after_record
         self._projection_degraded, self._long_lived = carry.projection_degraded, True
@@ -413,24 +404,10 @@ class CaseWorkflow:
     def validate_reopen(self, cmd: Command) -> None:
         self._validate(Action.REOPEN, cmd)
 
-    # ---- 吹哨报到: whistles summon departments as child workflows -------------------------
+    # ---- 吹哨报到: whistles summon departments as child workflows (workflows/whistle/desk.py)
     @workflow.update
     async def blow_whistle(self, cmd: BlowWhistle) -> CaseState:
-        """Summon departments; a kind that needs approval waits for the district first."""
-        rnd = whistle_rules.new_round(self._state, cmd, workflow.now())
-        self._state.whistles.append(rnd)
-        waiting = rnd.status == "pending_approval"
-        payload = {
-            "round": rnd.round,
-            "kind": rnd.kind,
-            "units": [m.unit.id for m in rnd.members],
-            "notify": [self._state.location.district_id] if waiting else [],
-        }
-        self._record(
-            "whistle_blow", cmd.actor, self._state.status, reason=rnd.need, payload=payload
-        )
-        if not waiting:
-            await self._summon(rnd)
+        await self._whistles.blow(cmd)
         return self._state
 
     @blow_whistle.validator
@@ -439,14 +416,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def approve_whistle(self, cmd: ApproveWhistle) -> CaseState:
-        rnd = whistle_rules.open_round(self._state)
-        assert rnd is not None  # the validator guarantees it
-        rnd.status, rnd.approved_by = "open", cmd.actor.username
-        payload = {"round": rnd.round, "notify": [rnd.blower_unit.id]}
-        self._record(
-            "whistle_approve", cmd.actor, self._state.status, reason=cmd.note, payload=payload
-        )
-        await self._summon(rnd)
+        await self._whistles.approve(cmd)
         return self._state
 
     @approve_whistle.validator
@@ -455,21 +425,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def close_whistle(self, cmd: CloseWhistle) -> CaseState:
-        """The whistle-blower ends the round early; departments that took part co-handle."""
-        rnd = whistle_rules.open_round(self._state)
-        assert rnd is not None  # the validator guarantees it
-        open_members = self._finish_round(rnd, "closed", cmd.reason)
-        whistle_rules.add_co_handlers(
-            self._state, [m.unit for m in rnd.members if m.signed_at is not None]
-        )
-        payload = {"round": rnd.round, "units": [m.unit.id for m in open_members]}
-        payload["notify"] = payload["units"]
-        self._record(
-            "whistle_close", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
-        )
-        async with self._whistle_lock:
-            for m in open_members:
-                await self._tell_whistle(m, cmd.reason)
+        await self._whistles.close(cmd)
         return self._state
 
     @close_whistle.validator
@@ -478,22 +434,7 @@ class CaseWorkflow:
 
     @workflow.update
     def rate_whistle(self, cmd: RateWhistle) -> CaseState:
-        """The whistle-blower rates one department's response (1–5), kept for assessment."""
-        found = whistle_rules.rated_member(self._state, cmd)
-        assert found is not None  # the validator guarantees it
-        rnd, member = found
-        member.rating, member.rating_note = cmd.score, cmd.note
-        payload = {
-            "round": rnd.round,
-            "unit": member.unit.id,
-            "whistle_id": member.whistle_id,
-            "score": cmd.score,
-            "note": cmd.note,
-            "notify": [member.unit.id],
-        }
-        self._record(
-            "whistle_rate", cmd.actor, self._state.status, reason=cmd.note, payload=payload
-        )
+        self._whistles.rate(cmd)
         return self._state
 
     @rate_whistle.validator
@@ -502,22 +443,7 @@ class CaseWorkflow:
 
     @workflow.signal
     def whistle_progress(self, progress: WhistleProgress) -> None:
-        """A department signed, contacted, reported or fell behind (sent by its whistle)."""
-        found = whistle_rules.apply_progress(self._state, progress)
-        if found is None or progress.event not in ("sign", "contact", "report"):
-            return  # a late signal, or a rung: the whistle's own timeline keeps those
-        rnd, member = found
-        payload = {"round": rnd.round, "unit": member.unit.id, "whistle_id": member.whistle_id}
-        actor = progress.actor or SYSTEM
-        action = f"whistle_{progress.event}"
-        self._record(action, actor, self._state.status, reason=progress.note, payload=payload)
-        if rnd.status == "closed" and progress.event == "sign":  # heard after the close
-            whistle_rules.add_co_handlers(self._state, [member.unit])
-        elif rnd.status == "open" and whistle_rules.all_reported(rnd):
-            self._finish_round(rnd, "done", "")
-            whistle_rules.add_co_handlers(self._state, [m.unit for m in rnd.members])
-            payload = {"round": rnd.round, "notify": [rnd.blower_unit.id]}
-            self._record("whistle_done", SYSTEM, self._state.status, payload=payload)
+        self._whistles.progress(progress)
 
     def _refuse(self, rejection: Rejection | None) -> None:
         rejection = self._key_reused() or rejection
@@ -544,123 +470,10 @@ class CaseWorkflow:
             if len(self._keys) > MAX_KEYS:  # the oldest go: retries come within minutes
                 del self._keys[next(iter(self._keys))]
 
-    async def _summon(self, rnd: WhistleRound) -> None:
-        """Start one child workflow per department, all counting from the same instant."""
-        now = workflow.now()
-        dues = WhistleClock(rnd.spec, self._policy, self._cal).dues(now)
-        rnd.summoned_at = now
-        for m in rnd.members:
-            m.step, m.sign_due, m.report_due = (
-                WhistleStep.SUMMONED.value,
-                dues["sign"],
-                dues["report"],
-            )
-        async with self._whistle_lock:
-            handles = await asyncio.gather(*(self._start_whistle(rnd, m, now) for m in rnd.members))
-        for member, handle in zip(rnd.members, handles, strict=True):
-            self._children[member.whistle_id] = handle
-            self._watchers.append(
-                asyncio.create_task(self._watch_whistle(member.whistle_id, handle))
-            )
-            if rnd.status == "cancelled":  # the case ended while the whistles were starting
-                handle.cancel(rnd.closed_reason)
-
-    async def _start_whistle(
-        self, rnd: WhistleRound, m: WhistleMember, now: datetime
-    ) -> workflow.ChildWorkflowHandle[Any, Any]:
-        s, loc = self._state, self._state.location
-        inp = WhistleInput(
-            case_id=s.case_id,
-            ticket=s.ticket,
-            title=s.title,
-            round=rnd.round,
-            kind=rnd.kind,
-            kind_label=rnd.kind_label,
-            need=rnd.need,
-            department=m.unit,
-            chain=m.chain,
-            blower=rnd.blower,
-            blower_unit=rnd.blower_unit,
-            spec=rnd.spec,
-            policy=self._policy,
-            summoned_at=now,
-            district_id=loc.district_id,
-            street_id=loc.street_id,
-        )
-        return await workflow.start_child_workflow(
-            WhistleWorkflow.run,
-            inp,
-            id=m.whistle_id,
-            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
-            search_attributes=whistle_attributes(
-                inp, district=loc.district_name, street=loc.street_name
-            ),
-        )
-
-    async def _watch_whistle(
-        self, whistle_id: str, handle: workflow.ChildWorkflowHandle[Any, Any]
-    ) -> None:
-        try:
-            await handle
-        except (ChildWorkflowError, asyncio.CancelledError):
-            pass  # cancelled with the case, or failed: its own history tells
-        finally:
-            self._children.pop(whistle_id, None)
-
-    async def _tell_whistle(self, member: WhistleMember, reason: str) -> None:
-        handle = self._children.get(member.whistle_id)
-        if handle is None:
-            return
-        with contextlib.suppress(FailureError):  # it has just reported and ended
-            await handle.signal(WhistleWorkflow.close, reason)
-
-    def _finish_round(self, rnd: WhistleRound, status: str, reason: str) -> list[WhistleMember]:
-        """End `rnd`; return the departments that had not finished (now closed/cancelled)."""
-        rnd.status, rnd.closed_at, rnd.closed_reason = status, workflow.now(), reason
-        step = WhistleStep.CANCELLED if status == "cancelled" else WhistleStep.CLOSED
-        unfinished = [m for m in rnd.members if m.step not in FINISHED]
-        for m in unfinished:
-            m.step = step.value
-        return unfinished
-
-    def _end_whistles(self) -> None:
-        """A case that closes or is voided cancels its open whistle, one event on each side."""
-        rnd = whistle_rules.open_round(self._state)
-        if rnd is None or self._state.status not in whistle_rules.ENDS_WHISTLES:
-            return
-        reason = f"案件{transitions.STATUS_NAMES[self._state.status]}，吹哨撤销"
-        unfinished = self._finish_round(rnd, "cancelled", reason)
-        units = [m.unit.id for m in unfinished]
-        payload = {"round": rnd.round, "units": units, "notify": units}
-        self._record("whistle_cancel", SYSTEM, self._state.status, reason=reason, payload=payload)
-        for m in unfinished:
-            handle = self._children.get(m.whistle_id)
-            if handle is not None:
-                handle.cancel(reason)  # the child records it; the case waits for that
-
-    # ---- what joins a case after intake: linked reports, alarms, resources ----------------
+    # ---- what joins a case after intake (workflows/intake/joining.py) --------------------
     @workflow.update
     def link_report(self, cmd: LinkReport) -> CaseState:
-        """Merge a duplicate report (减少重复派单): counted, its reporter kept, no new dispatch."""
-        linked = reports.link(self._state, cmd, workflow.now())
-        if linked is None:
-            return self._state  # merged already: a retry
-        self._raw_reports[cmd.report.ticket] = cmd.report
-        linked.report = reports.slim(privacy.masked(cmd.report))
-        self._changed_reports.append(linked)
-        report = cmd.report
-        payload: dict[str, Any] = {
-            "report": report.ticket,
-            "channel": report.channel,
-            "auto": cmd.auto,
-            "count": self._state.report_count,
-            "notify": self._holder(),
-        }
-        if report.attachments:
-            payload["attachments"] = list(report.attachments)
-        self._record(
-            "link_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
-        )
+        self._joins.link(cmd)
         return self._state
 
     @link_report.validator
@@ -669,13 +482,7 @@ class CaseWorkflow:
 
     @workflow.update
     def split_report(self, cmd: SplitReport) -> CaseState:
-        """A wrongly merged report leaves; the caller starts it as its own case, same ticket."""
-        linked = reports.split(self._state, cmd, workflow.now())
-        self._changed_reports.append(linked)
-        payload = {"report": cmd.ticket, "count": self._state.report_count}
-        self._record(
-            "split_report", cmd.actor, self._state.status, reason=cmd.reason, payload=payload
-        )
+        self._joins.split(cmd)
         return self._state
 
     @split_report.validator
@@ -686,17 +493,7 @@ class CaseWorkflow:
     async def record_alarm(self, alarm: AlarmSignal) -> CaseState:
         """A sensor alarm: the first opens the case (update-with-start), the rest join it."""
         await workflow.wait_condition(lambda: self._intake_settled)
-        reports.add_alarm(self._state, alarm)
-        device = Actor(f"device:{alarm.device_id}", alarm.device_id, Role.DEVICE, "")
-        payload = {
-            "device": alarm.device_id,
-            "type": alarm.alarm_type,
-            "value": alarm.value,
-            "measured_at": effects.iso(alarm.at),
-            "alarms": alarm.count,
-            "count": self._state.signal_count,
-        }
-        self._record("signal", device, self._state.status, payload=payload)
+        self._joins.alarm(alarm)
         return self._state
 
     @record_alarm.validator
@@ -705,10 +502,7 @@ class CaseWorkflow:
 
     @workflow.signal
     def record_resource(self, note: ResourceNote) -> None:
-        """A team or equipment allocated or released (the directory holds the allocation)."""
-        payload = {"resource": note.resource[:200]}
-        action = "release" if note.action == "release" else "allocate"
-        self._record(action, note.actor, self._state.status, reason=note.reason, payload=payload)
+        self._joins.resource(note)
 
     @workflow.signal
     def record_reset(self, note: ResetNote) -> None:
@@ -736,10 +530,6 @@ class CaseWorkflow:
         """A machine or citizen note (sensor ping, citizen follow-up): recorded, no transition."""
         self._record("note", SYSTEM, self._state.status, payload={"note": note[:2000]})
 
-    def _holder(self) -> list[str]:
-        unit = self._state.assigned_unit
-        return [unit.id] if unit else []
-
     def _answer_directly(self, inp: CaseInput) -> None:
         """直接答复: a 咨询 the operator answered on the spot closes without dispatch."""
         self._state.direct_answer = inp.direct_answer
@@ -747,6 +537,25 @@ class CaseWorkflow:
         self._state.closed_at = workflow.now()
         payload = {"answer": inp.direct_answer[:5000]}
         self._transition("direct_answer", inp.reporter, Status.ARCHIVED, payload=payload)
+
+    # ---- what the collaborators it owns see (workflows/case/host.py) ---------------------
+    @property
+    def state(self) -> CaseState:
+        return self._state
+
+    @property
+    def policy(self) -> CasePolicy:
+        return self._policy
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self._cal
+
+    def record(
+        self, action: str, actor: Actor, *, reason: str = "", payload: dict[str, Any] | None = None
+    ) -> None:
+        """Record an event in the case's current status."""
+        self._record(action, actor, self._state.status, reason=reason, payload=payload)
 
     # ---- the mechanics -------------------------------------------------------------------
     def _validate(self, action: Action, cmd: Command) -> None:
@@ -768,7 +577,7 @@ class CaseWorkflow:
         self._transition(
             action.value, cmd.actor, to, reason=cmd.reason, payload=payload, cause=action
         )
-        self._end_whistles()
+        self._whistles.end()
         return self._state
 
     def _set_policy(self, policy: CasePolicy) -> None:
@@ -859,23 +668,12 @@ class CaseWorkflow:
     async def _wait_with_standing_timer(self) -> None:
         """Wait for a change or the next alarm (see workflows/shared/timers.py)."""
         self._upsert_search_attributes()
-        alarm = self._next_alarm()
-        if alarm is not None and alarm <= workflow.now():
-            self._fire_alarm(alarm)
-            return
-        self._timer.arm(alarm)
         seq = self._state.last_seq
-        await workflow.wait_condition(
-            lambda: (
-                self._state.last_seq != seq
-                or self._needs_routing
-                or self._timer.fired
-                or self._hand_over_due()
-            )
+        await self._timer.wait(
+            self._next_alarm,
+            self._fire_alarm,
+            lambda: self._state.last_seq != seq or self._needs_routing or self._hand_over_due(),
         )
-        # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
-        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
-            self._fire_alarm(alarm)
 
     def _next_alarm(self) -> datetime | None:
         if self._state.status is Status.PARKED and self._supervised:
@@ -996,14 +794,11 @@ class CaseWorkflow:
     async def _projection_loop(self) -> None:
         while True:
             await workflow.wait_condition(lambda: bool(self._unwritten))
-            batch, changed = list(self._unwritten), list(self._changed_reports)
-            await self._project(
-                RecordEventsInput(
-                    case=self._snapshot(), events=batch, reports=[self._raw(r) for r in changed]
-                )
-            )
+            batch, changed = list(self._unwritten), list(self._joins.unprojected)
+            raw = [self._joins.raw(r) for r in changed]
+            await self._project(RecordEventsInput(case=self._snapshot(), events=batch, reports=raw))
             del self._unwritten[: len(batch)]
-            del self._changed_reports[: len(changed)]
+            del self._joins.unprojected[: len(changed)]
 
     def _snapshot(self) -> CaseSnapshot:
         """The read-model row, with the reporter's personal information unmasked."""
@@ -1011,10 +806,6 @@ class CaseWorkflow:
         snap.reporter_name, snap.reporter_phone = raw.reporter_name, raw.reporter_phone
         snap.tracking_token = raw.tracking_token  # the citizen's secret: never in the state
         return snap
-
-    def _raw(self, linked: LinkedReport) -> LinkedReport:
-        raw = self._raw_reports.get(linked.report.ticket, linked.report)
-        return dataclasses.replace(linked, report=raw)
 
     async def _project(self, inp: RecordEventsInput) -> None:
         """Write to the read model once the events are recorded, retrying until it lands."""
@@ -1074,11 +865,7 @@ class CaseWorkflow:
         pairs.append(sa.CATEGORY.value_set(s.category))
         pairs.append(sa.ESCALATED.value_set(s.clock.escalation_level > 0))
         pairs.append(sa.ESCALATION_LEVEL.value_set(s.clock.escalation_level))
-        # Each upsert is a visibility write on the server: send only what changed.
-        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
-        if changed:
-            self._attributes.update((p.key.name, p.value) for p in changed)
-            workflow.upsert_search_attributes(changed)
+        sa.upsert_changed(self._attributes, pairs)
 
 
 def _update_id() -> str | None:
@@ -1087,23 +874,16 @@ def _update_id() -> str | None:
 
 
 def _initial_state(inp: CaseInput, case_id: str, now: datetime) -> CaseState:
-    return CaseState(
+    """The state's fields of the same name as the input's, and these. The tracking token
+    never enters the state; a direct answer is recorded as the case answers (`_begin`)."""
+    return derive(
+        CaseState,
+        inp,
+        skip=("direct_answer", "tracking_token"),
         case_id=case_id,
-        ticket=inp.ticket,
-        case_type=inp.case_type,
-        title=inp.title,
-        description=inp.description,
-        category=inp.category,
-        category_name=inp.category_name,
-        category_kind=inp.category_kind,
-        location=inp.location,
-        priority=inp.priority,
-        channel=inp.channel,
-        external_id=inp.external_id,
         created_at=inp.received_at or now,
         reporter_name=privacy.mask_name(inp.reporter_name),
         reporter_phone=privacy.mask_phone(inp.reporter_phone),
-        request_kind=inp.request_kind,
         taken_by=inp.reporter.username,
         attachments=list(inp.attachments),
     )

@@ -77,7 +77,7 @@ class MajorEventWorkflow:
 
     @workflow.run
     async def run(self, inp: MajorEventInput) -> MajorEventState:
-        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        self._attributes = sa.started()
         if inp.carried is None:
             c = self._state.classification
             payload = {"grade": c.grade, "event_type": c.event_type, "notify": self._leads()}
@@ -449,17 +449,12 @@ class MajorEventWorkflow:
             at = due.clock.due_at if due else None
             self._record("progress_due", SYSTEM, payload={"due_at": at.isoformat() if at else ""})
         self._upsert_search_attributes()
-        alarm = self._next_alarm()
-        if alarm is not None and alarm <= now:
-            self._fire(alarm)
-            return
-        self._timer.arm(alarm)
         seq = self._state.last_seq
-        await workflow.wait_condition(
-            lambda: self._state.last_seq != seq or self._timer.fired or self._hand_over_due()
+        await self._timer.wait(
+            self._next_alarm,
+            self._fire,
+            lambda: self._state.last_seq != seq or self._hand_over_due(),
         )
-        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
-            self._fire(alarm)
 
     def _next_alarm(self) -> datetime | None:
         alarms = [a for r in self._state.reports if (a := rules.report_alarm(r)) is not None]
@@ -520,10 +515,7 @@ class MajorEventWorkflow:
             sa.PRIORITY.value_set(s.classification.grade),
             sa.OVERDUE.value_set(late),
         ]
-        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
-        if changed:
-            self._attributes.update((p.key.name, p.value) for p in changed)
-            workflow.upsert_search_attributes(changed)
+        sa.upsert_changed(self._attributes, pairs)
 
 
 def _raise(rejection: Rejection | None) -> None:

@@ -5,7 +5,10 @@ They are registered by the dev stack (temporal-dev.yml) and kept up to date by t
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 CASE_TYPE = SearchAttributeKey.for_keyword("CaseType")
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
@@ -34,3 +37,17 @@ ALL = (
     ESCALATED,
     ESCALATION_LEVEL,
 )
+
+
+def started() -> dict[str, Any]:
+    """The running workflow's search attributes as its starter set them, by name."""
+    return {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+
+
+def upsert_changed(last: dict[str, Any], pairs: list[SearchAttributeUpdate[Any]]) -> None:
+    """Upsert the pairs whose value differs from `last`, and note them there: each upsert is
+    a visibility write on the server, so a workflow sends only what changed."""
+    changed = [p for p in pairs if last.get(p.key.name) != p.value]
+    if changed:
+        last.update((p.key.name, p.value) for p in changed)
+        workflow.upsert_search_attributes(changed)

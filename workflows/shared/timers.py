@@ -7,6 +7,7 @@ each would add a start and a cancel to the history every time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 from temporalio import workflow
@@ -25,6 +26,29 @@ class StandingTimer:
         if at is not None:
             self._task = asyncio.create_task(workflow.sleep(at - workflow.now()))
             self._at = at
+
+    async def wait(
+        self,
+        next_alarm: Callable[[], datetime | None],
+        fire: Callable[[datetime], None],
+        moved: Callable[[], bool],
+    ) -> None:
+        """Wait until `moved()` or the next alarm; fire an alarm that is due at once, and one
+        whose timer fired only if nothing moved it meanwhile (the timer is spent either way).
+
+        Args:
+            next_alarm: when the workflow's next alarm is due (None: no alarm).
+            fire: acts on the alarm due at the instant it is given.
+            moved: whether something happened that may have moved the alarm.
+        """
+        alarm = next_alarm()
+        if alarm is not None and alarm <= workflow.now():
+            fire(alarm)
+            return
+        self.arm(alarm)
+        await workflow.wait_condition(lambda: moved() or self.fired)
+        if self.take() and alarm is not None and next_alarm() == alarm:
+            fire(alarm)
 
     @property
     def fired(self) -> bool:

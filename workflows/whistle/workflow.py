@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.shared import attributes as sa
     from workflows.shared import ladder as supervision
+    from workflows.shared.fields import derive
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
     from workflows.whistle import rules as whistle_rules
@@ -75,7 +76,7 @@ class WhistleWorkflow:
 
     @workflow.run
     async def run(self, inp: WhistleInput) -> WhistleState:
-        self._attributes = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        self._attributes = sa.started()
         notify = [inp.department.id]
         self._record("summon", inp.blower, reason=inp.need, payload={"notify": notify})
         writer = asyncio.create_task(self._writer())
@@ -226,16 +227,10 @@ class WhistleWorkflow:
     async def _wait_for_change_or_alarm(self) -> None:
         """Wait for a step or the next alarm, keeping one timer while the alarm stays put."""
         self._upsert_search_attributes()
-        alarm = self._next_alarm()
-        if alarm is not None and alarm <= workflow.now():
-            self._fire_alarm(alarm)
-            return
-        self._timer.arm(alarm)
         seq = self._state.last_seq
-        await workflow.wait_condition(lambda: self._state.last_seq != seq or self._timer.fired)
-        # A fired timer is spent; its alarm counts only if nothing moved it meanwhile.
-        if self._timer.take() and alarm is not None and self._next_alarm() == alarm:
-            self._fire_alarm(alarm)
+        await self._timer.wait(
+            self._next_alarm, self._fire_alarm, lambda: self._state.last_seq != seq
+        )
 
     def _next_alarm(self) -> datetime | None:
         clock = self._state.clock
@@ -320,64 +315,39 @@ class WhistleWorkflow:
         ]
         if s.clock.due_at is not None:
             pairs.append(sa.DUE_AT.value_set(s.clock.due_at))
-        changed = [p for p in pairs if self._attributes.get(p.key.name) != p.value]
-        if changed:
-            self._attributes.update((p.key.name, p.value) for p in changed)
-            workflow.upsert_search_attributes(changed)
+        sa.upsert_changed(self._attributes, pairs)
 
 
 def _initial_state(inp: WhistleInput, whistle_id: str, clock: WhistleClock) -> WhistleState:
+    """The state's fields of the same name as the input's, and its clock."""
     dues = clock.dues(inp.summoned_at)
-    return WhistleState(
+    return derive(
+        WhistleState,
+        inp,
         whistle_id=whistle_id,
-        case_id=inp.case_id,
-        ticket=inp.ticket,
-        title=inp.title,
-        round=inp.round,
-        kind=inp.kind,
-        kind_label=inp.kind_label,
-        need=inp.need,
-        department=inp.department,
-        blower_unit=inp.blower_unit,
-        summoned_at=inp.summoned_at,
         dues=dues,
         clock=clock.start("sign", inp.summoned_at, dues["sign"]),
-        district_id=inp.district_id,
-        street_id=inp.street_id,
     )
 
 
 def snapshot(s: WhistleState) -> WhistleSnapshot:
-    """The read-model row of a whistle."""
-    return WhistleSnapshot(
+    """The read-model row of a whistle: the state's fields of the same name, and these."""
+    return derive(
+        WhistleSnapshot,
+        s,
         id=s.whistle_id,
-        case_id=s.case_id,
-        ticket=s.ticket,
-        title=s.title,
-        round=s.round,
-        kind=s.kind,
         dept_id=s.department.id,
         dept_name=s.department.name,
         blower_unit_id=s.blower_unit.id,
         blower_unit_name=s.blower_unit.name,
-        district_id=s.district_id,
-        street_id=s.street_id,
-        need=s.need,
-        step=s.step,
-        summoned_at=s.summoned_at,
         sign_due=s.dues.get("sign"),
         contact_due=s.dues.get("contact"),
         report_due=s.dues.get("report"),
         due_at=s.clock.due_at,
-        signed_at=s.signed_at,
-        contacted_at=s.contacted_at,
-        reported_at=s.reported_at,
         signed_in_time=s.in_time("sign", s.signed_at),
         reported_in_time=s.in_time("report", s.reported_at),
         overdue=s.clock.overdue,
         escalation_level=s.clock.escalation_level,
-        closed_reason=s.closed_reason,
-        last_seq=s.last_seq,
     )
 
 
