@@ -84,7 +84,9 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
 
 async def _board(request: Request, cases: Cases, user: User, ticket: str, **extra: Any) -> Response:
     if not _types(request).handles(ticket):
-        return error_page(request, cases, user, CaseError(404, f"no case with ticket {ticket!r}"))
+        return error_page(
+            request, cases, user, CaseError(404, f"no case {ticket!r}", code="no_case")
+        )
     try:
         found = await _types(request).detail(user, ticket)
     except CaseError as err:
