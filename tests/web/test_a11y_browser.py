@@ -5,6 +5,7 @@ open whistle in them, finds no serious or critical violation (WCAG 2.1 AA and be
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ async def test_the_main_pages_of_every_role_have_no_serious_accessibility_violat
             # axe comes as an inline script: the page's CSP would refuse it (test_csp checks it)
             context = await browser.new_context(locale="zh-CN", bypass_csp=True)
             page = await context.new_page()
-            page.on("dialog", lambda dialog: dialog.accept())
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
             expect.set_options(timeout=20_000)
             axe = Axe(page, base)
             for path in ("/login", "/report", "/track"):
