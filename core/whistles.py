@@ -245,7 +245,7 @@ async def act(
 ) -> WhistleState:
     """A summoned department signs, contacts or reports."""
     if stage not in WHISTLE_STAGES:
-        raise CaseError(404, f"unknown whistle action {stage!r}")
+        raise CaseError(404, f"unknown whistle action {stage!r}", code="unknown_action")
     cmd = WhistleAction(cases.actor(user), req.note, req.arrived, req.plan_date)
     handle = cases.client.get_workflow_handle(_checked(whistle_id))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 
 from core.cases.service import CaseService
@@ -14,6 +15,8 @@ from web.sessions import web_session
 from web.templating import is_htmx
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A response header telling app.js the session is gone: offer a login in place.
+LOGIN_REQUIRED = "X-Login-Required"
 
 
 def get_cases(request: Request) -> CaseService:
@@ -43,24 +46,47 @@ def current_user(
 
 
 def _to_login(request: Request) -> HTTPException:
-    # htmx follows a 303 inside its XHR and would paint the login page into a fragment's place.
+    # htmx follows a 303 inside its XHR and would paint the login page into a fragment's place;
+    # a redirect would lose what the page holds. So htmx gets 401 and the token a login in
+    # place needs (app.js opens the re-login dialog; the page and its typed text stay).
     if is_htmx(request):
-        return HTTPException(401, "请先登录", headers={"HX-Redirect": "/login"})
+        token = web_session(request).csrf_token()  # a lost cookie gets a fresh anonymous one
+        return HTTPException(
+            401, "请先登录", headers={LOGIN_REQUIRED: "true", "X-CSRF-Token": token}
+        )
     return HTTPException(303, "请先登录", headers={"Location": "/login"})
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse a state-changing request whose token (header or form field) is not the session's."""
-    if request.method in SAFE_METHODS:
+    """Refuse a staff page's state-changing request whose token is not the session's.
+
+    A token that fails because the session is gone (the cookie was lost: the token derives
+    from its id) is a lost login, not forgery: htmx is offered a login in place instead.
+    """
+    if await _csrf_ok(request):
         return
+    if is_htmx(request) and await anyio.to_thread.run_sync(web_session(request).load) is None:
+        raise _to_login(request)
+    raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试")
+
+
+async def check_public_csrf(request: Request) -> None:
+    """The CSRF check of the public pages, where nobody logs in."""
+    if not await _csrf_ok(request):
+        raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试")
+
+
+async def _csrf_ok(request: Request) -> bool:
+    """A safe method, or a token (header or form field) that is the session's."""
+    if request.method in SAFE_METHODS:
+        return True
     session = web_session(request)
     sent = [request.headers.get("x-csrf-token")]
     if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         sent.append((await request.form()).get("csrf_token"))  # type: ignore[arg-type]
-    if not any(session.csrf_matches(s) for s in sent):
-        raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试")
+    return any(session.csrf_matches(s) for s in sent)
 
 
 Cases = Annotated[CaseService, Depends(get_cases)]

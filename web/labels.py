@@ -302,6 +302,13 @@ REFUSALS = {
     "email_format": "请填写正确的电子邮箱",
     "unknown_alarm_type": "该设备没有这种告警类型",
     "whistle_stats_role": "吹哨统计仅限督办员和派遣员查看",
+    "overview_role": "运行总览仅限督办员和派遣员查看",
+    "unknown_case_type": "没有这种工单类型",
+    "unknown_action": "没有这个操作",
+    "action_failed": "操作未能完成，请稍后重试",
+    "unknown_user": "没有这个用户",
+    "period_format": "统计期须为 年-月（如 2026-11）或 年（如 2026）",
+    "unit_not_in_tree": "您的单位不在组织架构中，请联系管理员",
     # the closed loop (workflows.case.transitions)
     "role_not_allowed": "您的角色不能{action}",
     "outside_area": "工单不在您的辖区内",

@@ -34,6 +34,9 @@ from core.security.sessions import (
 )
 
 COOKIE = "cityloop_session"
+# Sent by what a page polls on its own (hx-headers on the polling element): such a request
+# reads the session without counting as activity, so an open tab still goes idle.
+POLL_HEADER = "X-Background"
 
 
 def lifetime(settings: Settings) -> Lifetime:
@@ -51,6 +54,7 @@ class WebSession(MutableMapping[str, Any]):
     ) -> None:
         self.session_id, self.sessions, self.settings = session_id, sessions, settings
         self.secure = secure  # cookies get `Secure`
+        self.polled = False  # a request the page made on its own (a badge's poll)
         self.user_id: int | None = None
         self.cookie = ""  # a Set-Cookie value this response must carry, if any
         self.dirty = False
@@ -63,7 +67,9 @@ class WebSession(MutableMapping[str, Any]):
             self._data = {}
             if self.session_id:
                 with session_scope(self.sessions) as session:
-                    row = live_session(session, self.session_id, lifetime(self.settings))
+                    row = live_session(
+                        session, self.session_id, lifetime(self.settings), touch=not self.polled
+                    )
                     if row is not None:
                         self.user_id, self._data = row.user_id, dict(row.data)
         return self.user_id
@@ -175,6 +181,7 @@ class WebSessionMiddleware:
         # uvicorn's proxy headers report the scheme).
         secure = self.settings.is_production or scope.get("scheme") == "https"
         session = WebSession(session_id, scope["app"].state.sessions, self.settings, secure=secure)
+        session.polled = Request(scope).headers.get(POLL_HEADER) == "poll"
         scope["session"] = session
 
         async def send_with_session(message: Message) -> None:

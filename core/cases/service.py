@@ -252,7 +252,9 @@ class CaseService:
         """
         case_type = registry.get(inp.case_type)
         if case_type is None or not case_type.startable:
-            raise CaseError(422, f"unknown case type {inp.case_type!r}", "case_type")
+            raise CaseError(
+                422, f"unknown case type {inp.case_type!r}", "case_type", code="unknown_case_type"
+            )
         op = WithStartWorkflowOperation(
             case_type.workflow.run,  # type: ignore[attr-defined]
             inp,
@@ -471,7 +473,7 @@ class CaseService:
         try:
             act = Action(action)
         except ValueError:
-            raise CaseError(404, f"unknown action {action!r}") from None
+            raise CaseError(404, f"unknown action {action!r}", code="unknown_action") from None
         structlog.contextvars.bind_contextvars(ticket=ticket)
         try:
             cmd = self.command(user, act, req)
@@ -563,7 +565,9 @@ class CaseService:
         except WorkflowUpdateFailedError as err:
             raise refusal(err) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise CaseError(503, f"case {ticket} did not answer in time") from None
+            raise CaseError(
+                503, f"case {ticket} did not answer in time", code="unavailable"
+            ) from None
         except RPCError as err:
             raise rpc_error(err, ticket) from None
         log.info("case_rated_by_citizen", rating=cmd.rating)
@@ -741,7 +745,12 @@ def _check_evidence(session: Session, user: User, evidence: list[str]) -> None:
     makes it visible to all who see the case. (Names typed by older clients pass as text.)"""
     for sha in evidence:
         if is_sha256(sha) and access.file_grant(session, user, sha) is None:
-            raise CaseError(422, f"unknown attachment {sha}: upload it first", "evidence")
+            raise CaseError(
+                422,
+                f"unknown attachment {sha}: upload it first",
+                "evidence",
+                code="attachment_missing",
+            )
 
 
 def action_update_id(user: User, action: Action, req: ActionRequest, key: str) -> str | None:
@@ -761,7 +770,7 @@ def refusal(err: WorkflowUpdateFailedError) -> CaseError:
     rejection = from_error(err.cause)
     if rejection is not None:
         return CaseError.of(rejection)
-    return CaseError(500, f"action failed: {err.cause}")
+    return CaseError(500, f"action failed: {err.cause}", code="action_failed")
 
 
 def rpc_error(err: RPCError, ticket: str) -> CaseError:

@@ -67,13 +67,18 @@ def claim_ticket(
     if not key:
         return mint(), False
     if not re.fullmatch(IDEMPOTENCY_KEY, key):
-        raise CaseError(422, "1-100 letters, digits or _.:- expected", "Idempotency-Key")
+        raise CaseError(
+            422, "1-100 letters, digits or _.:- expected", "Idempotency-Key", code="key_format"
+        )
     scope = f"{actor.role}:{actor.username}"
     row = session.get(IntakeKey, (scope, key))
     if row is not None:
         if row.fingerprint != fingerprint:
             raise CaseError(
-                422, "this Idempotency-Key was sent before with another body", "Idempotency-Key"
+                422,
+                "this Idempotency-Key was sent before with another body",
+                "Idempotency-Key",
+                code="key_reused",
             )
         return row.ticket, True
     ticket, now = mint(), datetime.now(UTC)
@@ -122,9 +127,11 @@ class CaseTypes:
     async def start(self, user: User, name: str, body: Any, *, key: str = "") -> Any:
         case_type = registry.get(name)
         if case_type is None or not case_type.startable or not case_type.service:
-            raise CaseError(422, f"unknown case type {name!r}", "case_type")
+            raise CaseError(
+                422, f"unknown case type {name!r}", "case_type", code="unknown_case_type"
+            )
         if case_type not in registry.startable_by(user.role):
-            raise CaseError(403, f"role {user.role} may not start a {name}")
+            raise CaseError(403, f"role {user.role} may not start a {name}", code="intake_role")
         service = self.service(case_type)
         req = parse(service.intake_model, body)
         state = await service.start(self.cases.actor(user), req, key=key)
@@ -136,18 +143,23 @@ class CaseTypes:
         case_type = registry.of_ticket(ticket)
         spec = case_type.action(action)
         if spec is None:
-            raise CaseError(404, f"unknown action {action!r}")
+            raise CaseError(404, f"unknown action {action!r}", code="unknown_action")
         structlog.contextvars.bind_contextvars(ticket=ticket)
         state = await self.visible(user, case_type, ticket)  # 404 before 403: existence untold
         if user.role not in spec.roles:
-            raise CaseError(403, f"role {user.role} may not {action}")
+            raise CaseError(
+                403,
+                f"role {user.role} may not {action}",
+                code="role_not_allowed",
+                params={"action": action},
+            )
         data = body if isinstance(body, dict) else {}
         cmd = parse(spec.input, {**data, "actor": self.cases.actor(user)})
         cmd = self.service(case_type).prepare(user, action, cmd)
         wid = case_type.workflow_id(ticket)
         target = spec.target(wid, cmd) if spec.target else wid
         if spec.target and not target.startswith(state.event_id):
-            raise CaseError(404, f"no such part of {ticket}")
+            raise CaseError(404, f"no such part of {ticket}", code="not_found")
         return await self._update(spec, target, cmd, ticket, self._update_id(user, spec, data, key))
 
     async def _update(
@@ -165,7 +177,7 @@ class CaseTypes:
             raise refusal(err) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise CaseError(
-                503, f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
+                503, f"case {ticket} did not answer in time; {RETRY_WITH_KEY}", code="unavailable"
             ) from None
         except RPCError as err:
             raise rpc_error(err, ticket) from None
@@ -187,7 +199,7 @@ class CaseTypes:
         except RPCError as err:
             raise rpc_error(err, ticket) from None
         if not self.service(case_type).may_see(user, state):
-            raise CaseError(404, f"no case with ticket {ticket!r}")
+            raise CaseError(404, f"no case with ticket {ticket!r}", code="no_case")
         return state
 
     async def detail(self, user: User, ticket: str) -> Detail:

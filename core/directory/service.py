@@ -276,12 +276,15 @@ class DirectoryService:
         return {rid: ticket if seen else "" for rid, ticket, seen in rows}
 
     def owner_units(self, user: User) -> list[tuple[str, str]]:
-        """Units whose directory `user` may edit: all owners for an admin, else their own."""
+        """Units whose directory `user` may edit: all owners for an admin, their own for an
+        editor role, none for anyone else (an operator reads the directory only)."""
         query = select(Unit).order_by(Unit.path)
         if user.role == Role.ADMIN:
             query = query.where(col(Unit.level).in_(OWNER_LEVELS))
-        else:
+        elif access.may_edit_directory(user, user.unit_id):
             query = query.where(Unit.id == user.unit_id)
+        else:
+            return []
         with session_scope(self.sessions) as session:
             return [(u.id, u.name) for u in session.exec(query)]
 

@@ -75,7 +75,9 @@ class MajorEventService:
     ) -> MajorEventState:
         """Start the event (a retry under the same Idempotency-Key finds the first one)."""
         if body.sub_type and body.sub_type not in EVENT_TYPES[body.event_type][1]:
-            raise CaseError(422, f"unknown sub-type {body.sub_type!r}", "sub_type")
+            raise CaseError(
+                422, f"unknown sub-type {body.sub_type!r}", "sub_type", code="major_sub_type"
+            )
         digest = idempotency.fingerprint("intake:major_event", body.model_dump(mode="json"))
         with session_scope(self.sessions) as session:
             ticket, retry = claim_ticket(
@@ -86,7 +88,9 @@ class MajorEventService:
             await self.begin(inp)
         except WorkflowAlreadyStartedError:
             if not retry:
-                raise CaseError(409, f"ticket {ticket} is taken by another case") from None
+                raise CaseError(
+                    409, f"ticket {ticket} is taken by another case", code="ticket_taken"
+                ) from None
         return await self.live(inp.ticket)
 
     async def begin(self, inp: MajorEventInput) -> None:
@@ -121,7 +125,9 @@ class MajorEventService:
     def _location(self, session: Session, unit_id: str) -> tuple[Location, Unit, Unit | None]:
         unit = session.get(UnitRow, unit_id)
         if unit is None or unit.level == "dept":
-            raise CaseError(422, f"unknown area unit {unit_id!r}", "location_unit_id")
+            raise CaseError(
+                422, f"unknown area unit {unit_id!r}", "location_unit_id", code="unknown_area"
+            )
         path = area_path(session, unit)
         city = next(u for u in path if u.level == "city")
         district = next((u for u in path if u.level == "district"), None)
@@ -155,13 +161,13 @@ class MajorEventService:
     def _name(self, session: Session, username: str) -> str:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
-            raise CaseError(422, f"unknown user {username!r}", "commander")
+            raise CaseError(422, f"unknown user {username!r}", "commander", code="unknown_user")
         return user.display_name
 
     def _unit(self, session: Session, unit_id: str, field: str) -> UnitRow:
         unit = session.get(UnitRow, unit_id)
         if unit is None:
-            raise CaseError(422, f"unknown unit {unit_id!r}", field)
+            raise CaseError(422, f"unknown unit {unit_id!r}", field, code="unknown_unit")
         return unit
 
     def _matching(self, session: Session, user: User, cmd: LinkCases) -> list[str]:

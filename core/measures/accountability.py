@@ -56,7 +56,12 @@ def report(session: Session, period: Period, *, now: datetime, area: str | None)
 def measure_of(key: str) -> Measure:
     measure = BY_KEY.get(key)
     if measure is None or measure not in CASE_MEASURES:
-        raise CaseError(422, f"measure must be one of {[m.key for m in CASE_MEASURES]}", "measure")
+        raise CaseError(
+            422,
+            f"measure must be one of {[m.key for m in CASE_MEASURES]}",
+            "measure",
+            code="not_in_list",
+        )
     return measure
 
 

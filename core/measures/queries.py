@@ -44,7 +44,7 @@ def parse_period(text: str) -> Period:
     """`2026-11` (a month) or `2026` (a year)."""
     m = _PERIOD.match(text.strip())
     if not m or not 2000 <= int(m[1]) <= 2100 or (m[2] and not 1 <= int(m[2]) <= 12):
-        raise CaseError(422, "period must be YYYY-MM or YYYY", field="period")
+        raise CaseError(422, "period must be YYYY-MM or YYYY", field="period", code="period_format")
     year, month = int(m[1]), int(m[2] or 0)
     if not month:
         return Period(m[0], datetime(year, 1, 1, tzinfo=CST), datetime(year + 1, 1, 1, tzinfo=CST))
@@ -85,7 +85,9 @@ def compute(
 ) -> list[Group]:
     """Every measure of `period`, one `Group` per value of `by` (see GROUPINGS)."""
     if by not in GROUPINGS:
-        raise CaseError(422, f"by must be one of {sorted(GROUPINGS)}", field="by")
+        raise CaseError(
+            422, f"by must be one of {sorted(GROUPINGS)}", field="by", code="not_in_list"
+        )
     groups: dict[str, Group] = {}
     for row in conn.execute(_case_query(period, by, area)):
         g = groups.setdefault(row.k or "", Group(row.k or ""))

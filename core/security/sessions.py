@@ -55,9 +55,12 @@ def open_session(session: Session, user: User, lifetime: Lifetime, *, address: s
     return session_id
 
 
-def live_session(session: Session, session_id: str, lifetime: Lifetime) -> WebSessionRecord | None:
+def live_session(
+    session: Session, session_id: str, lifetime: Lifetime, *, touch: bool = True
+) -> WebSessionRecord | None:
     """The session with this id if it is neither revoked, expired, idle too long, nor its
-    user disabled; its last-seen time moves on."""
+    user disabled; its last-seen time moves on (unless `touch` is off: a page polling on its
+    own is no sign of a person at the screen, and must not keep an idle session alive)."""
     now = datetime.now(UTC)
     row = session.get(WebSessionRecord, session_digest(session_id))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
@@ -67,7 +70,7 @@ def live_session(session: Session, session_id: str, lifetime: Lifetime) -> WebSe
     user = session.get(User, row.user_id)
     if user is None or user.disabled_at is not None:
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    if touch and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         session.add(row)
     return row

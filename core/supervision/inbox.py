@@ -79,6 +79,19 @@ def unread_count(sessions: SessionFactory, user: User) -> int:
         return session.exec(query).one()
 
 
+def kinds_in(sessions: SessionFactory, user: User) -> list[tuple[str, int]]:
+    """The kinds of message `user` may read, with how many of each are unread (for a filter)."""
+    unread = func.sum(case((col(InboxItem.read_at).is_(None), 1), else_=0))
+    query = (
+        sa_select(col(InboxItem.kind), unread)
+        .where(access.inbox_clause(user))
+        .group_by(col(InboxItem.kind))
+        .order_by(col(InboxItem.kind))
+    )
+    with session_scope(sessions) as session:
+        return [(kind, int(n or 0)) for kind, n in session.execute(query)]
+
+
 def reasons(sessions: SessionFactory, items: list[InboxItem]) -> dict[int, str]:
     """item id -> the reason to show: the event's own, else what the event did ("" if neither)."""
     with session_scope(sessions) as session:

@@ -231,7 +231,8 @@ async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(
             await page.reload()
         await expect(badge).to_have_text("1")
         await page.get_by_test_id("nav-inbox").click()
-        row = page.get_by_test_id("inbox-item").filter(has_text=ticket)
+        group = page.get_by_test_id("inbox-case").filter(has_text=ticket)
+        row = group.get_by_test_id("inbox-item")
         await expect(row).to_contain_text("改派")
         await expect(row).to_contain_text("属城管执法范围")
         if SHOTS:

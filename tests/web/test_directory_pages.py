@@ -106,6 +106,19 @@ async def test_edit_equipment_and_a_team(web: Web) -> None:
     assert refused.status_code == 403
 
 
+async def test_an_operator_reads_the_directory_and_is_offered_no_edit(web: Web) -> None:
+    await login(web.http, "operator1")
+    page = await web.http.get("/directory")
+    assert page.status_code == 200 and 'data-testid="teams"' in page.text
+    for offered in ("新增队伍", "新增人员", "新增装备", "edit=teams", "edit=equipment"):
+        assert offered not in page.text, offered
+    refused = await post(web.http, "/directory/teams", {"unit_id": "gl-nhl", "name": "x"})
+    assert refused.status_code == 403
+
+    await login(web.http, "handler_nhl")  # an editor role is offered its own unit's forms
+    assert "新增队伍" in (await web.http.get("/directory")).text
+
+
 async def accepted_case(web: Web) -> str:
     """A case at 宁海路 accepted by its street, once the read model shows it in handling."""
     await login(web.http, "operator1")

@@ -43,6 +43,9 @@ async def test_an_event_from_intake_to_its_board(web: Web) -> None:
     assert board.status_code == 200
     assert "Ⅲ" in board.text or "III级 较大" in board.text
     assert "初报（书面）" in board.text and 'data-testid="me-phase">接报' in board.text
+    # linking by category and area offers names to pick, not codes to type
+    assert '<select name="category" aria-label="或按类别">' in board.text
+    assert '<option value="exposed_garbage">' in board.text and "如 waterlogging" not in board.text
 
     ticket = url.rsplit("/", 1)[-1]
     act = f"/major-events/{ticket}/actions"

@@ -63,8 +63,34 @@ async def test_posts_without_the_sessions_csrf_token_are_forbidden(web: Web) -> 
 async def test_anonymous_users_are_sent_to_the_login_page(web: Web) -> None:
     plain = await web.http.get("/")
     assert plain.status_code == 303 and plain.headers["location"] == "/login"
+    # htmx is offered a login in place (the page and its typed text stay), with the token for it
     htmx = await web.http.get("/cases/CL1", headers=HX)
-    assert htmx.headers["hx-redirect"] == "/login"
+    assert htmx.status_code == 401 and "hx-redirect" not in htmx.headers
+    assert htmx.headers["x-login-required"] == "true" and htmx.headers["x-csrf-token"]
+
+
+async def test_a_lost_session_logs_in_again_in_place_and_the_page_posts_with_the_new_token(
+    web: Web,
+) -> None:
+    await login(web.http, "operator1")
+    page = (await web.http.get("/")).text
+    assert 'id="relogin"' in page and 'value="operator1" readonly' in page
+    token = await csrf(web.http)
+    web.http.cookies.clear()  # the cookie is gone: the page's token belongs to no session
+    lost = await web.http.post("/logout", data={"csrf_token": token}, headers=HX)
+    assert lost.status_code == 401 and lost.headers["x-login-required"] == "true"
+    fresh = lost.headers["x-csrf-token"]
+    assert fresh != token and web.http.cookies.get("cityloop_session")  # an anonymous one
+    in_place = {"X-Relogin": "true"}
+    form = {"username": "operator1", "csrf_token": fresh}
+    wrong = await web.http.post("/login", data={**form, "password": "x"}, headers=in_place)
+    assert wrong.status_code == 401 and wrong.text == "用户名或密码错误"
+    again = await web.http.post("/login", data={**form, "password": "demo1234"}, headers=in_place)
+    assert again.status_code == 204 and (new := again.headers["x-csrf-token"]) != fresh
+    assert (await web.http.get("/")).status_code == 200
+    assert (await web.http.post("/logout", data={"csrf_token": new}, headers=HX)).status_code == 200
+    # a plain browser (no htmx) with a foreign token is refused as before
+    assert (await web.http.post("/logout", data={"csrf_token": token})).status_code == 403
 
 
 async def test_logout_forgets_the_user(web: Web) -> None:

@@ -138,6 +138,29 @@ async def test_an_idle_session_ends(site: tuple) -> None:
     assert not await logged_in(http)
 
 
+async def test_a_page_polling_on_its_own_does_not_keep_an_idle_session_alive(site: tuple) -> None:
+    _app, http, sessions = site
+    await login(http, "handler_nhl")
+    digest = session_digest(http.cookies[COOKIE])
+    earlier = datetime.now(UTC) - timedelta(minutes=30)
+
+    def last_seen(move_to: datetime | None = None) -> datetime:
+        with session_scope(sessions) as session:
+            row = session.get(WebSessionRecord, digest)
+            assert row is not None
+            if move_to is not None:
+                row.last_seen_at = move_to
+            seen = row.last_seen_at
+        return seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+
+    last_seen(earlier)
+    polled = await http.get("/inbox/badge", headers={"HX-Request": "true", "X-Background": "poll"})
+    assert polled.status_code == 200 and 'id="inbox-badge"' in polled.text
+    assert last_seen() == earlier  # read, not touched
+    assert (await http.get("/inbox/badge", headers={"HX-Request": "true"})).status_code == 200
+    assert last_seen() > earlier  # a person's request counts
+
+
 async def test_cookies_are_secure_in_production_and_over_https(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:

@@ -68,14 +68,24 @@ async def test_a_reassignment_reaches_the_new_units_inbox_which_marks_it_read(we
 
     await login(web.http, "handler_gl_urban")
     page = await _inbox_with(web.http, ticket)
+    group = _inbox_case(page, ticket)
     row = _inbox_row(page, ticket)
     assert 'data-kind="reassign"' in row and ">改派<" in row and "属城管执法范围" in row
-    assert f'href="/cases/{ticket}"' in row and 'class="unread"' in row
+    assert f'href="/cases/{ticket}"' in group and 'class="unread"' in row
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)  # China time
+    assert "1 条，<strong>1 条未读</strong>" in group
     assert re.search(r'data-testid="unread-count"[^>]*>1<', page)  # the nav's badge
+    assert 'hx-get="/inbox/badge" hx-trigger="every 30s"' in page  # ... which polls
+    assert '<option value="reassign">改派（1 条未读）</option>' in page  # the kind filter
+    badge = await web.http.get("/inbox/badge", headers=HX)
+    assert (
+        re.search(r'data-testid="unread-count"[^>]*>1<', badge.text) and "<html" not in badge.text
+    )
+    assert 'id="whistle-badge"' in badge.text and 'hx-swap-oob="true"' in badge.text
     fragment = await web.http.get("/inbox", headers=HX)
     assert fragment.text.lstrip().startswith('<section id="inbox"') and "<html" not in fragment.text
     assert "HX-Request" in fragment.headers["vary"] and "hx-swap-oob" not in fragment.text
+    assert ticket not in (await web.http.get("/inbox?kind=escalate")).text
 
     item = re.search(r"/inbox/(\d+)/read", row)
     assert item
@@ -93,6 +103,39 @@ async def test_a_reassignment_reaches_the_new_units_inbox_which_marks_it_read(we
     foreign = await post(web.http, f"/inbox/{item.group(1)}/read", {}, HX)
     assert 'data-testid="inbox-error"' in foreign.text and ticket not in foreign.text
     assert (await post(web.http, f"/inbox/{item.group(1)}/read", {})).status_code == 404
+
+
+async def test_a_busy_case_is_one_group_and_mark_all_read_clears_the_filter(web: Web) -> None:
+    await login(web.http, "operator1")
+    ticket = await new_case(web.http)
+    await login(web.http, "supervisor_gl")
+    for unit in ("gl-dept-urban", "gl-nhl", "gl-dept-urban"):
+        moved = await post(
+            web.http,
+            f"/cases/{ticket}/actions/reassign",
+            {"unit_id": unit, "reason": "改派测试"},
+            HX,
+        )
+        assert "action-error" not in moved.text, moved.text
+    await login(web.http, "handler_gl_urban")
+    # to it, away from it (its staff hear the case left), to it again
+    page = await _inbox_with(web.http, ticket, count=3)
+    group = _inbox_case(page, ticket)
+    assert (
+        group.count('data-testid="inbox-item"') == 3 and "3 条，<strong>3 条未读</strong>" in group
+    )
+    assert 'data-testid="mark-case-read"' in group
+    assert page.count(f'data-ticket="{ticket}"') == 1  # one group per case
+
+    other = await post(web.http, "/inbox/read", {"kind": "escalate"}, HX)  # another kind: none
+    assert other.status_code == 200 and "暂无消息" in other.text  # the view keeps its filter
+    still = (await web.http.get("/inbox")).text
+    assert "3 条，<strong>3 条未读</strong>" in _inbox_case(still, ticket)
+    done = await post(web.http, "/inbox/read", {"show": "unread"}, HX)
+    assert done.status_code == 200 and ticket not in done.text and "暂无未读消息" in done.text
+    assert re.search(r'data-testid="unread-count"[^>]*hidden>0<', done.text)
+    plain = await post(web.http, "/inbox/read", {"kind": "reassign"})
+    assert plain.status_code == 303 and plain.headers["location"] == "/inbox?kind=reassign"
 
 
 async def test_an_invalid_extension_is_refused_inline_with_the_form_open(web: Web) -> None:
@@ -221,6 +264,7 @@ async def test_an_escalated_case_shows_its_ladder_and_can_be_de_escalated(
         assert "催办" in page and ">市级通报<" in page and "向南京市通报" in page
         inbox = await _inbox_with(stack.http, ticket)
         assert 'data-kind="escalate"' in inbox and ">升级督办<" in inbox
+        assert re.search(r'data-testid="inbox-reason">[^<]*升级至', inbox)  # what it did
 
         url = f"/cases/{ticket}/actions/de_escalate"
         cleared = await post(stack.http, url, {"reason": "已协调处置"}, HX)
@@ -233,16 +277,20 @@ def _form(page: str, action: str) -> str:
     return page[start : page.index("</form>", start)]
 
 
+def _inbox_case(page: str, ticket: str) -> str:
+    groups = re.findall(r'<article class="inbox-case.*?</article>', page, re.S)
+    return next(g for g in groups if f'data-ticket="{ticket}"' in g)
+
+
 def _inbox_row(page: str, ticket: str) -> str:
-    rows = re.findall(r'<tr data-testid="inbox-item".*?</tr>', page, re.S)
-    return next(r for r in rows if ticket in r)
+    return re.findall(r'<li data-testid="inbox-item".*?</li>', _inbox_case(page, ticket), re.S)[0]
 
 
-async def _inbox_with(http: httpx.AsyncClient, ticket: str) -> str:
-    """The inbox page once the projection has written the item (it is asynchronous)."""
+async def _inbox_with(http: httpx.AsyncClient, ticket: str, count: int = 1) -> str:
+    """The inbox page once the projection has written `count` items of the case (asynchronous)."""
     for _ in range(100):
         page = await http.get("/inbox")
-        if ticket in page.text:
+        if ticket in page.text and _inbox_case(page.text, ticket).count("inbox-item") >= count:
             return page.text
         await asyncio.sleep(0.05)
     raise AssertionError(f"{ticket} never reached the inbox")

@@ -236,7 +236,10 @@ async def test_the_queue_board_stats_and_access(web: Web) -> None:
     assert (await http.get("/whistles/whistle-nope")).status_code == 404
     assert (await http.get("/whistles?unit=gl-hq")).status_code == 403  # another street
 
-    await login(http, "supervisor_gl")
+    await login(http, "supervisor_gl")  # the district's supervisor sees its streets' whistles
+    district = await _text(http, "/whistles")
+    assert "本单位及下属单位吹哨看板" in district and "宁海路街道" in queue_row(district, ticket)
+    assert re.search(r'data-testid="whistle-count"[^>]*>\d+<', district)
     stats = await http.get("/whistles/stats")
     assert stats.status_code == 200 and "街道吹哨率" in stats.text
     street = re.search(r'data-street="gl-nhl".*?</tr>', stats.text, re.S)

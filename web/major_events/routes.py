@@ -14,6 +14,7 @@ from core.cases.service import CaseError
 from core.cases.types import CaseTypes
 from core.models import User
 from web import labels as web_labels
+from web import lookups
 from web.deps import Cases, WebUser, check_csrf
 from web.layout import error_page, layout_context
 from web.major_events import context as ctx
@@ -84,7 +85,9 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
 
 async def _board(request: Request, cases: Cases, user: User, ticket: str, **extra: Any) -> Response:
     if not _types(request).handles(ticket):
-        return error_page(request, cases, user, CaseError(404, f"no case with ticket {ticket!r}"))
+        return error_page(
+            request, cases, user, CaseError(404, f"no case {ticket!r}", code="no_case")
+        )
     try:
         found = await _types(request).detail(user, ticket)
     except CaseError as err:
@@ -96,6 +99,8 @@ async def _board(request: Request, cases: Cases, user: User, ticket: str, **extr
         "e": e,
         "events": list(reversed(found.timeline)),
         "departments": ctx.departments(cases.sessions, e.location.district_id),
+        "categories": lookups.category_groups(cases.sessions),
+        "districts": lookups.districts_in(cases.sessions, user.unit_id),
         "step_after": ctx.STEP_AFTER,
         "failed": "",
         "error": "",

@@ -28,7 +28,7 @@ from core.intake.service import PUBLIC, IntakeResult, IntakeService
 from core.models import Attachment
 from core.security.ratelimit import rate_limit
 from web import formdata, labels, lookups
-from web.deps import SAFE_METHODS, check_csrf
+from web.deps import SAFE_METHODS, check_public_csrf
 from web.public import tracking
 from web.public.forms import ReportForm, intake_request, posted_report
 from web.templating import error_status, redirect, render
@@ -70,7 +70,9 @@ async def rate_limited(request: Request) -> None:
         await rate_limit(name)(request)
 
 
-router = APIRouter(dependencies=[Depends(rate_limited), Depends(limit_body), Depends(check_csrf)])
+router = APIRouter(
+    dependencies=[Depends(rate_limited), Depends(limit_body), Depends(check_public_csrf)]
+)
 
 UPLOADED_BY = uploads.PUBLIC  # what an attachment of the public shows as its uploader
 NOT_FOUND = "未找到该工单，请核对工单号和查询码"

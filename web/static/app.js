@@ -19,6 +19,10 @@
   });
   document.addEventListener("htmx:responseError", function (evt) {
     var status = evt.detail.xhr ? evt.detail.xhr.status : "";
+    if (status === 401 && evt.detail.xhr.getResponseHeader("X-Login-Required")) {
+      relogin(evt.detail.xhr.getResponseHeader("X-CSRF-Token"));
+      return;
+    }
     if (status === 429) {
       var wait = evt.detail.xhr.getResponseHeader("Retry-After");
       flash("请求过于频繁，请" + (wait ? " " + wait + " 秒" : "稍") + "后再试。");
@@ -28,6 +32,64 @@
   });
   document.addEventListener("htmx:sendError", function () {
     flash("网络连接失败，请检查网络后重试。");
+  });
+
+  // A lost session: log in again in a dialog over the page, whose DOM (and typed text) stays.
+  // The new session has a new CSRF token: every form and htmx's header get it.
+  function relogin(token) {
+    var dialog = document.getElementById("relogin");
+    if (!dialog || !dialog.showModal) {
+      window.location.assign("/login");
+      return;
+    }
+    if (token) dialog.querySelector("[name=csrf_token]").value = token;
+    if (dialog.open) return;
+    dialog.querySelector("[data-relogin-error]").hidden = true;
+    dialog.showModal();
+    dialog.querySelector("[name=password]").focus();
+  }
+
+  function useToken(token) {
+    var body = document.body;
+    var headers = JSON.parse(body.getAttribute("hx-headers") || "{}");
+    headers["X-CSRF-Token"] = token;
+    body.setAttribute("hx-headers", JSON.stringify(headers));
+    document.querySelectorAll("input[name=csrf_token]").forEach(function (input) {
+      input.value = token;
+    });
+  }
+
+  function submitRelogin(form) {
+    var dialog = form.closest("dialog");
+    var error = form.querySelector("[data-relogin-error]");
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: { "X-Relogin": "true" },
+      credentials: "same-origin"
+    }).then(function (response) {
+      if (response.status === 204) {
+        useToken(response.headers.get("X-CSRF-Token"));
+        form.querySelector("[name=password]").value = "";
+        dialog.close();
+        flash("已重新登录，请再次提交刚才的操作。");
+        return null;
+      }
+      return response.text().then(function (text) {
+        error.textContent = response.status === 403 ? "页面已过期，请刷新页面后登录。" : text;
+        error.hidden = false;
+      });
+    }, function () {
+      error.textContent = "网络连接失败，请检查网络后重试。";
+      error.hidden = false;
+    });
+  }
+
+  document.addEventListener("submit", function (evt) {
+    if (evt.target.closest && evt.target.closest("#relogin")) {
+      evt.preventDefault();
+      submitRelogin(evt.target);
+    }
   });
 
   // A suggested category fills the category select; nothing is chosen until it is clicked.
@@ -91,6 +153,7 @@
     if (jump) focusForm(jump);
     var suggestion = evt.target.closest("button.suggestion[data-category]");
     if (suggestion) pickCategory(suggestion);
+    if (evt.target.closest("[data-relogin-cancel]")) evt.target.closest("dialog").close();
     var locate = evt.target.closest("[data-locate]");
     if (locate) findMe(locate.closest("form"));
   });

@@ -34,15 +34,15 @@ MAP_LEVELS = ("city", "district", "street")
 
 def scope_for(session: Session, user: User, unit_id: str) -> overview.Scope:
     if user.role not in ROLES:
-        raise CaseError(403, f"role {user.role} may not see the overview")
+        raise CaseError(403, f"role {user.role} may not see the overview", code="overview_role")
     own = session.get(Unit, user.unit_id)
     if own is None:
-        raise CaseError(403, "the user's unit is not in the tree")
+        raise CaseError(403, "the user's unit is not in the tree", code="unit_not_in_tree")
     if not unit_id or unit_id == own.id:
         return overview.scope_of(own)
     unit = access.require_unit(session, user, unit_id)
     if not unit.path.startswith(own.path) and own.level != "city":
-        raise CaseError(403, f"unit {unit_id} lies outside the user's area")
+        raise CaseError(403, f"unit {unit_id} lies outside the user's area", code="unit_hidden")
     return overview.scope_of(unit)
 
 

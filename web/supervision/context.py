@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from core.cases.service import CaseFilter, CaseService
 from core.models import User
@@ -12,17 +14,42 @@ from web.layout import layout_context
 from web.templating import ticket_of
 from workflows.contracts import TERMINAL, BulkProgress, Status
 
+INBOX_PAGE = 20  # cases per page of the inbox
 
-def inbox_context(cases: CaseService, user: User, show: str) -> dict[str, Any]:
-    """The unit's messages: unread ones first, then (unless `show` is "unread") the rest."""
-    unread = inbox.list_inbox(cases.sessions, user, unread_only=True)
-    items = list(unread)
-    if show != "unread":
-        items += [i for i in inbox.list_inbox(cases.sessions, user) if i.read_at]
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """What the inbox page shows: unread only or all, one kind or every kind, which page."""
+
+    show: str = "all"
+    kind: str = ""
+    page: int = 1
+
+    @property
+    def filters(self) -> inbox.InboxFilter:
+        kinds = (self.kind,) if self.kind else ()
+        return inbox.InboxFilter(unread_only=self.show == "unread", kinds=kinds)
+
+    def url(self, **changes: object) -> str:
+        """The inbox's URL for this query with `changes` (another page, filter)."""
+        values = {"show": self.show, "kind": self.kind, "page": self.page, **changes}
+        kept = {k: v for k, v in values.items() if v not in ("", None, 1, "all")}
+        return "/inbox" + ("?" + urlencode(kept) if kept else "")
+
+
+def inbox_context(cases: CaseService, user: User, query: InboxQuery) -> dict[str, Any]:
+    """The unit's messages grouped by case (cases with unread ones first), one page of them,
+    each message with the reason the back end gives it."""
+    sessions = cases.sessions
+    groups, total = inbox.by_case(sessions, user, query.filters, page=query.page, size=INBOX_PAGE)
     return {
         **layout_context(cases, user),
-        "items": items,
-        "show": show,
+        "groups": groups,
+        "reasons": inbox.reasons(sessions, [i for g in groups for i in g.items]),
+        "kinds": inbox.kinds_in(sessions, user),
+        "query": query,
+        "total": total,
+        "pages": max(1, -(-total // INBOX_PAGE)),
         "error": "",
         "oob": False,
     }

@@ -5,26 +5,29 @@ progress."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from core.bounds import RowId
+from core.bounds import PageNumber, RowId
 from core.cases.service import CaseError, CaseFilter, CaseService
 from core.models import User
 from core.supervision import inbox, overrides
+from core.supervision.inbox import InboxFilter
 from web import formdata, labels, lookups
 from web.deps import Cases, WebUser, check_csrf
-from web.layout import error_page
+from web.layout import error_page, layout_context
 from web.supervision import forms
-from web.supervision.context import inbox_context, overrides_context
+from web.supervision.context import InboxQuery, inbox_context, overrides_context
 from web.templating import error_status, redirect, render, wants_fragment
 from workflows.contracts import Role
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 Show = Literal["all", "unread"]
+Kind = Annotated[str, Query(max_length=32)]
+INBOX = "supervision/inbox.html"
 PAGE = "supervision/overrides.html"
 
 
@@ -32,29 +35,64 @@ PAGE = "supervision/overrides.html"
 
 
 @router.get("/inbox")
-def inbox_page(request: Request, user: WebUser, cases: Cases, show: Show = "all") -> Response:
-    """The unit's messages, unread first (or unread only)."""
-    context = inbox_context(cases, user, show)
-    return render(request, "supervision/inbox.html", context, block="inbox")
+def inbox_page(
+    request: Request,
+    user: WebUser,
+    cases: Cases,
+    show: Show = "all",
+    kind: Kind = "",
+    page: PageNumber = 1,
+) -> Response:
+    """The unit's messages grouped by case, unread first; filtered by unread and kind."""
+    context = inbox_context(cases, user, InboxQuery(show, kind, page))
+    return render(request, INBOX, context, block="inbox")
+
+
+@router.get("/inbox/badge")
+def inbox_badge(request: Request, user: WebUser, cases: Cases) -> Response:
+    """The nav's unread count (and open whistles), polled by every page."""
+    context = layout_context(cases, user)
+    return render(request, "_badges.html", context, block="badges")
+
+
+@router.post("/inbox/read")
+async def read_all(request: Request, user: WebUser, cases: Cases) -> Response:
+    """Mark every unread message the filter shows (or one case's) read."""
+    form = await request.form()
+    query = _posted_query(form)
+    ticket = formdata.text(form, "ticket")[:80]
+    filters = InboxFilter(kinds=query.filters.kinds, ticket=ticket)
+    inbox.mark_all_read(cases.sessions, user, filters)
+    return _inbox_after(request, cases, user, query)
 
 
 @router.post("/inbox/{item_id}/read")
 async def read_item(request: Request, item_id: RowId, user: WebUser, cases: Cases) -> Response:
     """Mark one message read; htmx gets the list back (and the nav's count), a plain post a 303."""
-    show = "unread" if formdata.text(await request.form(), "show") == "unread" else "all"
+    query = _posted_query(await request.form())
     try:
         inbox.mark_read(cases.sessions, user, item_id)
     except CaseError as err:
-        context = {
-            **inbox_context(cases, user, show),
-            "error": "找不到这条消息，或它不属于您的单位",
-        }
+        error = "找不到这条消息，或它不属于您的单位"
+        context = {**inbox_context(cases, user, query), "error": error}
         status = error_status(request, err.status)
-        return render(request, "supervision/inbox.html", context, block="inbox", status=status)
+        return render(request, INBOX, context, block="inbox", status=status)
+    return _inbox_after(request, cases, user, query)
+
+
+def _posted_query(form: FormData) -> InboxQuery:
+    """The inbox view a mark-read form came from (its hidden fields), to show it again."""
+    show = "unread" if formdata.text(form, "show") == "unread" else "all"
+    page = formdata.text(form, "page")
+    number = int(page) if page.isdigit() and len(page) <= 6 and int(page) > 0 else 1
+    return InboxQuery(show, formdata.text(form, "kind")[:32], number)
+
+
+def _inbox_after(request: Request, cases: CaseService, user: User, query: InboxQuery) -> Response:
     if not wants_fragment(request):
-        return redirect(request, f"/inbox?show={show}")
-    context = {**inbox_context(cases, user, show), "oob": True}
-    return render(request, "supervision/inbox.html", context, block="inbox")
+        return redirect(request, query.url())
+    context = {**inbox_context(cases, user, query), "oob": True}
+    return render(request, INBOX, context, block="inbox")
 
 
 # ---- bulk overrides --------------------------------------------------------------------------

@@ -115,7 +115,9 @@ def queue_context(cases: CaseService, user: User, unit: str, show: str) -> dict[
     )
     return {
         "summons": [r for r in rows if r.dept_id == unit_id],
-        "board": [r for r in rows if r.blower_unit_id == unit_id],
+        # what the unit and the units below it blew: a district supervisor sees the district's
+        "board": [r for r in rows if r.dept_id != unit_id],
+        "board_below": any(r.blower_unit_id != unit_id for r in rows if r.dept_id != unit_id),
         "unit_id": unit_id,
         "unit_name": lookups.unit_names(cases.sessions, [unit_id]).get(unit_id, unit_id),
         "show": show,

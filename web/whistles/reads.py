@@ -24,17 +24,18 @@ def district_departments(sessions: SessionFactory, district_id: str) -> list[tup
 
 
 def open_whistle_count(sessions: SessionFactory, user: User) -> int:
-    """The nav's count: open whistles summoning the user's unit or blown by it, that the user
-    may see (what /whistles lists)."""
+    """The nav's count: open whistles summoning the user's unit or blown by it or a unit below
+    it, that the user may see (what /whistles lists)."""
     open_steps = [s.value for s in whistles.OPEN_STEPS]
     unit_id = user.unit_id
+    below = select(Unit.id).where(col(Unit.path).contains(f"/{unit_id}/", autoescape=True))
     with session_scope(sessions) as session:
         query = (
             select(func.count())
             .select_from(WhistleRecord)
             .where(
                 (col(WhistleRecord.dept_id) == unit_id)
-                | (col(WhistleRecord.blower_unit_id) == unit_id)
+                | col(WhistleRecord.blower_unit_id).in_(below)
             )
             .where(col(WhistleRecord.step).in_(open_steps))
             .where(access.whistle_clause(session, user))
