@@ -249,6 +249,7 @@ async def test_the_operator_picks_a_suggested_category_and_records_the_case(
     async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
         await log_in(page, base, "operator1")
         await page.get_by_role("link", name="新建工单").click()
+        await page.wait_for_load_state("load")  # htmx binds the suggestions' trigger first
         await page.get_by_label("标题").fill("宁海路井盖丢失")
         description = page.get_by_label("问题描述")
         await description.fill("宁海路口井盖丢了，晚上路过很危险")
