@@ -97,6 +97,15 @@ async def log_in(page: Page, base: str, username: str) -> None:
     await expect(page.get_by_role("heading", name="工单队列")).to_be_visible()
 
 
+async def htmx_ready(page: Page, selector: str) -> None:
+    """Wait until htmx has processed `selector` (it keeps its data on the element): input typed
+    before that sends no request, however long the test then waits."""
+    await page.wait_for_function(
+        "s => { const e = document.querySelector(s); return !!(e && e['htmx-internal-data']); }",
+        arg=selector,
+    )
+
+
 async def log_out(page: Page) -> None:
     await page.get_by_role("button", name="退出登录").click()
     await expect(page.get_by_role("heading", name="登录")).to_be_visible()
@@ -249,7 +258,7 @@ async def test_the_operator_picks_a_suggested_category_and_records_the_case(
     async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
         await log_in(page, base, "operator1")
         await page.get_by_role("link", name="新建工单").click()
-        await page.wait_for_load_state("load")  # htmx binds the suggestions' trigger first
+        await htmx_ready(page, "#description")  # htmx binds the suggestions' trigger first
         await page.get_by_label("标题").fill("宁海路井盖丢失")
         description = page.get_by_label("问题描述")
         await description.fill("宁海路口井盖丢了，晚上路过很危险")

@@ -12,7 +12,15 @@ import pytest
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in, log_out, record_case, serving
+from tests.web.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    htmx_ready,
+    log_in,
+    log_out,
+    record_case,
+    serving,
+)
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -93,9 +101,7 @@ async def test_the_main_pages_load_under_the_csp_without_a_violation(
 async def suggested_category_is_picked(page: Page, base: str) -> None:
     """The suggestion buttons work from app.js (they were `hx-on` attributes, eval'd)."""
     await page.get_by_role("link", name="新建工单").click()
-    # htmx binds the description's input trigger once the page's scripts have run: typing
-    # before that would send no suggestion request at all.
-    await page.wait_for_load_state("load")
+    await htmx_ready(page, "#description")  # typing before would ask for no suggestions
     description = page.get_by_label("问题描述")
     await description.fill("宁海路口井盖丢了")
     await description.press("End")
