@@ -13,7 +13,15 @@
     box.textContent = message;
     box.hidden = false;
   }
-  document.addEventListener("htmx:beforeRequest", function () {
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    // While the user logs in again, the page's own polls wait: each would be answered 401
+    // with a session and token of its own, racing the dialog's.
+    var dialog = document.getElementById("relogin");
+    var headers = (evt.detail.requestConfig && evt.detail.requestConfig.headers) || {};
+    if (dialog && dialog.open && headers["X-Background"] === "poll") {
+      evt.preventDefault();
+      return;
+    }
     var box = document.getElementById("flash");
     if (box) box.hidden = true;
   });
