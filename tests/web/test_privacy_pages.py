@@ -6,11 +6,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
+from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
+from core.db import session_scope
+from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import projected
 from tests.web.support import Web, login, new_case, post, queue_row, web_stack
 from tests.web.test_public_pages import report, ticket_of, tracked, tracking_link
@@ -76,3 +80,30 @@ async def test_the_tracked_result_carries_no_personal_information(web: Web) -> N
     assert "已联系某先生（[电话]），颐和路门口已清运" in page.text
     for private in ("王先生", "13912345678", "12号", "3栋"):
         assert private not in page.text
+
+
+async def test_the_tracked_page_shows_no_step_its_case_row_has_not_reached(web: Web) -> None:
+    """The row and its events are read by two statements, not from one snapshot: a projection
+    that commits between them looks like events ahead of the row, made here directly."""
+    done = await report(web.http)
+    ticket, link = ticket_of(done), tracking_link(done)
+    await projected(web.sessions, f"case-{ticket}", 3)
+    with session_scope(web.sessions) as session:
+        case = session.exec(select(CaseRecord).where(CaseRecord.ticket == ticket)).one()
+        ahead = CaseEventRecord(
+            case_id=case.id,
+            seq=case.last_seq + 1,
+            at=datetime.now(UTC),
+            action="force_close",
+            actor_username="supervisor_gl",
+            actor_name="督办员",
+            actor_role="supervisor",
+            actor_unit_id="gl",
+            from_status=case.status,
+            to_status="CLOSED",
+            payload={"note": "门口已清运"},
+        )
+        session.add(ahead)
+    page = await web.http.get(link)
+    assert page.status_code == 200 and ticket in page.text
+    assert "结案" not in page.text and "门口已清运" not in page.text

@@ -134,7 +134,7 @@ def _same(expected: str, token: str) -> bool:
 
 
 def _from_case(session: Session, case: CaseRecord) -> Tracking:
-    events = _events(session, case.id)
+    events = _events(session, case)
     return Tracking(
         ticket=case.ticket,
         received_at=case.created_at,
@@ -172,7 +172,7 @@ def _from_linked(session: Session, linked: LinkedReportRecord) -> Tracking | Non
     case = session.get(CaseRecord, linked.case_id)
     if case is None:
         return None
-    events = _events(session, case.id)
+    events = _events(session, case)
     return Tracking(
         ticket=linked.ticket,
         received_at=linked.linked_at,
@@ -210,8 +210,14 @@ def _live_progress(state: CaseState, events: Sequence[_Event]) -> Progress:
     return _described(progress, state.description, unit, clock.stage, clock.due_at, events)
 
 
-def _events(session: Session, case_id: str) -> list[CaseEventRecord]:
-    query = select(CaseEventRecord).where(CaseEventRecord.case_id == case_id)
+def _events(session: Session, case: CaseRecord) -> list[CaseEventRecord]:
+    """The case's events up to the row's: the row and its events are read by two statements,
+    which neither SQLite (no BEGIN before a SELECT) nor PostgreSQL (read committed) reads
+    from one snapshot, so a projection committing between them must not show a step
+    ("结案") whose status the row does not have yet."""
+    query = select(CaseEventRecord).where(
+        CaseEventRecord.case_id == case.id, col(CaseEventRecord.seq) <= case.last_seq
+    )
     return list(session.exec(query.order_by(col(CaseEventRecord.seq))))
 
 
