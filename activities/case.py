@@ -5,17 +5,13 @@ Dependencies arrive through the class; nothing happens at import time.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-from concurrent.futures import Executor
-
 from sqlmodel import Session, select
 from temporalio import activity
 
-from activities.projection import is_stale, project_timeline, projection_writers
+from activities.projection import Projector, project_row
 from core import metrics
 from core.attachments.store import is_sha256
-from core.db import SessionFactory, session_scope
+from core.db import session_scope
 from core.directory.org import as_unit, supervisors_of
 from core.directory.release import release_for_case
 from core.measures import store as facts
@@ -43,13 +39,7 @@ from workflows.contracts import (
 HANDLING = frozenset({"ACCEPTED", "HANDLING", "REWORK", "PARKED"})
 
 
-class CaseActivities:
-    def __init__(self, session_factory: SessionFactory, writers: Executor | None = None) -> None:
-        self._sessions = session_factory
-        # Projection writes wait on threads of their own: a locked or absent database delays
-        # the read model only, never routing or the other activities.
-        self._writers = writers or projection_writers()
-
+class CaseActivities(Projector):
     @activity.defn
     async def record_events(self, inp: RecordEventsInput) -> int:
         """Project the case: its events and row as the workflow recorded them.
@@ -57,8 +47,7 @@ class CaseActivities:
         Returns how many events were new. A retry, or an attempt that outlived its timeout,
         converges to the same rows (activities/projection.py).
         """
-        loop = asyncio.get_running_loop()
-        new = await loop.run_in_executor(self._writers, self.write_case, inp)
+        new = await self._on_writers(self.write_case, inp)
         metrics.projection_lag(inp.events)
         activity.logger.info(
             "case_projected", extra={"ticket": inp.case.ticket, "seq": inp.case.last_seq}
@@ -68,17 +57,9 @@ class CaseActivities:
     def write_case(self, inp: RecordEventsInput) -> int:
         case = inp.case
         with session_scope(self._sessions) as session:
-            row = session.get(CaseRecord, case.id, with_for_update=True)
-            if is_stale(row.last_seq if row else None, case.last_seq):
+            new = project_row(session, CaseRecord, case, inp.events, title=case.title)
+            if new is None:
                 return 0
-            new = project_timeline(
-                session,
-                case.id,
-                inp.events,
-                last_seq=case.last_seq,
-                inbox=(case.ticket, case.title),
-            )
-            _upsert_case(session, row, case)
             facts.rewrite(session, case.id, case)  # stage facts for the measures (issue 13)
             _record_whistle_ratings(session, inp.events)
             _record_attachments(session, case.id, inp.events)
@@ -140,16 +121,6 @@ def _owner_unit(session: Session, category: Category | None, district_id: str) -
         UnitRow.parent_id == district_id, UnitRow.dept_type == category.owner_dept
     )
     return session.exec(query).first()
-
-
-def _upsert_case(session: Session, row: CaseRecord | None, snap: CaseSnapshot) -> None:
-    """The row becomes the snapshot: the workflow's copy wins (stale batches never get here)."""
-    values = dataclasses.asdict(snap)
-    if row is None:
-        session.add(CaseRecord(**values))
-        return
-    for key, value in values.items():
-        setattr(row, key, value)
 
 
 def _record_whistle_ratings(session: Session, events: list[CaseEvent]) -> None:

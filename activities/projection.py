@@ -10,15 +10,61 @@ late attempt converges instead of piling up, and each row is chained to the one 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from core.cases import audit
+from core.db import SessionFactory
 from core.models import CaseEventRecord, InboxItem, Notification
 from workflows.contracts import CaseEvent
+
+Batch = TypeVar("Batch")
+
+
+class Projector:
+    """What the activities of each type's projection share: the read model's sessions and
+    the threads their writes wait on."""
+
+    def __init__(self, session_factory: SessionFactory, writers: Executor | None = None) -> None:
+        self._sessions = session_factory
+        # Projection writes wait on threads of their own: a locked or absent database delays
+        # the read model only, never routing or the other activities.
+        self._writers = writers or projection_writers()
+
+    async def _on_writers(self, write: Callable[[Batch], int], batch: Batch) -> int:
+        """`write(batch)` on the projection's threads; how many events were new."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writers, write, batch)
+
+
+def project_row(
+    session: Session, model: type[Any], snap: Any, events: list[CaseEvent], *, title: str
+) -> int | None:
+    """Write a workflow's timeline and its row (`model`, keyed by the snapshot's id) as the
+    workflow recorded them; how many events were new, or None for a stale batch.
+
+    The row is locked first, so batches of one workflow write one at a time; it then becomes
+    the snapshot: the workflow's copy wins. `title` heads the inbox items the events address.
+    """
+    row = session.get(model, snap.id, with_for_update=True)
+    if is_stale(row.last_seq if row else None, snap.last_seq):
+        return None
+    new = project_timeline(
+        session, snap.id, events, last_seq=snap.last_seq, inbox=(snap.ticket, title)
+    )
+    values = dataclasses.asdict(snap)
+    if row is None:
+        session.add(model(**values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    return new
 
 
 def project_timeline(

@@ -22,6 +22,7 @@ T = TypeVar("T")
 RETRY_AFTER_OUTAGE = "5"  # seconds a client waits when credentials cannot be checked
 
 
+# The services the lifespan built (api/app.py); the web UI's dependencies reach them here too.
 def get_cases(request: Request) -> CaseService:
     return request.app.state.cases
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, HTTPException, Request
 
+from api.deps import get_cases, get_intake
 from core.cases.service import CaseService
 from core.db import SessionFactory, session_scope
 from core.intake.service import IntakeService
@@ -17,14 +18,6 @@ from web.templating import is_htmx
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A response header telling app.js the session is gone: offer a login in place.
 LOGIN_REQUIRED = "X-Login-Required"
-
-
-def get_cases(request: Request) -> CaseService:
-    return request.app.state.cases
-
-
-def get_intake(request: Request) -> IntakeService:
-    return request.app.state.intake
 
 
 def get_sessions(request: Request) -> SessionFactory:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from core import whistles
 from core.cases.queues import DUE_SOON, Tab
 from core.errors import CaseError
+from core.notify import messages as notify_messages
 from workflows.case.transitions import STATUS_NAMES, SUPERVISOR_OVERRIDES
 from workflows.contracts import Action, Outcome, Status
 
@@ -194,11 +195,7 @@ ROLE_NAMES = {
 
 
 STAGE_NAMES = {
-    "dispatch": "立案派遣",
-    "accept": "签收",
-    "handle": "处置",
-    "verify": "核查",
-    "callback": "回访",
+    **notify_messages.STAGE_NAMES,  # a case's stages, named as the e-mails and SMS name them
     # a whistle's steps (their reminders and overdue events name them)
     "sign": "签收",
     "contact": "联系",

@@ -18,7 +18,6 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import ApiUser
 from api.errors import NOT_FOUND, RATE_LIMITED
-from core import access
 from core.attachments import store as attachments
 from core.attachments import uploads
 from core.attachments.uploads import Uploader
@@ -106,14 +105,7 @@ def thumbnail(request: Request, sha: str, user: ApiUser) -> FileResponse:
 def _serve(request: Request, user: User, sha: str, *, thumbnail: bool) -> FileResponse:
     settings = request.app.state.settings
     with session_scope(request.app.state.sessions) as session:
-        grant = access.file_grant(session, user, sha)
-        found = (
-            attachments.locate(
-                session, settings, sha, thumbnail=thumbnail, exact_location=grant.exact_location
-            )
-            if grant
-            else None
-        )
+        found = attachments.locate_for(session, settings, user, sha, thumbnail=thumbnail)
     if found is None:
         raise HTTPException(404, "no such attachment")
     path, content_type = found

@@ -105,16 +105,7 @@ def list_by_case(
     f = InboxFilter(unread_only=unread, kinds=tuple(kind))
     groups, total = inbox.by_case(request.app.state.sessions, user, f, page=page, size=size)
     items = [
-        InboxCaseOut(
-            ticket=g.ticket,
-            title=g.title,
-            total=g.total,
-            unread=g.unread,
-            latest_at=g.latest_at,
-            kinds=g.kinds,
-            items=_out(request, g.items),
-        )
-        for g in groups
+        InboxCaseOut.model_validate({**vars(g), "items": _out(request, g.items)}) for g in groups
     ]
     return InboxCasesOut(items=items, total=total, page=page, size=size)
 

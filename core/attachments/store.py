@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from core.access import Principal, file_grant
 from core.attachments import containers, metadata, thumbnails, uploads
 from core.attachments.uploads import Uploader
 from core.config import Settings
@@ -150,6 +151,17 @@ def missing(session: Session, shas: list[str]) -> list[str]:
     wanted = list(dict.fromkeys(shas))
     found = {a.sha256 for a in get_many(session, wanted)}
     return [s for s in wanted if s not in found]
+
+
+def locate_for(
+    session: Session, settings: Settings, viewer: Principal, sha: str, *, thumbnail: bool = False
+) -> tuple[Path, str] | None:
+    """What `locate` serves `viewer`, as the access policy grants it; None: no such file for
+    them (answer as if it did not exist)."""
+    grant = file_grant(session, viewer, sha)
+    if grant is None:
+        return None
+    return locate(session, settings, sha, thumbnail=thumbnail, exact_location=grant.exact_location)
 
 
 def locate(

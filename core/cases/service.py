@@ -24,6 +24,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -480,22 +481,18 @@ class CaseService:
         except CaseError as err:  # a target the user may not send to, on a case they may see?
             raise await self._hidden_or(err, user, ticket) from None
         handle = self.client.get_workflow_handle(self._workflow_id(ticket))
-        update_id = action_update_id(user, act, req, key)
         try:
-            result = await handle.execute_update(
+            result = await execute_update(
+                handle,
                 act.value,
                 cmd,
-                id=update_id,
+                ticket=ticket,
+                update_id=action_update_id(user, act, req, key),
                 result_type=result_type,
-                rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
+                wait=timedelta(seconds=self.settings.action_wait_seconds),
             )
-        except WorkflowUpdateFailedError as err:
-            raise await self._hidden_or(refusal(err), user, ticket) from None
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            slow = f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
-            raise CaseError(503, slow, code="unavailable") from None
-        except RPCError as err:
-            raise rpc_error(err, ticket) from None
+        except CaseError as err:  # only a refusal is a 403, the one _hidden_or may turn
+            raise await self._hidden_or(err, user, ticket) from None
         log.info("case_action", action=act.value, user=user.username, key=bool(key))
         return result
 
@@ -553,23 +550,15 @@ class CaseService:
             outcome=req.outcome.value if req.outcome else "",
         )
         digest = idempotency.fingerprint(Action.CITIZEN_RATE.value, req.model_dump(mode="json"))
-        handle = self.client.get_workflow_handle(self._workflow_id(ticket))
-        try:
-            state: CaseState = await handle.execute_update(
-                Action.CITIZEN_RATE.value,
-                cmd,
-                id=idempotency.update_id(CITIZEN.username, key, digest) if key else None,
-                result_type=CaseState,
-                rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
-            )
-        except WorkflowUpdateFailedError as err:
-            raise refusal(err) from None
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise CaseError(
-                503, f"case {ticket} did not answer in time", code="unavailable"
-            ) from None
-        except RPCError as err:
-            raise rpc_error(err, ticket) from None
+        state: CaseState = await execute_update(
+            self.client.get_workflow_handle(self._workflow_id(ticket)),
+            Action.CITIZEN_RATE.value,
+            cmd,
+            ticket=ticket,
+            update_id=idempotency.update_id(CITIZEN.username, key, digest) if key else None,
+            result_type=CaseState,
+            wait=timedelta(seconds=self.settings.action_wait_seconds),
+        )
         log.info("case_rated_by_citizen", rating=cmd.rating)
         return state
 
@@ -771,6 +760,43 @@ def refusal(err: WorkflowUpdateFailedError) -> CaseError:
     if rejection is not None:
         return CaseError.of(rejection)
     return CaseError(500, f"action failed: {err.cause}", code="action_failed")
+
+
+async def execute_update(
+    handle: WorkflowHandle[Any, Any],
+    update: Any,
+    arg: Any,
+    *,
+    ticket: str,
+    update_id: str | None,
+    wait: timedelta,
+    result_type: type | None = None,
+) -> Any:
+    """Run an update on a case's workflow; what can go wrong, as the caller gets it.
+
+    Args:
+        handle: the workflow's (or, for a part of a city event, the part's).
+        update: the update's name, or its method on the workflow class.
+        arg: its input.
+        ticket: the case's, for the messages.
+        update_id: from the client's idempotency key; None lets Temporal pick one.
+        wait: how long to wait for the answer before a 503.
+        result_type: for an update named by string, the type of its result.
+
+    Returns:
+        The update's result.
+    """
+    try:
+        return await handle.execute_update(
+            update, arg, id=update_id, result_type=result_type, rpc_timeout=wait
+        )
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        slow = f"case {ticket} did not answer in time; {RETRY_WITH_KEY}"
+        raise CaseError(503, slow, code="unavailable") from None
+    except RPCError as err:
+        raise rpc_error(err, ticket) from None
 
 
 def rpc_error(err: RPCError, ticket: str) -> CaseError:

@@ -18,19 +18,14 @@ import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlmodel import Session
-from temporalio.client import (
-    Client,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from core.cases.service import (
     IDEMPOTENCY_KEY,
-    RETRY_WITH_KEY,
     CaseService,
     earlier_events,
-    refusal,
+    execute_update,
     rpc_error,
 )
 from core.config import Settings
@@ -165,22 +160,14 @@ class CaseTypes:
     async def _update(
         self, spec: ActionSpec, wid: str, cmd: Any, ticket: str, uid: str | None
     ) -> Any:
-        handle = self.client.get_workflow_handle(wid)
-        try:
-            return await handle.execute_update(  # type: ignore[call-overload]  # an update method
-                spec.update,
-                cmd,
-                id=uid,
-                rpc_timeout=timedelta(seconds=self.settings.action_wait_seconds),
-            )
-        except WorkflowUpdateFailedError as err:
-            raise refusal(err) from None
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise CaseError(
-                503, f"case {ticket} did not answer in time; {RETRY_WITH_KEY}", code="unavailable"
-            ) from None
-        except RPCError as err:
-            raise rpc_error(err, ticket) from None
+        return await execute_update(
+            self.client.get_workflow_handle(wid),
+            spec.update,
+            cmd,
+            ticket=ticket,
+            update_id=uid,
+            wait=timedelta(seconds=self.settings.action_wait_seconds),
+        )
 
     @staticmethod
     def _update_id(user: User, spec: ActionSpec, data: dict[str, Any], key: str) -> str | None:

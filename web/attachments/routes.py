@@ -87,13 +87,7 @@ async def upload(request: Request, user: WebUser) -> Response:
 def file(sha: str, request: Request, user: WebUser, sessions: Sessions) -> Response:
     """A stored file, as its sniffed content type, to whom the access policy serves it."""
     with session_scope(sessions) as session:
-        grant = access.file_grant(session, user, sha)
-        settings = request.app.state.settings
-        found = (
-            attachments.locate(session, settings, sha, exact_location=grant.exact_location)
-            if grant
-            else None
-        )
+        found = attachments.locate_for(session, request.app.state.settings, user, sha)
     if found is None:
         raise HTTPException(404, "没有这个附件")
     path, content_type = found

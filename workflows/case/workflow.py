@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.shared import idempotency, longlived, privacy
     from workflows.shared import ladder as supervision
     from workflows.shared.fields import derive
+    from workflows.shared.projection import PROJECTION_RETRY, PROJECTION_TIMEOUT
     from workflows.shared.rejection import Rejection
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
@@ -82,12 +83,6 @@ LONG_LIVED_PATCH = "continue-as-new-v1"
 # Patrol and sensor cases have nobody to call back: they archive once closed (issue 12).
 # Cases started before keep waiting for a 回访.
 CALLBACK_BY_CHANNEL_PATCH = "callback-by-channel-v1"
-# The projection must eventually land, however long the database is away. Each attempt gets
-# longer than the database's busy timeout, so a locked SQLite file fails an attempt, not a thread.
-PROJECTION_TIMEOUT = timedelta(seconds=30)
-PROJECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
 ROUTE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 LOCAL_PROJECTION_RETRY = RetryPolicy(
     maximum_attempts=2, initial_interval=timedelta(milliseconds=200)

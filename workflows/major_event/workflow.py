@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import (
-    RetryPolicy,
     SearchAttributePair,
     SearchAttributeUpdate,
     TypedSearchAttributes,
@@ -55,11 +54,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.shared import attributes as sa
     from workflows.shared import ladder, longlived
+    from workflows.shared.projection import project_unwritten
     from workflows.shared.timers import StandingTimer
 
-PROJECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
 CASE_PREFIX = "case-"  # the city-event type's workflow ids (workflows/registry.py)
 EVENT_PREFIX = "major-event-"  # this type's
 
@@ -498,14 +495,11 @@ class MajorEventWorkflow:
     async def _writer(self) -> None:
         while True:
             await workflow.wait_condition(lambda: bool(self._unwritten))
-            batch = list(self._unwritten)
-            await workflow.execute_activity_method(
+            await project_unwritten(
+                self._unwritten,
                 MajorEventActivities.record_major_event,
-                RecordMajorEventInput(event=snapshot(self._state), events=batch),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=PROJECTION_RETRY,
+                lambda batch: RecordMajorEventInput(event=snapshot(self._state), events=batch),
             )
-            del self._unwritten[: len(batch)]
 
     def _upsert_search_attributes(self) -> None:
         s = self._state

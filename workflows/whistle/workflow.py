@@ -12,12 +12,11 @@ recorded and projected before it ends); the whistle-blower closing the round ear
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import (
-    RetryPolicy,
     SearchAttributePair,
     SearchAttributeUpdate,
     TypedSearchAttributes,
@@ -43,14 +42,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.shared import attributes as sa
     from workflows.shared import ladder as supervision
     from workflows.shared.fields import derive
+    from workflows.shared.projection import project_unwritten
     from workflows.shared.timers import StandingTimer
     from workflows.shared.workcal import WorkCalendar
     from workflows.whistle import rules as whistle_rules
     from workflows.whistle.rules import FINISHED, NEXT_STAGE, STEP_OF, WhistleClock
 
-PROJECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
 # Progress signals and the projection must land before the whistle ends.
 SIGNALLED = frozenset({"sign", "contact", "report", "overdue", "escalate"})
 
@@ -286,14 +283,11 @@ class WhistleWorkflow:
         while True:
             await workflow.wait_condition(lambda: bool(self._unwritten or self._unsent))
             if self._unwritten:
-                batch = list(self._unwritten)
-                await workflow.execute_activity_method(
+                await project_unwritten(
+                    self._unwritten,
                     WhistleActivities.record_whistle,
-                    RecordWhistleInput(whistle=snapshot(self._state), events=batch),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=PROJECTION_RETRY,
+                    lambda batch: RecordWhistleInput(whistle=snapshot(self._state), events=batch),
                 )
-                del self._unwritten[: len(batch)]
             while self._unsent:
                 await self._tell_case(self._unsent[0])
                 self._unsent.pop(0)
