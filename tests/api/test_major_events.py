@@ -51,13 +51,14 @@ async def test_a_major_event_through_the_generic_routes(
     assert active.json()["phase"] == "responding" and active.json()["lead"]["id"] == "gl"
 
     refused = await http.post(f"{act}/terminate", json={"note": "x"}, headers=handler)
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and refused.json()["code"] == "role_not_allowed"
     hidden = await http.post(f"{act}/activate", json={}, headers=token_for(sessions, "handler_xwm"))
     assert hidden.status_code == 404
     unknown = await http.post(f"{act}/fly", json={}, headers=sup)
     assert unknown.status_code == 404
     no_reason = await http.post(f"{act}/regrade", json={"grade": "II", "reason": ""}, headers=sup)
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    assert no_reason.json()["code"] == "required"
     bad_body = await http.post(f"{act}/regrade", json={"grade": 2}, headers=sup)
     assert bad_body.status_code == 422 and bad_body.json()["errors"][0]["loc"][0] == "body"
 

@@ -21,7 +21,7 @@ from temporalio.common import (
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -514,9 +514,7 @@ class MajorEventWorkflow:
 
 def _raise(rejection: Rejection | None) -> None:
     if rejection is not None:
-        raise ApplicationError(
-            rejection.reason, rejection.field, type=rejection.kind, non_retryable=True
-        )
+        raise rejection.error()  # with its code and params: the UI shows the code's zh-CN text
 
 
 def _need(text: str, field: str) -> None:
