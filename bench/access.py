@@ -33,6 +33,7 @@ from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.demo.seed import prepare_demo_database
 from core.models import CaseRecord, LinkedReportRecord, Unit, User, WhistleRecord
+from tests.cases import case_record
 
 USERS = ["supervisor1", "dispatcher_gl", "handler_nhl", "handler_gl_water", "handler_xwm"]
 REPEAT = 15
@@ -81,15 +82,9 @@ def _case(
     now: datetime,
     i: int,
 ) -> CaseRecord:
-    return CaseRecord(
+    return case_record(
+        ticket,
         id=case_id,
-        ticket=ticket,
-        case_type="city_event",
-        channel="hotline",
-        title="暴露垃圾",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        priority="normal",
         status="DISPATCHED",
         location_unit_id=grid.id,
         location_path=grid.path,

@@ -31,6 +31,7 @@ from core.directory.service import (
     TeamUpdate,
 )
 from core.models import Allocation, CaseRecord, Equipment, Person, Team, User
+from tests.cases import case_record
 from tests.conftest import user_named
 from workflows.contracts import ResourceNote
 
@@ -78,15 +79,11 @@ def make_case(
     case_id = f"case-{ticket}"
     with session_scope(sessions) as session:
         session.add(
-            CaseRecord(
-                id=case_id,
-                ticket=ticket,
-                case_type="city_event",
-                channel="hotline",
+            case_record(
+                ticket,
                 title="宁海路积水",
                 category="waterlogging",
                 category_name="道路积水",
-                priority="normal",
                 status=status,
                 location_unit_id=path.strip("/").rsplit("/", 1)[-1],
                 location_path=path,

@@ -1,0 +1,53 @@
+"""One city event, as live state or as a read-model row, for tests and benches to start from.
+
+Most tests need "some 暴露垃圾 case from the hotline" and care about a few fields only; they
+name those and take the rest from here, so that what a test changes stands out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import CaseRecord
+from workflows.contracts import CaseState, Location
+
+GRID = Location(
+    unit_id="gl-nhl-c1-g1",
+    path=["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"],
+    district_id="gl",
+    street_id="gl-nhl",
+)
+
+
+def case_state(ticket: str, **fields: Any) -> CaseState:
+    """A 暴露垃圾 city event at `GRID` taken by the hotline, with `fields` changed."""
+    values: dict[str, Any] = dict(
+        case_id=f"case-{ticket}",
+        ticket=ticket,
+        case_type="city_event",
+        title="暴露垃圾",
+        description="",
+        category="exposed_garbage",
+        category_name="暴露垃圾",
+        category_kind="event",
+        location=GRID,
+        priority="normal",
+        channel="hotline",
+        external_id="",
+    )
+    return CaseState(**{**values, **fields})
+
+
+def case_record(ticket: str, **fields: Any) -> CaseRecord:
+    """The read-model row of a 暴露垃圾 city event from the hotline, with `fields` changed."""
+    values: dict[str, Any] = dict(
+        id=f"case-{ticket}",
+        ticket=ticket,
+        case_type="city_event",
+        channel="hotline",
+        title="暴露垃圾",
+        category="exposed_garbage",
+        category_name="暴露垃圾",
+        priority="normal",
+    )
+    return CaseRecord(**{**values, **fields})
