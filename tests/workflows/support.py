@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime
 from typing import TypeVar
 
@@ -37,15 +38,23 @@ async def start_case(
     service: CaseService,
     category: str = "exposed_garbage",
     *,
+    title: str = "暴露垃圾",
     location: str = "gl-nhl-c1-g1",
     received_at: datetime | None = None,
+    history_limit: int | None = None,
 ) -> WorkflowHandle:
-    req = IntakeRequest(title="暴露垃圾", category=category, location_unit_id=location)
+    """Start a case as operator1 takes it, straight on the client (no projection awaited).
+
+    `history_limit` lowers the policy's continue-as-new threshold, for long-lived walks.
+    """
+    req = IntakeRequest(title=title, category=category, location_unit_id=location)
     with session_scope(service.sessions) as session:
         op = session.exec(select(User).where(User.username == "operator1")).one()
         inp = service.case_input(session, service.actor(op), req)
     if received_at is not None:
         inp.received_at = received_at
+    if history_limit is not None:
+        inp.policy = dataclasses.replace(inp.policy, history_limit=history_limit)
     return await service.client.start_workflow(
         CaseWorkflow.run,
         inp,
