@@ -19,35 +19,25 @@ GRID = Location(
 )
 
 
+# A 暴露垃圾 city event from the hotline, in the fields its live state and its row share ...
+BASICS: dict[str, Any] = {
+    "case_type": "city_event",
+    "channel": "hotline",
+    "title": "暴露垃圾",
+    "category": "exposed_garbage",
+    "category_name": "暴露垃圾",
+    "priority": "normal",
+}
+# ... and in those of the live state alone.
+LIVE: dict[str, Any] = {"description": "", "category_kind": "event", "external_id": ""}
+
+
 def case_state(ticket: str, **fields: Any) -> CaseState:
-    """A 暴露垃圾 city event at `GRID` taken by the hotline, with `fields` changed."""
-    values: dict[str, Any] = dict(
-        case_id=f"case-{ticket}",
-        ticket=ticket,
-        case_type="city_event",
-        title="暴露垃圾",
-        description="",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        category_kind="event",
-        location=GRID,
-        priority="normal",
-        channel="hotline",
-        external_id="",
-    )
+    """The live state of that case at `GRID`, with `fields` changed."""
+    values = {"case_id": f"case-{ticket}", "ticket": ticket, "location": GRID, **BASICS, **LIVE}
     return CaseState(**{**values, **fields})
 
 
 def case_record(ticket: str, **fields: Any) -> CaseRecord:
-    """The read-model row of a 暴露垃圾 city event from the hotline, with `fields` changed."""
-    values: dict[str, Any] = dict(
-        id=f"case-{ticket}",
-        ticket=ticket,
-        case_type="city_event",
-        channel="hotline",
-        title="暴露垃圾",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        priority="normal",
-    )
-    return CaseRecord(**{**values, **fields})
+    """The read-model row of that case, with `fields` changed."""
+    return CaseRecord(**{"id": f"case-{ticket}", "ticket": ticket, **BASICS, **fields})
