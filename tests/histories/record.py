@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from tests.conftest import BIN, make_settings, running_worker
 from workflows.shared import attributes
 
 HERE = Path(__file__).parent
+# A walk on the time-skipping stack: the history of each run it made, by the run's name.
+Walk = Callable[[WorkflowEnvironment, CaseService], Awaitable[dict[str, str]]]
 
 STEPS = [
     ("handler_nhl", "return_case", ActionRequest(reason="非本街道辖区")),
@@ -85,8 +87,10 @@ async def _served(env: WorkflowEnvironment) -> AsyncIterator[CaseService]:
         await env.shutdown()
 
 
-def write_runs(name: str, runs: dict[str, str]) -> list[Path]:
-    """Write each run's history as NAME_<run>.json here."""
+async def record_runs(name: str, walk: Walk) -> list[Path]:
+    """Take `walk` on the time-skipping stack; write each run's history as NAME_<run>.json."""
+    async with time_skipping_stack() as (env, service):
+        runs = await walk(env, service)
     paths = []
     for suffix, history in runs.items():
         path = HERE / f"{name}_{suffix}.json"

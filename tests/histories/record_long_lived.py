@@ -14,18 +14,14 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import CaseService
-from tests.histories.record import time_skipping_stack, write_runs
+from tests.histories.record import record_runs
 from tests.workflows.support import HANDLER, SUPERVISOR, start_case, until_dispatched
 from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Command
 
-HERE = Path(__file__).parent
-
 
 async def record(name: str) -> list[Path]:
-    async with time_skipping_stack() as (env, service):
-        runs = await _walk(env, service)
-    return write_runs(name, runs)
+    return await record_runs(name, _walk)
 
 
 async def _walk(env: WorkflowEnvironment, service: CaseService) -> dict[str, str]:

@@ -23,7 +23,7 @@ from core.db import session_scope
 from core.major_events.demo import RAINSTORM
 from core.major_events.service import MajorEventService
 from tests.conftest import user_named
-from tests.histories.record import time_skipping_stack, write_runs
+from tests.histories.record import record_runs
 from tests.workflows.support import start_case, state_of, until_dispatched
 from workflows import registry
 from workflows.major_event.assignment import AssignmentWorkflow
@@ -42,13 +42,9 @@ from workflows.major_event.contracts import (
 )
 from workflows.major_event.workflow import MajorEventWorkflow
 
-HERE = Path(__file__).parent
-
 
 async def record(name: str) -> list[Path]:
-    async with time_skipping_stack() as (env, service):
-        runs = await _walk(env, service)
-    return write_runs(name, runs)
+    return await record_runs(name, _walk)
 
 
 async def _walk(env: WorkflowEnvironment, service: CaseService) -> dict[str, str]:
