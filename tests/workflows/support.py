@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlmodel import select
 from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
     ScheduleHandle,
+    ScheduleIntervalSpec,
     WorkflowHandle,
 )
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from core.cases.service import CaseService, IntakeRequest
 from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
 from core.models import User
+from tests.conftest import running_worker
 from workflows.case.workflow import CaseWorkflow, start_search_attributes
-from workflows.contracts import Actor, CaseState, Role, Status
+from workflows.contracts import Actor, CaseEvent, CaseState, Command, Role, Status
 
 HANDLER = Actor("handler_nhl", "宁海路街道处置员", Role.HANDLER, "gl-nhl")
 DISPATCHER = Actor("dispatcher_gl", "鼓楼区派遣员", Role.DISPATCHER, "gl")
@@ -64,6 +69,22 @@ async def start_case(
     )
 
 
+def serving(service: CaseService) -> AbstractAsyncContextManager[Worker]:
+    """The case worker on the service's task queue, for as long as the `async with` lasts."""
+    return running_worker(service.client, service.settings.task_queue, service.sessions)
+
+
+async def accepted_case(service: CaseService) -> tuple[WorkflowHandle, CaseState]:
+    """A 暴露垃圾 case that 宁海路街道 holds, dispatched and accepted by its handler."""
+    handle = await start_case(service)
+    await until_dispatched(handle)
+    return handle, await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+
+
+def named(events: list[CaseEvent], action: str) -> list[CaseEvent]:
+    return [e for e in events if e.action == action]
+
+
 async def state_of(handle: WorkflowHandle) -> CaseState:
     return await handle.query(CaseWorkflow.get_state)
 
@@ -72,6 +93,17 @@ async def until_dispatched(handle: WorkflowHandle) -> CaseState:
     update = await handle.execute_update(CaseWorkflow.confirm_intake)
     assert update.status == Status.DISPATCHED
     return update
+
+
+async def assert_schedule(
+    handle: ScheduleHandle, every: timedelta, workflow: str, task_queue: str
+) -> None:
+    """The schedule starts `workflow` on `task_queue` once every `every`."""
+    described = await handle.describe()
+    assert described.schedule.spec.intervals == [ScheduleIntervalSpec(every=every)]
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert (action.workflow, action.task_queue) == (workflow, task_queue)
 
 
 R = TypeVar("R")

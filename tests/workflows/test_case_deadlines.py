@@ -11,10 +11,11 @@ from temporalio.testing import WorkflowEnvironment
 from core.cases.service import CaseService
 from core.db import session_scope
 from core.models import CaseEventRecord
-from tests.conftest import running_worker
 from tests.workflows.support import (
     DISPATCHER,
     HANDLER,
+    accepted_case,
+    serving,
     start_case,
     state_of,
     until_dispatched,
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def test_accept_deadline_passes_and_case_is_marked_overdue(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start_case(service)
         state = await until_dispatched(handle)
         clock = state.clock
@@ -52,10 +53,8 @@ async def test_accept_deadline_passes_and_case_is_marked_overdue(
 async def test_leaving_the_stage_in_time_means_no_overdue(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        state = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, state = await accepted_case(service)
         assert state.clock.stage == "handle"
         accept_due = state.clock.due_at
         await ts_env.sleep(timedelta(hours=2))
@@ -67,10 +66,8 @@ async def test_parking_pauses_the_clock_and_unparking_resumes_the_remainder(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
     cal = WorkCalendar()
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, accepted = await accepted_case(service)
         parked = await handle.execute_update(
             CaseWorkflow.park, Command(actor=DISPATCHER, reason="等待产权单位")
         )
@@ -91,10 +88,8 @@ async def test_approved_extension_moves_the_deadline(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
     cal = WorkCalendar()
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, accepted = await accepted_case(service)
         due = accepted.clock.due_at
         await handle.execute_update(
             CaseWorkflow.request_extension, Command(actor=HANDLER, reason="需协调物业", hours=16)
@@ -110,7 +105,7 @@ async def test_approved_extension_moves_the_deadline(
 async def test_overdue_is_projected_to_the_read_model(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start_case(service)
         await until_dispatched(handle)
         await ts_env.sleep(timedelta(days=10))

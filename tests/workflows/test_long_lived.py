@@ -10,8 +10,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import CaseService
-from tests.conftest import running_worker
-from tests.workflows.support import HANDLER, start_case, state_of, until_dispatched
+from tests.workflows.support import HANDLER, serving, start_case, state_of, until_dispatched
 from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Command
 
@@ -22,7 +21,7 @@ MAX_NOTES = 200
 async def test_a_case_past_the_threshold_continues_as_new_and_keeps_its_deadline(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start_case(service, history_limit=120)
         first_run = (await handle.describe()).run_id
         await until_dispatched(handle)

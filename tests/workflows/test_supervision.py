@@ -16,7 +16,10 @@ from tests.workflows.support import (
     DISPATCHER,
     HANDLER,
     SUPERVISOR,
+    accepted_case,
+    named,
     service_for,
+    serving,
     start_case,
     state_of,
     until_dispatched,
@@ -33,10 +36,6 @@ async def timeline(handle: WorkflowHandle) -> list[CaseEvent]:
     return await handle.query(CaseWorkflow.get_timeline)
 
 
-def named(events: list[CaseEvent], action: str) -> list[CaseEvent]:
-    return [e for e in events if e.action == action]
-
-
 def fired_between(at: datetime, due: datetime | None, before: datetime) -> bool:
     """An alarm due at `due` fired in its own slot: never early, and (however loaded the host,
     its timer can fire late) before the next instant anything was scheduled for."""
@@ -46,7 +45,7 @@ def fired_between(at: datetime, due: datetime | None, before: datetime) -> bool:
 async def test_an_ignored_case_climbs_to_the_city_and_stays_there(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start_case(service)  # 宁海路街道 holds it: ladder 鼓楼区 → 南京市
         state = await until_dispatched(handle)
         assert [u.id for u in state.escalation_chain] == ["gl", "nj"]
@@ -136,10 +135,8 @@ async def test_reminders_fall_on_working_time_across_a_weekend_and_a_holiday(
 async def test_no_reminder_or_escalation_after_the_stage_is_left(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, _ = await accepted_case(service)
         await handle.execute_update(
             CaseWorkflow.submit_feedback, Command(actor=HANDLER, note="完成")
         )
@@ -153,7 +150,7 @@ async def test_no_reminder_or_escalation_after_the_stage_is_left(
 async def test_de_escalation_and_extension_reset_the_ladder(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start_case(service)
         state = await until_dispatched(handle)
         await ts_env.sleep(state.clock.due_at - state.clock.started_at + timedelta(minutes=1))  # type: ignore[operator]
@@ -172,10 +169,8 @@ async def test_de_escalation_and_extension_reset_the_ladder(
 async def test_a_parked_case_is_reviewed_on_its_date(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, _ = await accepted_case(service)
         review = await ts_env.get_current_time() + timedelta(days=7)
         parked = await handle.execute_update(
             CaseWorkflow.park, Command(actor=DISPATCHER, reason="待产权认定", review_at=review)
@@ -194,7 +189,7 @@ async def test_a_parked_case_is_reviewed_on_its_date(
 async def test_a_category_sets_its_own_reminders(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start_case(service, "manhole_cover")  # 部件: 鼓楼区水务局 holds it
         state = await until_dispatched(handle)
     clock = state.clock
