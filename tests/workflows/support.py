@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlmodel import select
 from temporalio.client import (
@@ -74,10 +74,17 @@ def serving(service: CaseService) -> AbstractAsyncContextManager[Worker]:
     return running_worker(service.client, service.settings.task_queue, service.sessions)
 
 
+async def dispatched_case(
+    service: CaseService, category: str = "exposed_garbage", **start: Any
+) -> tuple[WorkflowHandle, CaseState]:
+    """A case started as `start_case` starts it, once intake has dispatched it."""
+    handle = await start_case(service, category, **start)
+    return handle, await until_dispatched(handle)
+
+
 async def accepted_case(service: CaseService) -> tuple[WorkflowHandle, CaseState]:
     """A 暴露垃圾 case that 宁海路街道 holds, dispatched and accepted by its handler."""
-    handle = await start_case(service)
-    await until_dispatched(handle)
+    handle, _ = await dispatched_case(service)
     return handle, await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
 
 

@@ -20,7 +20,7 @@ from core.major_events.models import MajorEventRecord
 from core.major_events.service import MajorEventIntake, MajorEventService
 from core.models import CaseEventRecord
 from tests.conftest import user_named
-from tests.workflows.support import named, serving, start_case, state_of, until_dispatched
+from tests.workflows.support import dispatched_case, named, serving, state_of
 from workflows import registry
 from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Actor, CaseEvent
@@ -267,8 +267,7 @@ async def test_a_linked_case_tells_the_command_when_it_climbs(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
     async with serving(service):
-        case = await start_case(service, "waterlogging", location="gl-nhl-c1-g2")
-        await until_dispatched(case)
+        case, _ = await dispatched_case(service, "waterlogging", location="gl-nhl-c1-g2")
         ticket = (await state_of(case)).ticket
         handle = await start(service, "III")
         me = actor(service)

@@ -17,12 +17,11 @@ from tests.workflows.support import (
     HANDLER,
     SUPERVISOR,
     accepted_case,
+    dispatched_case,
     named,
     service_for,
     serving,
-    start_case,
     state_of,
-    until_dispatched,
 )
 from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import CaseEvent, Command, Status
@@ -46,8 +45,7 @@ async def test_an_ignored_case_climbs_to_the_city_and_stays_there(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
     async with serving(service):
-        handle = await start_case(service)  # 宁海路街道 holds it: ladder 鼓楼区 → 南京市
-        state = await until_dispatched(handle)
+        handle, state = await dispatched_case(service)  # 宁海路街道 holds it: 鼓楼区 → 南京市
         assert [u.id for u in state.escalation_chain] == ["gl", "nj"]
         await ts_env.sleep(timedelta(weeks=3))
         events = await timeline(handle)
@@ -108,8 +106,7 @@ async def test_reminders_fall_on_working_time_across_a_weekend_and_a_holiday(
     start = datetime.combine(friday, datetime.min.time(), CST).replace(hour=16)
     await ts_env.sleep(start - now)
     async with running_worker(service.client, task_queue, service.sessions):
-        handle = await start_case(service)
-        state = await until_dispatched(handle)
+        handle, state = await dispatched_case(service)
         await ts_env.sleep(timedelta(days=6))
         events = await timeline(handle)
 
@@ -151,8 +148,7 @@ async def test_de_escalation_and_extension_reset_the_ladder(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
     async with serving(service):
-        handle = await start_case(service)
-        state = await until_dispatched(handle)
+        handle, state = await dispatched_case(service)
         await ts_env.sleep(state.clock.due_at - state.clock.started_at + timedelta(minutes=1))  # type: ignore[operator]
         assert (await state_of(handle)).clock.escalation_level == 1
         down = await handle.execute_update(
@@ -190,8 +186,7 @@ async def test_a_category_sets_its_own_reminders(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
     async with serving(service):
-        handle = await start_case(service, "manhole_cover")  # 部件: 鼓楼区水务局 holds it
-        state = await until_dispatched(handle)
+        _, state = await dispatched_case(service, "manhole_cover")  # 部件: 鼓楼区水务局 holds it
     clock = state.clock
     assert state.assigned_unit is not None and state.assigned_unit.id == "gl-dept-water"
     assert clock.limit_minutes == 60  # 签收 within one working hour
