@@ -17,7 +17,8 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -33,13 +34,15 @@ from core.config import Settings
 from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.demo.seed import prepare_demo_database
 from core.models import CaseRecord, LinkedReportRecord, Unit, User, WhistleRecord
+from tests.cases import case_record
 
 USERS = ["supervisor1", "dispatcher_gl", "handler_nhl", "handler_gl_water", "handler_xwm"]
 REPEAT = 15
 
 
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(doc: str) -> argparse.Namespace:
+    """The options of this bench and of `bench.queues`; `doc` is the bench's docstring."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--cases", type=int, default=50_000)
     p.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
     return p.parse_args()
@@ -81,15 +84,9 @@ def _case(
     now: datetime,
     i: int,
 ) -> CaseRecord:
-    return CaseRecord(
+    return case_record(
+        ticket,
         id=case_id,
-        ticket=ticket,
-        case_type="city_event",
-        channel="hotline",
-        title="暴露垃圾",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        priority="normal",
         status="DISPATCHED",
         location_unit_id=grid.id,
         location_path=grid.path,
@@ -171,20 +168,31 @@ def report(sessions: SessionFactory, service: CaseService, n: int) -> None:
         )
 
 
-def main() -> None:
-    args = parse_args()
-    with tempfile.TemporaryDirectory(prefix="cityloop-bench-access-") as tmp:
+@contextmanager
+def seeded(
+    args: argparse.Namespace, name: str, then: Callable[[SessionFactory], None] | None = None
+) -> Iterator[SessionFactory]:
+    """A fresh read model with `--cases` seeded cases (and `then` done to them), timed."""
+    with tempfile.TemporaryDirectory(prefix=f"cityloop-bench-{name}-") as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'cityloop.db'}"
         prepare_demo_database(url)
         engine = make_engine(url)
         sessions = session_factory(engine)
         start = time.perf_counter()
         seed(sessions, args.cases)
+        if then is not None:
+            then(sessions)
         seconds, backend = time.perf_counter() - start, url.split(":")[0]
         print(f"seeded {args.cases} cases in {seconds:.1f} s ({backend})")
+        yield sessions
+        engine.dispose()
+
+
+def main() -> None:
+    args = parse_args(__doc__)
+    with seeded(args, "access") as sessions:
         service = CaseService(cast(Client, None), sessions, Settings(secret_key="bench"))
         report(sessions, service, args.cases)
-        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -36,22 +36,10 @@ from core.notify.delivery import deliver_due, notifiers
 from core.notify.kinds import StaffKind
 from core.notify.notifier import Channel
 from core.notify.preferences import Preferences
-from workflows.contracts import (
-    SYSTEM,
-    CaseEvent,
-    CaseState,
-    Location,
-    RecordEventsInput,
-    Status,
-)
+from tests.cases import case_state
+from workflows.contracts import SYSTEM, CaseEvent, RecordEventsInput, Status
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
-GRID = Location(
-    unit_id="gl-nhl-c1-g1",
-    path=["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"],
-    district_id="gl",
-    street_id="gl-nhl",
-)
 
 
 class Sink:
@@ -66,19 +54,10 @@ class Sink:
 
 def batch(n: int) -> RecordEventsInput:
     ticket = f"BN{n:06d}"
-    snap = CaseState(
-        case_id=f"case-{ticket}",
-        ticket=ticket,
-        case_type="city_event",
+    snap = case_state(
+        ticket,
         title="路口垃圾",
-        description="",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        category_kind="event",
-        location=GRID,
-        priority="normal",
         channel="citizen",
-        external_id="",
         status=Status.DISPATCHED,
         created_at=T0,
         updated_at=T0,

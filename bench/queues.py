@@ -12,19 +12,14 @@ text search and with a whole phone number.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-import time
 from functools import partial
-from pathlib import Path
 
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bench.access import USERS, seed, timed
+from bench.access import USERS, parse_args, seeded, timed
 from core.cases import queues
-from core.db import SessionFactory, make_engine, session_factory, session_scope
-from core.demo.seed import prepare_demo_database
+from core.db import SessionFactory, session_scope
 from core.models import CaseRecord, User
 
 # The ticket's last digit decides the status: a spread over every tab.
@@ -40,13 +35,6 @@ STATUSES = {
     "8": "PARKED",
     "9": "ARCHIVED",
 }
-
-
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases", type=int, default=50_000)
-    p.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
-    return p.parse_args()
 
 
 def spread(sessions: SessionFactory) -> None:
@@ -77,19 +65,8 @@ def report(sessions: SessionFactory) -> None:
 
 
 def main() -> None:
-    args = parse_args()
-    with tempfile.TemporaryDirectory(prefix="cityloop-bench-queues-") as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'cityloop.db'}"
-        prepare_demo_database(url)
-        engine = make_engine(url)
-        sessions = session_factory(engine)
-        start = time.perf_counter()
-        seed(sessions, args.cases)
-        spread(sessions)
-        seconds, backend = time.perf_counter() - start, url.split(":")[0]
-        print(f"seeded {args.cases} cases in {seconds:.1f} s ({backend})")
+    with seeded(parse_args(__doc__), "queues", then=spread) as sessions:
         report(sessions)
-        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -32,12 +33,15 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from core.config import Settings
-from core.db import SessionFactory, make_engine, session_factory, session_scope
+from core.db import MIGRATIONS, SessionFactory, make_engine, session_factory, session_scope
 from core.demo.seed import prepare_demo_database
 from core.models import CaseRecord, User
 from core.security.tokens import mint_token
 from core.temporal.worker import build_worker, data_converter
 from workflows.shared import attributes
+
+# Helpers that assert on a test's behalf report what they compared, as the test itself would.
+pytest.register_assert_rewrite("tests.workflows.support")
 
 BIN = Path(sys.executable).parent
 # Every test client encrypts payloads as the real processes do (core/temporal/worker.py), with the
@@ -245,6 +249,15 @@ PRODUCTION = {
     "payload_keys": "p1:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",  # 32 bytes
     "payload_key_id": "p1",
 }
+
+
+def migrations(url: str) -> Config:
+    """Alembic's configuration for the read model at `url`, to move it to a given revision."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.attributes["configure_logging"] = False
+    return cfg
 
 
 def make_settings(db_url: str, client: Client, task_queue: str) -> Settings:

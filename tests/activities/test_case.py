@@ -15,12 +15,12 @@ from core.cases import audit
 from core.cases.service import ActionRequest, CaseService, IntakeRequest
 from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.models import CaseEventRecord, CaseRecord, InboxItem, User
+from tests.cases import GRID, case_state
 from tests.conftest import make_settings, projected, running_worker, user_named
 from workflows.contracts import (
     SYSTEM,
     CaseEvent,
     CaseSnapshot,
-    CaseState,
     Location,
     RecordEventsInput,
     RouteInput,
@@ -29,28 +29,12 @@ from workflows.contracts import (
 from workflows.shared.workcal import CST
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=CST)
-GRID = Location(
-    unit_id="gl-nhl-c1-g1",
-    path=["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"],
-    district_id="gl",
-    street_id="gl-nhl",
-)
 
 
 def snapshot(seq: int, status: Status) -> CaseSnapshot:
-    return CaseState(
-        case_id="case-X1",
-        ticket="X1",
-        case_type="city_event",
+    return case_state(
+        "X1",
         title="t",
-        description="",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        category_kind="event",
-        location=GRID,
-        priority="normal",
-        channel="hotline",
-        external_id="",
         status=status,
         created_at=T0,
         updated_at=T0 + timedelta(minutes=seq),

@@ -21,6 +21,7 @@ from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.directory.org import as_unit, supervisors_of
 from core.errors import CaseError
 from core.models import CaseRecord, LinkedReportRecord, Unit, User, WhistleRecord
+from tests.cases import case_state
 from tests.conftest import DB_BACKENDS, demo_database
 from workflows.contracts import (
     Actor,
@@ -94,22 +95,7 @@ def _state(session: Session, n: int, shape: tuple[str, str, str, str, str]) -> C
     place, holder, taker, whistle, linked = shape
     ticket = f"AC-{n:04d}"
     location = _location(session, place)
-    state = CaseState(
-        case_id=f"case-{ticket}",
-        ticket=ticket,
-        case_type="city_event",
-        title="暴露垃圾",
-        description="",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        category_kind="event",
-        location=location,
-        priority="normal",
-        channel="hotline",
-        external_id="",
-        created_at=NOW,
-        taken_by=taker,
-    )
+    state = case_state(ticket, location=location, created_at=NOW, taken_by=taker)
     if holder:
         state.assigned_unit = as_unit(_unit(session, holder))
         state.escalation_chain = supervisors_of(session, holder)

@@ -6,15 +6,15 @@ from collections import Counter
 from pathlib import Path
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import func, select
 
 from core.config import get_settings
-from core.db import MIGRATIONS, SessionFactory, make_engine, migrate, session_scope
+from core.db import SessionFactory, make_engine, migrate, session_scope
 from core.demo.seed import seed_demo
 from core.intake.geo import boundaries
 from core.models import Category, Device, Unit, User
+from tests.conftest import migrations
 
 
 def counts(sessions: SessionFactory) -> tuple[int, int, int]:
@@ -75,10 +75,7 @@ OLD_CATEGORY = (
 def test_migrations_upgrade_a_database_that_has_data(tmp_path: Path) -> None:
     """0001 → head on a database holding rows: new NOT NULL columns get their defaults."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url)
-    command.upgrade(cfg, "0001")
+    command.upgrade(migrations(url), "0001")
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text(OLD_CATEGORY))

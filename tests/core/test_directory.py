@@ -31,6 +31,7 @@ from core.directory.service import (
     TeamUpdate,
 )
 from core.models import Allocation, CaseRecord, Equipment, Person, Team, User
+from tests.cases import case_record
 from tests.conftest import user_named
 from workflows.contracts import ResourceNote
 
@@ -78,15 +79,11 @@ def make_case(
     case_id = f"case-{ticket}"
     with session_scope(sessions) as session:
         session.add(
-            CaseRecord(
-                id=case_id,
-                ticket=ticket,
-                case_type="city_event",
-                channel="hotline",
+            case_record(
+                ticket,
                 title="宁海路积水",
                 category="waterlogging",
                 category_name="道路积水",
-                priority="normal",
                 status=status,
                 location_unit_id=path.strip("/").rsplit("/", 1)[-1],
                 location_path=path,
@@ -349,12 +346,13 @@ async def test_only_a_case_in_handling_takes_allocations(
     assert status_of(sessions, "苏A·N5002") == "available" and count(sessions, Allocation) == 0
 
 
-def test_two_cases_asking_for_one_pump_at_once_one_wins(
-    directory: DirectoryService, sessions: SessionFactory
-) -> None:
+def race(
+    directory: DirectoryService, sessions: SessionFactory, cases: int, **resource: Any
+) -> tuple[list[str], dict[str, str]]:
+    """`cases` new cases for which dispatcher_gl asks `resource` at the same instant, a thread
+    each: the tickets that won it, and the others' refusals ("status reason") by ticket."""
     dispatcher = user_named(sessions, "dispatcher_gl")
-    pump = equipment_id(sessions, "苏A·W1001")
-    tickets = [f"T-{i}" for i in range(6)]
+    tickets = [f"T-{i}" for i in range(cases)]
     for ticket in tickets:
         make_case(sessions, ticket)
     start = threading.Barrier(len(tickets))
@@ -363,7 +361,7 @@ def test_two_cases_asking_for_one_pump_at_once_one_wins(
     def ask(ticket: str) -> None:
         start.wait()
         try:
-            asyncio.run(directory.allocate(dispatcher, ticket, equipment_id=pump, reason="抽水"))
+            asyncio.run(directory.allocate(dispatcher, ticket, **resource))
             outcomes[ticket] = "won"
         except CaseError as err:
             outcomes[ticket] = f"{err.status} {err.reason}"
@@ -373,40 +371,30 @@ def test_two_cases_asking_for_one_pump_at_once_one_wins(
         t.start()
     for t in threads:
         t.join()
-    winners = [t for t, outcome in outcomes.items() if outcome == "won"]
-    assert len(winners) == 1, outcomes
-    for ticket, outcome in outcomes.items():
-        if ticket not in winners:
-            assert outcome == f"409 equipment 苏A·W1001 is allocated to case {winners[0]}"
+    won = [t for t, outcome in outcomes.items() if outcome == "won"]
+    return won, {t: outcome for t, outcome in outcomes.items() if outcome != "won"}
+
+
+def test_two_cases_asking_for_one_pump_at_once_one_wins(
+    directory: DirectoryService, sessions: SessionFactory
+) -> None:
+    pump = equipment_id(sessions, "苏A·W1001")
+    won, refused = race(directory, sessions, 6, equipment_id=pump, reason="抽水")
+    assert len(won) == 1, refused
+    for outcome in refused.values():
+        assert outcome == f"409 equipment 苏A·W1001 is allocated to case {won[0]}"
     with session_scope(sessions) as session:
         rows = session.exec(select(Allocation).where(Allocation.equipment_id == pump)).all()
-    assert [r.ticket for r in rows] == winners
+    assert [r.ticket for r in rows] == won
 
 
 def test_two_cases_asking_for_one_team_at_once_one_wins(
     directory: DirectoryService, sessions: SessionFactory
 ) -> None:
-    dispatcher = user_named(sessions, "dispatcher_gl")
     team = team_id(sessions, "排水抢险一队")
-    tickets = [f"T-{i}" for i in range(4)]
-    for ticket in tickets:
-        make_case(sessions, ticket)
-    start = threading.Barrier(len(tickets))
-    won: list[str] = []
-
-    def ask(ticket: str) -> None:
-        start.wait()
-        try:
-            asyncio.run(directory.allocate(dispatcher, ticket, team_id=team, reason="抢险"))
-            won.append(ticket)
-        except CaseError as err:
-            assert err.status == 409 and "is allocated to case" in err.reason
-
-    threads = [threading.Thread(target=ask, args=(t,)) for t in tickets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    won, refused = race(directory, sessions, 4, team_id=team, reason="抢险")
+    for outcome in refused.values():
+        assert outcome.startswith("409 ") and "is allocated to case" in outcome, outcome
     assert len(won) == 1 and count(sessions, Allocation) == 1
 
 

@@ -8,9 +8,9 @@ from sqlmodel import Session
 
 from core.db import SessionFactory, session_scope
 from core.intake.dedup import METRES_PER_DEGREE
-from core.models import CaseRecord
 from core.proactive.places import Point, clusters, recurring_places
 from core.proactive.rules import RecurrenceRule
+from tests.cases import case_record
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 LAT, LON = 32.0605, 118.7795
@@ -48,14 +48,6 @@ def closed(
 ) -> None:
     at = NOW - timedelta(days=days_ago)
     fields = dict(
-        id=f"case-{ticket}",
-        ticket=ticket,
-        case_type="city_event",
-        channel="hotline",
-        title="暴露垃圾",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        priority="normal",
         status="ARCHIVED",
         location_unit_id="gl-nhl-c1-g1",
         location_path="gl/gl-nhl/gl-nhl-c1/gl-nhl-c1-g1",
@@ -66,7 +58,7 @@ def closed(
         lon=extra.pop("lon", LON),
         address="宁海路 1 号",
     )
-    session.add(CaseRecord(**{**fields, **extra}))
+    session.add(case_record(ticket, **{**fields, **extra}))
 
 
 def test_the_read_model_finds_places_of_closed_cases_only(sessions: SessionFactory) -> None:

@@ -116,6 +116,20 @@ class WorkerStack:
         wait_for(lambda: logged(self.log, "worker_started"), "the worker to start")
         return self.worker
 
+    async def connect(self) -> tuple[Client, Settings]:
+        """A client of the stack's server and the web app's settings on it."""
+        # The stack runs with production's payload keys: read it with them.
+        production = Settings(**PRODUCTION)  # type: ignore[arg-type]
+        client = await connect(
+            production.model_copy(
+                update={
+                    "temporal_address": self.config.address,
+                    "temporal_namespace": self.config.namespace,
+                }
+            )
+        )
+        return client, make_settings(self.db_url, client, "cityloop-cases")
+
     def exit_code(self) -> int:
         assert self.worker is not None
         return self.worker.wait(timeout=PATIENCE)
@@ -147,17 +161,7 @@ def write_locked(db_file: Path) -> Iterator[sqlite3.Connection]:
 
 async def test_worker_serves_sdk_metrics_and_projection_lag(stack: WorkerStack) -> None:
     worker = stack.start_worker()
-    # The stack runs with production's payload keys: read it with them.
-    production = Settings(**PRODUCTION)  # type: ignore[arg-type]
-    client = await connect(
-        production.model_copy(
-            update={
-                "temporal_address": stack.config.address,
-                "temporal_namespace": stack.config.namespace,
-            }
-        )
-    )
-    settings = make_settings(stack.db_url, client, "cityloop-cases")
+    client, settings = await stack.connect()
     async with api_client(settings, client) as http:
         created = await http.post(
             "/api/v1/cases", json=CASE, headers=token_for(stack.sessions, "operator1")
@@ -182,17 +186,7 @@ async def test_worker_serves_sdk_metrics_and_projection_lag(stack: WorkerStack) 
 async def test_sigterm_drains_the_worker(stack: WorkerStack) -> None:
     """A projection in flight when SIGTERM arrives is written before the worker exits 0."""
     worker = stack.start_worker()
-    # The stack runs with production's payload keys: read it with them.
-    production = Settings(**PRODUCTION)  # type: ignore[arg-type]
-    client = await connect(
-        production.model_copy(
-            update={
-                "temporal_address": stack.config.address,
-                "temporal_namespace": stack.config.namespace,
-            }
-        )
-    )
-    settings = make_settings(stack.db_url, client, "cityloop-cases")
+    client, settings = await stack.connect()
     op, handler = token_for(stack.sessions, "operator1"), token_for(stack.sessions, "handler_nhl")
     async with api_client(settings, client) as http:
         case = (await http.post("/api/v1/cases", json=CASE, headers=op)).json()

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import select
 
-from core.db import MIGRATIONS, SessionFactory, make_engine, migrate, session_factory, session_scope
+from core.db import SessionFactory, make_engine, migrate, session_factory, session_scope
 from core.models import ApiToken, SecurityEvent, User
 from core.security import tokens as security
 from core.security.tokens import CredentialError, CredentialsUnavailable, TokenCache
-from tests.conftest import outage, user_named
+from tests.conftest import migrations, outage, user_named
 
 
 class Clock:
@@ -199,10 +198,7 @@ def test_through_an_outage_cached_tokens_work_for_the_ttl_and_others_are_unavail
 # ---- migration 0007 ------------------------------------------------------------------------
 def test_migration_0007_gives_old_tokens_an_expiry(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url)
-    cfg.attributes["configure_logging"] = False
+    cfg = migrations(url)
     command.upgrade(cfg, "0006")
     engine = make_engine(url)
     with engine.begin() as conn:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import col, select
 
@@ -19,7 +18,6 @@ from core.attachments.unattached import remove_unattached
 from core.attachments.uploads import Uploader
 from core.config import Settings
 from core.db import (
-    MIGRATIONS,
     SessionFactory,
     make_engine,
     migrate,
@@ -27,6 +25,7 @@ from core.db import (
     session_scope,
 )
 from core.models import Attachment, CaseAttachment, UploadRecord
+from tests.conftest import migrations
 from tests.media import located_photo, picture
 
 OPERATOR = Uploader.staff("operator1", "10.0.0.1")
@@ -115,10 +114,7 @@ def test_the_retention_is_a_setting(sessions: SessionFactory, tmp_path: Path) ->
 
 def test_the_migration_dates_files_stored_before_it(db_url: str, tmp_path: Path) -> None:
     """0009 gives each file stored before it an upload row, attached when a case holds it."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", db_url)
-    config.attributes["configure_logging"] = False
+    config = migrations(db_url)
     command.downgrade(config, "0008")
     engine = make_engine(db_url)
     stored = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

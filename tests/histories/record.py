@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlmodel import select
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import ActionRequest, CaseService, IntakeRequest
@@ -24,6 +25,8 @@ from tests.conftest import BIN, make_settings, running_worker
 from workflows.shared import attributes
 
 HERE = Path(__file__).parent
+# A walk on the time-skipping stack: the history of each run it made, by the run's name.
+Walk = Callable[[WorkflowEnvironment, CaseService], Awaitable[dict[str, str]]]
 
 STEPS = [
     ("handler_nhl", "return_case", ActionRequest(reason="非本街道辖区")),
@@ -48,6 +51,30 @@ async def recording_stack() -> AsyncIterator[CaseService]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"), search_attributes=attributes.ALL
     )
+    async with _served(env) as service:
+        yield service
+
+
+@asynccontextmanager
+async def time_skipping_stack() -> AsyncIterator[tuple[WorkflowEnvironment, CaseService]]:
+    """The same on the time-skipping server, for walks whose clocks must fire."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server")
+    )
+    # The test server knows no custom search attributes until they are added.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={k.name: int(k.indexed_value_type) for k in attributes.ALL},
+        )
+    )
+    async with _served(env) as service:
+        yield env, service
+
+
+@asynccontextmanager
+async def _served(env: WorkflowEnvironment) -> AsyncIterator[CaseService]:
+    """A seeded SQLite read model and a worker on `env`, which is shut down afterwards."""
     try:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{tmp}/record.db"
@@ -58,6 +85,18 @@ async def recording_stack() -> AsyncIterator[CaseService]:
                 yield CaseService(env.client, sessions, settings)
     finally:
         await env.shutdown()
+
+
+async def record_runs(name: str, walk: Walk) -> list[Path]:
+    """Take `walk` on the time-skipping stack; write each run's history as NAME_<run>.json."""
+    async with time_skipping_stack() as (env, service):
+        runs = await walk(env, service)
+    paths = []
+    for suffix, history in runs.items():
+        path = HERE / f"{name}_{suffix}.json"
+        path.write_text(history, encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
 async def record(name: str) -> Path:

@@ -7,67 +7,26 @@ then it is finished).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import select
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases.service import CaseService, IntakeRequest
-from core.db import make_engine, session_factory, session_scope
-from core.demo.seed import prepare_demo_database
-from core.models import User
-from tests.conftest import BIN, make_settings, running_worker
-from tests.workflows.support import HANDLER, SUPERVISOR, until_dispatched
-from workflows.case.workflow import CaseWorkflow, start_search_attributes
+from core.cases.service import CaseService
+from tests.histories.record import record_runs
+from tests.workflows.support import HANDLER, SUPERVISOR, start_case, until_dispatched
+from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Command
-from workflows.shared import attributes
-
-HERE = Path(__file__).parent
 
 
 async def record(name: str) -> list[Path]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server")
-    )
-    names = {k.name: int(k.indexed_value_type) for k in attributes.ALL}
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=names)  # type: ignore[arg-type]
-    )
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/record.db"
-            prepare_demo_database(url)
-            sessions = session_factory(make_engine(url))
-            service = CaseService(env.client, sessions, make_settings(url, env.client, "record"))
-            async with running_worker(env.client, "record", sessions):
-                runs = await _walk(env, service)
-    finally:
-        await env.shutdown()
-    paths = []
-    for suffix, history in runs.items():
-        path = HERE / f"{name}_{suffix}.json"
-        path.write_text(history, encoding="utf-8")
-        paths.append(path)
-    return paths
+    return await record_runs(name, _walk)
 
 
 async def _walk(env: WorkflowEnvironment, service: CaseService) -> dict[str, str]:
-    req = IntakeRequest(title="积水", category="waterlogging", location_unit_id="gl-nhl-c1-g2")
-    with session_scope(service.sessions) as session:
-        op = session.exec(select(User).where(User.username == "operator1")).one()
-        inp = service.case_input(session, service.actor(op), req)
-    inp.policy = dataclasses.replace(inp.policy, history_limit=120)
-    handle = await service.client.start_workflow(
-        CaseWorkflow.run,
-        inp,
-        id=f"case-{inp.ticket}",
-        task_queue=service.settings.task_queue,
-        search_attributes=start_search_attributes(inp),
+    handle = await start_case(
+        service, "waterlogging", title="积水", location="gl-nhl-c1-g2", history_limit=120
     )
     first_run = (await handle.describe()).run_id
     await until_dispatched(handle)

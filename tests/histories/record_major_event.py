@@ -13,19 +13,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import CaseService
-from core.db import make_engine, session_factory, session_scope
-from core.demo.seed import prepare_demo_database
+from core.db import session_scope
 from core.major_events.demo import RAINSTORM
 from core.major_events.service import MajorEventService
-from tests.conftest import BIN, make_settings, running_worker, user_named
+from tests.conftest import user_named
+from tests.histories.record import record_runs
 from tests.workflows.support import start_case, state_of, until_dispatched
 from workflows import registry
 from workflows.major_event.assignment import AssignmentWorkflow
@@ -43,37 +41,10 @@ from workflows.major_event.contracts import (
     SubmitReport,
 )
 from workflows.major_event.workflow import MajorEventWorkflow
-from workflows.shared import attributes
-
-HERE = Path(__file__).parent
 
 
 async def record(name: str) -> list[Path]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server")
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k.name: int(k.indexed_value_type) for k in attributes.ALL},
-        )
-    )
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/record.db"
-            prepare_demo_database(url)
-            sessions = session_factory(make_engine(url))
-            service = CaseService(env.client, sessions, make_settings(url, env.client, "record"))
-            async with running_worker(env.client, "record", sessions):
-                runs = await _walk(env, service)
-    finally:
-        await env.shutdown()
-    paths = []
-    for suffix, history in runs.items():
-        path = HERE / f"{name}_{suffix}.json"
-        path.write_text(history, encoding="utf-8")
-        paths.append(path)
-    return paths
+    return await record_runs(name, _walk)
 
 
 async def _walk(env: WorkflowEnvironment, service: CaseService) -> dict[str, str]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.measures.store import _write, rows_for
 from core.models import CaseRecord
+from tests.cases import case_record
 from tests.measures.story import Story
 
 STREETS = {  # street: (district, a point inside its demo boundary)
@@ -23,14 +24,9 @@ def _case(n: int, street: str, received: datetime, status: str, **more: Any) -> 
     district, lon, lat = STREETS[street]
     key, name = CATEGORIES[n % 2]
     values: dict[str, Any] = dict(
-        id=f"case-L{n}",
-        ticket=f"L{n}",
-        case_type="city_event",
-        channel="hotline",
         title="t",
         category=key,
         category_name=name,
-        priority="normal",
         status=status,
         location_unit_id=street,
         location_path=f"/nj/{district}/{street}/",
@@ -42,7 +38,7 @@ def _case(n: int, street: str, received: datetime, status: str, **more: Any) -> 
         lat=lat + n * 0.001,
         lon=lon + n * 0.001,
     )
-    return CaseRecord(**{**values, **more})
+    return case_record(f"L{n}", **{**values, **more})
 
 
 def seed_live(session: Session, now: datetime) -> dict[str, int]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import select
 
 from activities.case import CaseActivities
-from core.db import MIGRATIONS, SessionFactory, make_engine, session_factory, session_scope
+from core.db import SessionFactory, make_engine, session_factory, session_scope
 from core.measures.facts import derive
 from core.measures.store import FACTS, STAGES, backfill
 from tests.activities.test_case import snapshot
+from tests.conftest import migrations
 from tests.measures.story import Story
 from workflows.contracts import RecordEventsInput, Status
 from workflows.shared.workcal import CST
@@ -113,9 +113,7 @@ def test_migration_0014_backfills_the_cases_already_projected(sqlite_db: str) ->
     sessions = session_factory(make_engine(sqlite_db))
     _write(CaseActivities(sessions), long_story().events, Status.ARCHIVED)
     before = _rows(sessions)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", sqlite_db)
+    cfg = migrations(sqlite_db)
     command.downgrade(cfg, "0012")
     command.upgrade(cfg, "head")
     assert _rows(sessions) == before and len(before[0]) == 12

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from typing import TypeVar
+import dataclasses
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlmodel import select
 from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
     ScheduleHandle,
+    ScheduleIntervalSpec,
     WorkflowHandle,
 )
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from core.cases.service import CaseService, IntakeRequest
 from core.config import Settings
 from core.db import make_engine, session_factory, session_scope
 from core.models import User
+from tests.conftest import running_worker
 from workflows.case.workflow import CaseWorkflow, start_search_attributes
-from workflows.contracts import Actor, CaseState, Role, Status
+from workflows.contracts import Actor, CaseEvent, CaseState, Command, Role, Status
 
 HANDLER = Actor("handler_nhl", "宁海路街道处置员", Role.HANDLER, "gl-nhl")
 DISPATCHER = Actor("dispatcher_gl", "鼓楼区派遣员", Role.DISPATCHER, "gl")
@@ -37,15 +43,23 @@ async def start_case(
     service: CaseService,
     category: str = "exposed_garbage",
     *,
+    title: str = "暴露垃圾",
     location: str = "gl-nhl-c1-g1",
     received_at: datetime | None = None,
+    history_limit: int | None = None,
 ) -> WorkflowHandle:
-    req = IntakeRequest(title="暴露垃圾", category=category, location_unit_id=location)
+    """Start a case as operator1 takes it, straight on the client (no projection awaited).
+
+    `history_limit` lowers the policy's continue-as-new threshold, for long-lived walks.
+    """
+    req = IntakeRequest(title=title, category=category, location_unit_id=location)
     with session_scope(service.sessions) as session:
         op = session.exec(select(User).where(User.username == "operator1")).one()
         inp = service.case_input(session, service.actor(op), req)
     if received_at is not None:
         inp.received_at = received_at
+    if history_limit is not None:
+        inp.policy = dataclasses.replace(inp.policy, history_limit=history_limit)
     return await service.client.start_workflow(
         CaseWorkflow.run,
         inp,
@@ -53,6 +67,29 @@ async def start_case(
         task_queue=service.settings.task_queue,
         search_attributes=start_search_attributes(inp),
     )
+
+
+def serving(service: CaseService) -> AbstractAsyncContextManager[Worker]:
+    """The case worker on the service's task queue, for as long as the `async with` lasts."""
+    return running_worker(service.client, service.settings.task_queue, service.sessions)
+
+
+async def dispatched_case(
+    service: CaseService, category: str = "exposed_garbage", **start: Any
+) -> tuple[WorkflowHandle, CaseState]:
+    """A case started as `start_case` starts it, once intake has dispatched it."""
+    handle = await start_case(service, category, **start)
+    return handle, await until_dispatched(handle)
+
+
+async def accepted_case(service: CaseService) -> tuple[WorkflowHandle, CaseState]:
+    """A 暴露垃圾 case that 宁海路街道 holds, dispatched and accepted by its handler."""
+    handle, _ = await dispatched_case(service)
+    return handle, await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+
+
+def named(events: list[CaseEvent], action: str) -> list[CaseEvent]:
+    return [e for e in events if e.action == action]
 
 
 async def state_of(handle: WorkflowHandle) -> CaseState:
@@ -63,6 +100,17 @@ async def until_dispatched(handle: WorkflowHandle) -> CaseState:
     update = await handle.execute_update(CaseWorkflow.confirm_intake)
     assert update.status == Status.DISPATCHED
     return update
+
+
+async def assert_schedule(
+    handle: ScheduleHandle, every: timedelta, workflow: str, task_queue: str
+) -> None:
+    """The schedule starts `workflow` on `task_queue` once every `every`."""
+    described = await handle.describe()
+    assert described.schedule.spec.intervals == [ScheduleIntervalSpec(every=every)]
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert (action.workflow, action.task_queue) == (workflow, task_queue)
 
 
 R = TypeVar("R")

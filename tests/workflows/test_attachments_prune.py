@@ -15,8 +15,6 @@ import pytest
 from sqlmodel import select
 from temporalio.client import (
     Client,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
 )
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -30,7 +28,7 @@ from core.models import UploadRecord
 from core.temporal.schedules import DELIVER_NOTIFICATIONS, PRUNE_ATTACHMENTS, ensure_schedules
 from core.temporal.worker import RUNNER
 from tests.media import picture
-from tests.workflows.support import first_scheduled_run
+from tests.workflows.support import assert_schedule, first_scheduled_run
 from workflows.attachments.prune import PruneAttachmentsWorkflow
 from workflows.contracts import PruneAttachmentsInput, PruneAttachmentsResult
 
@@ -111,15 +109,8 @@ async def test_the_worker_keeps_one_schedule_that_runs_the_clean_up(
     await ensure_schedules(client, settings.model_copy(update={"upload_cleanup_minutes": 45}))
     handle = client.get_schedule_handle(PRUNE_ATTACHMENTS)
     try:
-        described = await handle.describe()
-        assert described.schedule.spec.intervals == [
-            ScheduleIntervalSpec(every=timedelta(minutes=45))
-        ]
-        action = described.schedule.action
-        assert isinstance(action, ScheduleActionStartWorkflow)
-        assert (action.workflow, action.task_queue) == (
-            "PruneAttachmentsWorkflow",
-            settings.task_queue,
+        await assert_schedule(
+            handle, timedelta(minutes=45), "PruneAttachmentsWorkflow", settings.task_queue
         )
         schedules = [s.id async for s in await client.list_schedules()]
         assert schedules.count(PRUNE_ATTACHMENTS) <= 1  # listing lags; never two

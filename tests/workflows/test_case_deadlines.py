@@ -11,30 +11,30 @@ from temporalio.testing import WorkflowEnvironment
 from core.cases.service import CaseService
 from core.db import session_scope
 from core.models import CaseEventRecord
-from tests.conftest import running_worker
 from tests.workflows.support import (
     DISPATCHER,
     HANDLER,
-    start_case,
+    accepted_case,
+    dispatched_case,
+    serving,
     state_of,
-    until_dispatched,
 )
 from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Command, Status
 from workflows.shared.workcal import WorkCalendar, deadline
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+CAL = WorkCalendar()
 
 
 async def test_accept_deadline_passes_and_case_is_marked_overdue(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        state = await until_dispatched(handle)
+    async with serving(service):
+        handle, state = await dispatched_case(service)
         clock = state.clock
         assert clock.stage == "accept" and clock.due_at is not None and not clock.overdue
-        expected = deadline(clock.started_at, "1d", working=True, cal=WorkCalendar())  # type: ignore[arg-type]
+        expected = deadline(clock.started_at, "1d", working=True, cal=CAL)  # type: ignore[arg-type]
         assert clock.due_at == expected  # one working day on the Chinese calendar
 
         await ts_env.sleep(clock.due_at - clock.started_at - timedelta(minutes=1))  # type: ignore[operator]
@@ -52,10 +52,8 @@ async def test_accept_deadline_passes_and_case_is_marked_overdue(
 async def test_leaving_the_stage_in_time_means_no_overdue(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        state = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, state = await accepted_case(service)
         assert state.clock.stage == "handle"
         accept_due = state.clock.due_at
         await ts_env.sleep(timedelta(hours=2))
@@ -66,16 +64,13 @@ async def test_leaving_the_stage_in_time_means_no_overdue(
 async def test_parking_pauses_the_clock_and_unparking_resumes_the_remainder(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    cal = WorkCalendar()
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, accepted = await accepted_case(service)
         parked = await handle.execute_update(
             CaseWorkflow.park, Command(actor=DISPATCHER, reason="等待产权单位")
         )
         parked_at = (await handle.query(CaseWorkflow.get_timeline))[-1].at
-        remaining = cal.working_minutes_between(parked_at, accepted.clock.due_at)  # type: ignore[arg-type]
+        remaining = CAL.working_minutes_between(parked_at, accepted.clock.due_at)  # type: ignore[arg-type]
         assert parked.status == Status.PARKED and parked.clock.due_at is None
         assert parked.clock.paused_remaining_minutes == remaining
 
@@ -84,17 +79,14 @@ async def test_parking_pauses_the_clock_and_unparking_resumes_the_remainder(
         resumed = await handle.execute_update(CaseWorkflow.unpark, Command(actor=DISPATCHER))
         unparked_at = (await handle.query(CaseWorkflow.get_timeline))[-1].at
         assert resumed.status == Status.HANDLING
-        assert resumed.clock.due_at == cal.add_working_minutes(unparked_at, remaining)
+        assert resumed.clock.due_at == CAL.add_working_minutes(unparked_at, remaining)
 
 
 async def test_approved_extension_moves_the_deadline(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    cal = WorkCalendar()
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, accepted = await accepted_case(service)
         due = accepted.clock.due_at
         await handle.execute_update(
             CaseWorkflow.request_extension, Command(actor=HANDLER, reason="需协调物业", hours=16)
@@ -103,16 +95,15 @@ async def test_approved_extension_moves_the_deadline(
             CaseWorkflow.decide_extension,
             Command(actor=DISPATCHER, approve=True, reason="同意延期"),
         )
-        assert state.clock.due_at == cal.add_working_minutes(due, 16 * 60)  # type: ignore[arg-type]
+        assert state.clock.due_at == CAL.add_working_minutes(due, 16 * 60)  # type: ignore[arg-type]
         assert state.extension_count == 1 and state.pending_extension is None
 
 
 async def test_overdue_is_projected_to_the_read_model(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
+    async with serving(service):
+        handle, _ = await dispatched_case(service)
         await ts_env.sleep(timedelta(days=10))
         state = await state_of(handle)
         assert state.clock.overdue

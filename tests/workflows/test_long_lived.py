@@ -4,19 +4,14 @@ workflow id and deadline, and its clock fires in the new run as it would have in
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from core.cases.service import CaseService, IntakeRequest
-from core.db import session_scope
-from core.models import User
-from tests.conftest import running_worker
-from tests.workflows.support import HANDLER, state_of, until_dispatched
-from workflows.case.workflow import CaseWorkflow, start_search_attributes
+from core.cases.service import CaseService
+from tests.workflows.support import HANDLER, serving, start_case, state_of, until_dispatched
+from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Command
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -26,21 +21,8 @@ MAX_NOTES = 200
 async def test_a_case_past_the_threshold_continues_as_new_and_keeps_its_deadline(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    req = IntakeRequest(
-        title="暴露垃圾", category="exposed_garbage", location_unit_id="gl-nhl-c1-g1"
-    )
-    with session_scope(service.sessions) as session:
-        op = session.exec(select(User).where(User.username == "operator1")).one()
-        inp = service.case_input(session, service.actor(op), req)
-    inp.policy = dataclasses.replace(inp.policy, history_limit=120)
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await service.client.start_workflow(
-            CaseWorkflow.run,
-            inp,
-            id=f"case-{inp.ticket}",
-            task_queue=service.settings.task_queue,
-            search_attributes=start_search_attributes(inp),
-        )
+    async with serving(service):
+        handle = await start_case(service, history_limit=120)
         first_run = (await handle.describe()).run_id
         await until_dispatched(handle)
         accepted = await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))

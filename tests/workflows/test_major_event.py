@@ -19,8 +19,8 @@ from core.major_events import demo
 from core.major_events.models import MajorEventRecord
 from core.major_events.service import MajorEventIntake, MajorEventService
 from core.models import CaseEventRecord
-from tests.conftest import running_worker, user_named
-from tests.workflows.support import start_case, state_of, until_dispatched
+from tests.conftest import user_named
+from tests.workflows.support import dispatched_case, named, serving, state_of
 from workflows import registry
 from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import Actor, CaseEvent
@@ -69,18 +69,23 @@ def actor(service: CaseService, username: str = "supervisor1") -> Actor:
     return service.actor(user_named(service.sessions, username))
 
 
+async def responding(service: CaseService) -> tuple[Handle, Actor]:
+    """A Ⅲ event that supervisor1 has assessed and activated, and supervisor1 as its actor."""
+    handle = await start(service, "III")
+    me = actor(service)
+    await handle.execute_update(MajorEventWorkflow.assess, _assess(me))
+    await handle.execute_update(MajorEventWorkflow.activate, Activate(me))
+    return handle, me
+
+
 async def timeline(handle: Handle) -> list[CaseEvent]:
     return await handle.query(MajorEventWorkflow.get_timeline)
-
-
-def named(events: list[CaseEvent], action: str) -> list[CaseEvent]:
-    return [e for e in events if e.action == action]
 
 
 async def test_a_late_first_report_reminds_goes_overdue_and_climbs_to_the_city(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start(service, "III")
         state = await handle.query(MajorEventWorkflow.get_state)
         due = state.reports[0].clock.due_at
@@ -102,7 +107,7 @@ async def test_a_late_first_report_reminds_goes_overdue_and_climbs_to_the_city(
 async def test_grade_one_needs_a_phone_report_in_15_minutes_and_written_in_35(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start(service, "I")
         state = await handle.query(MajorEventWorkflow.get_state)
         await ts_env.sleep(timedelta(minutes=20))
@@ -118,11 +123,8 @@ async def test_grade_one_needs_a_phone_report_in_15_minutes_and_written_in_35(
 async def test_progress_reports_fall_due_at_8_and_17_while_the_response_runs(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start(service, "III")
-        me = actor(service)
-        await handle.execute_update(MajorEventWorkflow.assess, _assess(me))
-        await handle.execute_update(MajorEventWorkflow.activate, Activate(me))
+    async with serving(service):
+        handle, _ = await responding(service)
         await ts_env.sleep(timedelta(days=2))
         state = await handle.query(MajorEventWorkflow.get_state)
         events = await timeline(handle)
@@ -141,7 +143,7 @@ async def test_progress_reports_fall_due_at_8_and_17_while_the_response_runs(
 async def test_a_department_that_does_not_station_in_time_climbs_to_the_command(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start(service, "III")
         me, water = actor(service), actor(service, "handler_gl_water")
         events_service = MajorEventService(service.client, service.sessions, service.settings)
@@ -178,12 +180,9 @@ async def test_a_department_that_does_not_station_in_time_climbs_to_the_command(
 async def test_a_task_past_its_deadline_climbs_the_shared_ladder(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start(service, "III")
-        me = actor(service)
+    async with serving(service):
+        handle, me = await responding(service)
         events_service = MajorEventService(service.client, service.sessions, service.settings)
-        await handle.execute_update(MajorEventWorkflow.assess, _assess(me))
-        await handle.execute_update(MajorEventWorkflow.activate, Activate(me))
         task = events_service.prepare(
             user_named(service.sessions, "supervisor1"),
             "assign_task",
@@ -209,11 +208,8 @@ async def test_a_task_past_its_deadline_climbs_the_shared_ladder(
 async def test_a_regrade_moves_the_first_report_and_the_lead(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start(service, "III")
-        me = actor(service)
-        await handle.execute_update(MajorEventWorkflow.assess, _assess(me))
-        await handle.execute_update(MajorEventWorkflow.activate, Activate(me))
+    async with serving(service):
+        handle, me = await responding(service)
         state = await handle.execute_update(
             MajorEventWorkflow.regrade, Regrade(me, "II", "积水范围扩大，多人被困")
         )
@@ -226,7 +222,7 @@ async def test_a_regrade_moves_the_first_report_and_the_lead(
 async def test_a_long_event_continues_as_new_and_keeps_its_deadlines(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         handle = await start(service, "III", history_limit=80)
         first_run = (await handle.describe()).run_id
         me = actor(service)
@@ -270,9 +266,8 @@ def _assess(me: Actor) -> Assess:
 async def test_a_linked_case_tells_the_command_when_it_climbs(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        case = await start_case(service, "waterlogging", location="gl-nhl-c1-g2")
-        await until_dispatched(case)
+    async with serving(service):
+        case, _ = await dispatched_case(service, "waterlogging", location="gl-nhl-c1-g2")
         ticket = (await state_of(case)).ticket
         handle = await start(service, "III")
         me = actor(service)
@@ -292,7 +287,7 @@ async def test_a_linked_case_tells_the_command_when_it_climbs(
 async def test_the_demo_hook_stages_the_rainstorm_once(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
+    async with serving(service):
         staged = await stage_demo_cases(service.client, service.settings, service.sessions)
         again = await stage_demo_cases(service.client, service.settings, service.sessions)
         handle = service.client.get_workflow_handle_for(

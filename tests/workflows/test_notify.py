@@ -14,8 +14,6 @@ import pytest
 from sqlmodel import select
 from temporalio.client import (
     Client,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
 )
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -36,6 +34,7 @@ from tests.conftest import projected, user_named
 from tests.core.test_notify_delivery import CITIZEN, pending_row
 from tests.smtp import Mailbox, mailbox, smtp_settings
 from tests.workflows.support import (
+    assert_schedule,
     first_scheduled_run,
     start_case,
     state_of,
@@ -177,13 +176,9 @@ async def test_the_worker_keeps_one_schedule_that_runs_the_sender(
     await ensure_schedules(client, settings.model_copy(update={"notify_every_seconds": 30}))
     handle = client.get_schedule_handle(DELIVER_NOTIFICATIONS)
     try:
-        described = await handle.describe()
-        assert described.schedule.spec.intervals == [
-            ScheduleIntervalSpec(every=timedelta(seconds=30))
-        ]
-        action = described.schedule.action
-        assert isinstance(action, ScheduleActionStartWorkflow)
-        assert (action.workflow, action.task_queue) == ("DeliverNotificationsWorkflow", task_queue)
+        await assert_schedule(
+            handle, timedelta(seconds=30), "DeliverNotificationsWorkflow", task_queue
+        )
         pending_row(sessions, next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
         acts = NotifyActivities(sessions, settings)
         async with Worker(

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import select
-from temporalio.client import ScheduleActionStartWorkflow, ScheduleIntervalSpec
 from temporalio.testing import WorkflowEnvironment
 
 from core.cases.service import CaseService
@@ -21,7 +20,7 @@ from core.temporal.schedules import PROACTIVE_SCAN, SCHEDULES, ensure_schedules
 from core.temporal.worker import build_worker
 from tests.conftest import projected
 from tests.core.test_proactive_places import closed
-from tests.workflows.support import first_scheduled_run
+from tests.workflows.support import assert_schedule, first_scheduled_run
 from workflows.contracts import Status
 from workflows.proactive.contracts import ScanInput, ScanResult
 from workflows.proactive.scan import ProactiveScanWorkflow
@@ -86,11 +85,7 @@ async def test_the_worker_keeps_the_scan_s_schedule(
     await ensure_schedules(client, settings)
     handle = client.get_schedule_handle(PROACTIVE_SCAN)
     try:
-        described = await handle.describe()
-        assert described.schedule.spec.intervals == [ScheduleIntervalSpec(every=timedelta(hours=6))]
-        action = described.schedule.action
-        assert isinstance(action, ScheduleActionStartWorkflow)
-        assert (action.workflow, action.task_queue) == ("ProactiveScanWorkflow", task_queue)
+        await assert_schedule(handle, timedelta(hours=6), "ProactiveScanWorkflow", task_queue)
         async with build_worker(
             client, task_queue=task_queue, sessions=sessions, settings=settings
         ):

@@ -16,10 +16,12 @@ from tests.workflows.support import (
     DISPATCHER,
     HANDLER,
     SUPERVISOR,
+    accepted_case,
+    dispatched_case,
+    named,
     service_for,
-    start_case,
+    serving,
     state_of,
-    until_dispatched,
 )
 from workflows.case.workflow import CaseWorkflow
 from workflows.contracts import CaseEvent, Command, Status
@@ -33,10 +35,6 @@ async def timeline(handle: WorkflowHandle) -> list[CaseEvent]:
     return await handle.query(CaseWorkflow.get_timeline)
 
 
-def named(events: list[CaseEvent], action: str) -> list[CaseEvent]:
-    return [e for e in events if e.action == action]
-
-
 def fired_between(at: datetime, due: datetime | None, before: datetime) -> bool:
     """An alarm due at `due` fired in its own slot: never early, and (however loaded the host,
     its timer can fire late) before the next instant anything was scheduled for."""
@@ -46,9 +44,8 @@ def fired_between(at: datetime, due: datetime | None, before: datetime) -> bool:
 async def test_an_ignored_case_climbs_to_the_city_and_stays_there(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)  # 宁海路街道 holds it: ladder 鼓楼区 → 南京市
-        state = await until_dispatched(handle)
+    async with serving(service):
+        handle, state = await dispatched_case(service)  # 宁海路街道 holds it: 鼓楼区 → 南京市
         assert [u.id for u in state.escalation_chain] == ["gl", "nj"]
         await ts_env.sleep(timedelta(weeks=3))
         events = await timeline(handle)
@@ -109,8 +106,7 @@ async def test_reminders_fall_on_working_time_across_a_weekend_and_a_holiday(
     start = datetime.combine(friday, datetime.min.time(), CST).replace(hour=16)
     await ts_env.sleep(start - now)
     async with running_worker(service.client, task_queue, service.sessions):
-        handle = await start_case(service)
-        state = await until_dispatched(handle)
+        handle, state = await dispatched_case(service)
         await ts_env.sleep(timedelta(days=6))
         events = await timeline(handle)
 
@@ -136,10 +132,8 @@ async def test_reminders_fall_on_working_time_across_a_weekend_and_a_holiday(
 async def test_no_reminder_or_escalation_after_the_stage_is_left(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, _ = await accepted_case(service)
         await handle.execute_update(
             CaseWorkflow.submit_feedback, Command(actor=HANDLER, note="完成")
         )
@@ -153,9 +147,8 @@ async def test_no_reminder_or_escalation_after_the_stage_is_left(
 async def test_de_escalation_and_extension_reset_the_ladder(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        state = await until_dispatched(handle)
+    async with serving(service):
+        handle, state = await dispatched_case(service)
         await ts_env.sleep(state.clock.due_at - state.clock.started_at + timedelta(minutes=1))  # type: ignore[operator]
         assert (await state_of(handle)).clock.escalation_level == 1
         down = await handle.execute_update(
@@ -172,10 +165,8 @@ async def test_de_escalation_and_extension_reset_the_ladder(
 async def test_a_parked_case_is_reviewed_on_its_date(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service)
-        await until_dispatched(handle)
-        await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
+    async with serving(service):
+        handle, _ = await accepted_case(service)
         review = await ts_env.get_current_time() + timedelta(days=7)
         parked = await handle.execute_update(
             CaseWorkflow.park, Command(actor=DISPATCHER, reason="待产权认定", review_at=review)
@@ -194,9 +185,8 @@ async def test_a_parked_case_is_reviewed_on_its_date(
 async def test_a_category_sets_its_own_reminders(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        handle = await start_case(service, "manhole_cover")  # 部件: 鼓楼区水务局 holds it
-        state = await until_dispatched(handle)
+    async with serving(service):
+        _, state = await dispatched_case(service, "manhole_cover")  # 部件: 鼓楼区水务局 holds it
     clock = state.clock
     assert state.assigned_unit is not None and state.assigned_unit.id == "gl-dept-water"
     assert clock.limit_minutes == 60  # 签收 within one working hour

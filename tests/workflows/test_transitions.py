@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.cases import case_state
 from workflows.case.transitions import RULES, allowed_actions, check, check_version, target
 from workflows.contracts import (
     Action,
@@ -31,21 +32,12 @@ OPERATOR = Actor("o", "话务员", Role.OPERATOR, "nj")
 
 
 def case(status: Status, **kw: object) -> CaseState:
-    state = CaseState(
-        case_id="case-1",
-        ticket="1",
-        case_type="city_event",
+    state = case_state(
+        "1",
         title="t",
-        description="",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        category_kind="event",
         location=Location(
             unit_id="gl-nhl-c1-g1", path=["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"]
         ),
-        priority="normal",
-        channel="hotline",
-        external_id="",
         status=status,
         assigned_unit=Unit("gl-nhl", "宁海路街道"),
     )

@@ -14,10 +14,10 @@ from core import whistles
 from core.cases.service import ActionRequest, CaseService
 from core.db import session_scope
 from core.models import CaseEventRecord, InboxItem, WhistleRecord
-from tests.conftest import running_worker, user_named
-from tests.workflows.support import HANDLER, start_case, state_of, until_dispatched
+from tests.conftest import user_named
+from tests.workflows.support import accepted_case, named, serving, state_of
 from workflows.case.workflow import CaseWorkflow
-from workflows.contracts import CaseEvent, CaseState, Command, WhistleState
+from workflows.contracts import CaseState, WhistleState
 from workflows.shared.workcal import WorkCalendar
 from workflows.whistle.workflow import WhistleWorkflow
 
@@ -31,13 +31,6 @@ def fired_between(at: datetime, due: datetime, before: datetime) -> bool:
     """An alarm due at `due` fired in its own slot: never early, and (however loaded the host,
     its timer can fire late) before the next instant anything was scheduled for."""
     return due <= at < before
-
-
-async def case_in_handling(service: CaseService) -> WorkflowHandle:
-    handle = await start_case(service)  # 宁海路街道 holds it
-    await until_dispatched(handle)
-    await handle.execute_update(CaseWorkflow.accept, Command(actor=HANDLER))
-    return handle
 
 
 async def blow(service: CaseService, handle: WorkflowHandle, *depts: str) -> CaseState:
@@ -61,15 +54,11 @@ async def step(
     )
 
 
-def named(events: list[CaseEvent], action: str) -> list[CaseEvent]:
-    return [e for e in events if e.action == action]
-
-
 async def test_a_department_that_never_signs_climbs_the_ladder(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        case = await case_in_handling(service)
+    async with serving(service):
+        case, _ = await accepted_case(service)
         state = await blow(service, case, POLICE)
         member = state.whistles[0].members[0]
         await ts_env.sleep(timedelta(weeks=2))
@@ -118,8 +107,8 @@ async def test_a_department_that_never_signs_climbs_the_ladder(
 async def test_early_close_ends_the_round_and_records_co_handlers(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        case = await case_in_handling(service)
+    async with serving(service):
+        case, _ = await accepted_case(service)
         state = await blow(service, case, POLICE, WATER)
         police, water = (m.whistle_id for m in state.whistles[0].members)
         await step(service, police, "sign", POLICE_HANDLER)
@@ -144,8 +133,8 @@ async def test_early_close_ends_the_round_and_records_co_handlers(
 async def test_a_case_voided_with_open_whistles_cancels_them_cleanly(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        case = await case_in_handling(service)
+    async with serving(service):
+        case, _ = await accepted_case(service)
         state = await blow(service, case, POLICE, WATER)
         ids = [m.whistle_id for m in state.whistles[0].members]
         await step(service, ids[0], "sign", POLICE_HANDLER)
@@ -177,8 +166,8 @@ async def test_a_case_voided_with_open_whistles_cancels_them_cleanly(
 async def test_a_department_cannot_act_for_another_or_out_of_order(
     ts_env: WorkflowEnvironment, service: CaseService
 ) -> None:
-    async with running_worker(service.client, service.settings.task_queue, service.sessions):
-        case = await case_in_handling(service)
+    async with serving(service):
+        case, _ = await accepted_case(service)
         state = await blow(service, case, POLICE)
         wid = state.whistles[0].members[0].whistle_id
         handle = whistle(service, wid)

@@ -8,6 +8,7 @@ import pytest
 
 from core.config import Settings
 from core.whistles import whistle_spec
+from tests.cases import case_state
 from workflows.contracts import (
     Actor,
     BlowWhistle,
@@ -34,21 +35,12 @@ SPECS = {k: whistle_spec(k, v) for k, v in Settings().whistle_kinds.items()}
 
 
 def case(status: Status = Status.HANDLING) -> CaseState:
-    return CaseState(
-        case_id="case-T1",
-        ticket="T1",
-        case_type="city_event",
+    return case_state(
+        "T1",
         title="占道经营",
-        description="",
-        category="exposed_garbage",
-        category_name="暴露垃圾",
-        category_kind="event",
         location=Location(
             "gl-nhl-c1-g1", ["nj", "gl", "gl-nhl", "gl-nhl-c1", "gl-nhl-c1-g1"], "gl"
         ),
-        priority="normal",
-        channel="hotline",
-        external_id="",
         status=status,
         assigned_unit=STREET,
     )
