@@ -251,10 +251,10 @@ async def act(
     try:
         state: WhistleState = await handle.execute_update(stage, cmd, result_type=WhistleState)
     except WorkflowUpdateFailedError as err:
-        _hide_unseen(cases, user, whistle_id)  # the summoned department passes the validator
+        await _visible(cases, user, handle)  # the summoned department passes the validator
         raise refusal(err) from None
     except RPCError as err:
-        _hide_unseen(cases, user, whistle_id)
+        await _visible(cases, user, handle)
         if err.status == RPCStatusCode.NOT_FOUND and await _exists(handle):
             raise CaseError(
                 409, f"whistle {whistle_id} is over and takes no more steps", code="whistle_over"
@@ -264,12 +264,22 @@ async def act(
     return state
 
 
-def _hide_unseen(cases: CaseService, user: User, whistle_id: str) -> None:
-    """A refusal about a whistle the user may not see is the 404 of one that does not exist."""
-    with session_scope(cases.sessions) as session:
-        row = session.get(WhistleRecord, whistle_id)
-        if row is None or access.visible_case(session, user, row.ticket) is None:
-            raise CaseError(404, f"no whistle {whistle_id!r}", code="no_whistle")
+async def _visible(
+    cases: CaseService, user: User, handle: WorkflowHandle[Any, Any]
+) -> WhistleState:
+    """The whistle if `user` may see its case, else the 404 of one that does not exist.
+
+    The workflow names the case, not the read model: a department acting the moment it is
+    summoned may be ahead of the whistle's projection."""
+    try:
+        state: WhistleState = await handle.query("get_whistle", result_type=WhistleState)
+    except RPCError as err:
+        raise _whistle_rpc_error(err, handle.id) from None
+    try:
+        await cases.check_visible(user, state.ticket)
+    except CaseError:
+        raise CaseError(404, f"no whistle {handle.id!r}", code="no_whistle") from None
+    return state
 
 
 async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
@@ -284,15 +294,7 @@ async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
 async def detail(cases: CaseService, user: User, whistle_id: str) -> WhistleDetail:
     """The live whistle (its workflow) and its timeline (the audit trail), for who may see
     its case (the summoned department does); 404 for anyone else."""
-    handle = cases.client.get_workflow_handle(_checked(whistle_id))
-    try:
-        state = await handle.query("get_whistle", result_type=WhistleState)
-    except RPCError as err:
-        raise _whistle_rpc_error(err, whistle_id) from None
-    try:
-        await cases.check_visible(user, state.ticket)
-    except CaseError:
-        raise CaseError(404, f"no whistle {whistle_id!r}", code="no_whistle") from None
+    state = await _visible(cases, user, cases.client.get_workflow_handle(_checked(whistle_id)))
     query = (
         select(CaseEventRecord)
         .where(CaseEventRecord.case_id == whistle_id)
