@@ -37,8 +37,6 @@ from tests.web.test_browser import serving
 from workflows import registry
 from workflows.contracts import CaseInput
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 NAME, PHONE = "王小明", "13912345678"
 LINKED_NAME, LINKED_PHONE = "李四海", "13700001111"
 LAT, LON = boundaries(get_settings().boundaries_file).representative_point("gl-nhl-c1-g1") or (0, 0)

@@ -19,8 +19,6 @@ from tests.api.test_cases import CASE
 from tests.conftest import app_client, make_settings, outage, running_worker, token_for
 from tests.core.test_security import Clock
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(

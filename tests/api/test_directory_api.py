@@ -7,12 +7,9 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from core.db import SessionFactory
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CASE = {
     "title": "宁海路暴露垃圾",

@@ -22,7 +22,6 @@ from core.open311 import mint_open311_key
 from tests.api.test_open311 import in_read_model, point
 from tests.web.test_browser import serving
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 T = TypeVar("T")
 
 

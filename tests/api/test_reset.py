@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 from sqlmodel import col, select
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseEventRecord
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CASE = {
     "title": "湖南路暴露垃圾",

@@ -18,7 +18,6 @@ from core.models import CaseRecord
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in, log_out, record_case, serving
 
 pytestmark = [
-    pytest.mark.asyncio(loop_scope="session"),
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="no chromium at /usr/bin/chromium"),
 ]

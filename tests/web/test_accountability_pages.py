@@ -6,7 +6,6 @@ import io
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-import pytest
 import pytest_asyncio
 from openpyxl import load_workbook
 from temporalio.testing import WorkflowEnvironment
@@ -16,7 +15,6 @@ from tests.measures.live import seed_live
 from tests.web.support import Web, login, web_stack
 from workflows.shared.workcal import CST
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 MONTH = {"period": "2026-11"}
 
 

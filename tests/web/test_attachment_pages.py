@@ -18,7 +18,6 @@ from tests.api.test_attachments import hold_in_another_district
 from tests.media import gps_of, located_photo, pixels
 from tests.web.support import HX, Web, csrf, login, web_stack
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHA_INPUT = re.compile(r'name="attachments" value="([0-9a-f]{64})"')
 
 

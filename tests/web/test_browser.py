@@ -23,7 +23,7 @@ from core.db import make_engine, session_factory
 from tests.conftest import make_settings, running_worker
 from tests.web.test_attachment_pages import png
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -6,15 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from core.intake.geo import boundaries
 from tests.conftest import make_settings, projected
 from tests.web.support import HX, Web, login, new_case, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -28,7 +28,7 @@ from tests.api.test_codec import PHONE, REPORT
 from tests.conftest import CONVERTER, token_for
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in, log_out, serving
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from tests.web.test_browser import (
     serving,
 )
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 RECORD = """
 window.__csp = [];

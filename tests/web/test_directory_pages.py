@@ -6,7 +6,6 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
@@ -14,8 +13,6 @@ from temporalio.testing import WorkflowEnvironment
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord, Equipment
 from tests.web.support import HX, Web, login, new_case, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 PUMP = {
     "unit_id": "gl-dept-water",

@@ -20,7 +20,7 @@ from core.intake.geo import boundaries
 from tests.web.test_attachment_pages import png
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 SCREENS = Path(__file__).parent / "screens"
 PHONE = {"width": 390, "height": 844}

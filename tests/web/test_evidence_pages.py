@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from tests.web.support import HX, Web, csrf, login, new_case, post, web_stack
 from tests.web.test_attachment_pages import SHA_INPUT, png
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

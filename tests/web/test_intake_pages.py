@@ -21,8 +21,6 @@ from core.models import CaseRecord, LinkedReportRecord, Unit
 from tests.conftest import make_settings
 from tests.web.support import GARBAGE, HX, Web, csrf, login, post, web_stack
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 GRID = "gl-nhl-c1-g1"
 FIRST_PHONE, SECOND_PHONE = "13812345678", "13987654321"
 

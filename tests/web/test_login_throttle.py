@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import app_client, client_on, make_settings
 from tests.web.support import login
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 THROTTLED = "登录尝试过于频繁"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 from temporalio.testing import WorkflowEnvironment
@@ -14,7 +13,6 @@ from temporalio.testing import WorkflowEnvironment
 from tests.web.support import HX, Web, login, post, web_stack
 from tests.web.test_browser import browsing, log_in
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 EVENT = {
     "title": "鼓楼区暴雨内涝",
     "event_type": "natural_disaster",

@@ -15,7 +15,7 @@ from core.db import make_engine, session_factory, session_scope
 from core.models import CaseRecord
 from tests.web.test_browser import CHROMIUM, SHOTS, browsing, log_in, log_out
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 PHONE = ViewportSize(width=390, height=844)
 NINGHAI_ROAD = (32.0596, 118.7648)  # README's sample: 鼓楼区 宁海路街道

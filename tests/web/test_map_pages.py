@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from shapely.geometry import Point, shape
 from temporalio.testing import WorkflowEnvironment
@@ -14,8 +13,6 @@ from api.headers import content_security_policy
 from core.config import Settings
 from core.intake.geo import boundaries
 from tests.web.support import Web, login, new_case, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NINGHAI_ROAD = {"lat": "32.0596", "lon": "118.7648"}  # README's sample: 鼓楼区 宁海路街道
 

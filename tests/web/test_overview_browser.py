@@ -14,7 +14,7 @@ from core.db import make_engine, session_factory, session_scope
 from tests.measures.live import seed_live
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, log_in, serving
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 SIZES = {"wall": (1920, 1080), "phone": (390, 844)}
 
 

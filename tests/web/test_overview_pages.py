@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import session_scope
 from tests.measures.live import seed_live
 from tests.web.support import HX, Web, login, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

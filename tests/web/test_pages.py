@@ -6,7 +6,6 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import pytest_asyncio
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
@@ -14,8 +13,6 @@ from temporalio.testing import WorkflowEnvironment
 from core.db import session_scope
 from core.models import CaseRecord
 from tests.web.support import HX, Web, csrf, login, new_case, post, queue_row, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

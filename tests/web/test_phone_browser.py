@@ -19,7 +19,7 @@ from core.config import Settings
 from core.intake.geo import boundaries
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 740}

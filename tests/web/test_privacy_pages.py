@@ -8,7 +8,6 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 import pytest_asyncio
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
@@ -18,8 +17,6 @@ from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import projected
 from tests.web.support import Web, login, new_case, post, queue_row, web_stack
 from tests.web.test_public_pages import report, ticket_of, tracked, tracking_link
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -14,7 +14,7 @@ from core.config import Settings
 from core.intake.geo import boundaries
 from tests.web.test_browser import CHROMIUM, SHOTS, browsing
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 PHONE = "13912345678"
 

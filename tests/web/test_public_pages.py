@@ -23,8 +23,6 @@ from core.models import Attachment, CaseEventRecord, CaseRecord
 from tests.conftest import projected
 from tests.web.support import CSRF_INPUT, HX, Web, login, post, web_stack
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 MIB = 1024 * 1024
 PHONE = "13912345678"
 REPORT = {

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import pytest_asyncio
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
@@ -18,8 +17,6 @@ from core.cases import queues
 from core.db import session_scope
 from core.models import CaseRecord, User
 from tests.web.support import HX, Web, login, new_case, post, queue_row, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

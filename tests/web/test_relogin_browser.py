@@ -14,7 +14,6 @@ from core.security.sessions import revoke_user_sessions
 from tests.web.test_browser import CHROMIUM, browsing, log_in
 
 pytestmark = [
-    pytest.mark.asyncio(loop_scope="session"),
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="no chromium at /usr/bin/chromium"),
 ]

@@ -7,13 +7,10 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from tests.web.support import HX, Web, login, new_case, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -8,15 +8,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import make_settings
 from tests.web.support import HX, Web, login, new_case, post, web_stack
 from tests.workflows.support import service_for, start_case, until_dispatched
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 OVERRIDES = ("reassign", "change_category", "change_priority", "extend_deadline", "force_close")
 

@@ -6,7 +6,6 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
@@ -19,7 +18,6 @@ from tests.web.support import Web, login, post, web_stack
 from tests.web.test_evidence_pages import act, uploaded
 from tests.web.test_public_pages import csrf, report, ticket_of, tracked, tracking_link
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 CODE = re.compile(r'data-testid="query-code">([^<]+)<')
 
 

@@ -24,8 +24,6 @@ from tests.web.test_browser import (
     record_case,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 DEPTS = {"gl-dept-water": "handler_gl_water", "gl-dept-police": "handler_gl_police"}
 NEED = "占道经营与管线破损交织，需水务、公安到场会商"
 
