@@ -22,12 +22,6 @@ SHA_INPUT = re.compile(r'name="attachments" value="([0-9a-f]{64})"')
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
-
-
-@pytest_asyncio.fixture(loop_scope="session")
 async def limited(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Web]:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord, Equipment
-from tests.web.support import HX, Web, login, new_case, post, web_stack
+from tests.web.support import HX, Web, login, new_case, post
 
 PUMP = {
     "unit_id": "gl-dept-water",
@@ -22,12 +19,6 @@ PUMP = {
     "status": "available",
     "note": "",
 }
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 def equipment_id(sessions: SessionFactory, serial: str) -> int:

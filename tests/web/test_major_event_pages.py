@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
 from playwright.async_api import expect
 from temporalio.testing import WorkflowEnvironment
 
-from tests.web.support import HX, Web, login, post, web_stack
+from tests.web.support import HX, Web, login, post
 from tests.web.test_browser import browsing, log_in
 
 EVENT = {
@@ -20,12 +18,6 @@ EVENT = {
     "grade": "III",
     "location_unit_id": "gl-nhl",
 }
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def test_an_event_from_intake_to_its_board(web: Web) -> None:

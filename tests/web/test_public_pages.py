@@ -37,13 +37,11 @@ TICKET = re.compile(r'data-testid="ticket">([^<]+)<')
 
 
 @pytest.fixture
-def attachment_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Files of the test go to its own folder; small limits keep "too large" cheap to test."""
-    path = tmp_path / "attachments"
-    monkeypatch.setenv("CITYLOOP_ATTACHMENT_DIR", str(path))
+def attachment_dir(attachment_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's own folder, with small limits: "too large" is cheap to test."""
     monkeypatch.setenv("CITYLOOP_MAX_IMAGE_BYTES", str(1 * MIB))
     monkeypatch.setenv("CITYLOOP_MAX_VIDEO_BYTES", str(2 * MIB))
-    return path
+    return attachment_dir
 
 
 @pytest_asyncio.fixture(loop_scope="session")

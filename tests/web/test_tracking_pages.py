@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.cases import codes
 from core.db import session_scope
 from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import projected
-from tests.web.support import Web, login, post, web_stack
+from tests.web.support import Web, login, post
 from tests.web.test_evidence_pages import act, uploaded
 from tests.web.test_public_pages import csrf, report, ticket_of, tracked, tracking_link
 
 CODE = re.compile(r'data-testid="query-code">([^<]+)<')
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 def test_query_codes_are_short_readable_and_forgiving() -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from tests.web.support import HX, Web, login, new_case, post, web_stack
+from tests.web.support import HX, Web, login, new_case, post
 from tests.web.test_browser import (
     CHROMIUM,
     SHOTS,
@@ -26,12 +25,6 @@ from tests.web.test_browser import (
 
 DEPTS = {"gl-dept-water": "handler_gl_water", "gl-dept-police": "handler_gl_police"}
 NEED = "占道经营与管线破损交织，需水务、公安到场会商"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def case_in_handling(http: httpx.AsyncClient) -> str:
