@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from tests.web.browser import Desktop, browsing
 from tests.web.support import Web, web_stack
 
 
@@ -31,3 +32,12 @@ def attachment_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "attachments"
     monkeypatch.setenv("CITYLOOP_ATTACHMENT_DIR", str(path))
     return path
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def desktop(
+    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+) -> AsyncIterator[Desktop]:
+    """A Chromium page at desktop size on the served stack (SQLite), and its base URL."""
+    async with browsing(dev_env, sqlite_db, task_queue) as opened:
+        yield opened

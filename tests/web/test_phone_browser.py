@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
+from playwright.async_api import Dialog, Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.intake.geo import boundaries
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
+from tests.web.browser import chromium, needs_chromium, serving
 
 pytestmark = pytest.mark.browser
 
@@ -71,17 +71,11 @@ class Phone:
 @asynccontextmanager
 async def phone(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Phone]:
     expect.set_options(timeout=20_000)
-    async with serving(dev_env, db_url, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    async with serving(dev_env, db_url, task_queue) as base, chromium() as browser:
+        context = await browser.new_context(
+            locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
         )
-        try:
-            context = await browser.new_context(
-                locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
-            )
-            yield Phone(await context.new_page(), base)
-        finally:
-            await browser.close()
+        yield Phone(await context.new_page(), base)
 
 
 async def log_in(p: Phone, username: str) -> None:
@@ -245,7 +239,7 @@ async def citizen_reports(p: Phone, point: tuple[float, float]) -> None:
     await p.check("citizen-lookup", page.get_by_role("button", name="查询"))
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_field_pages_fit_a_phone_with_the_next_step_on_the_first_screen(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:

@@ -12,22 +12,21 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.intake.geo import boundaries
-from tests.web.test_browser import CHROMIUM, SHOTS, browsing
+from tests.web.browser import SHOTS, browsing, needs_chromium
 
 pytestmark = pytest.mark.browser
 
 PHONE = "13912345678"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_a_citizen_reports_with_a_photo_and_follows_the_tracking_link(
     dev_env: WorkflowEnvironment,
     sqlite_db: str,
     task_queue: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    attachment_dir: Path,
 ) -> None:
-    monkeypatch.setenv("CITYLOOP_ATTACHMENT_DIR", str(tmp_path / "attachments"))
     photo = tmp_path / "现场照片.png"
     Image.new("RGB", (640, 480), (60, 140, 90)).save(photo)
     fake = tmp_path / "fake.jpg"

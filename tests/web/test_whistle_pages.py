@@ -10,18 +10,17 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
-from temporalio.testing import WorkflowEnvironment
 
-from tests.web.support import HX, Web, login, new_case, post
-from tests.web.test_browser import (
-    CHROMIUM,
+from tests.web.browser import (
     SHOTS,
-    browsing,
+    Desktop,
+    handed_over,
     log_in,
     log_out,
+    needs_chromium,
     open_from_queue,
-    record_case,
 )
+from tests.web.support import HX, Web, login, new_case, post
 
 DEPTS = {"gl-dept-water": "handler_gl_water", "gl-dept-police": "handler_gl_police"}
 NEED = "占道经营与管线破损交织，需水务、公安到场会商"
@@ -241,49 +240,42 @@ async def test_the_queue_board_stats_and_access(web: Web) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
-async def test_a_whistle_in_the_browser(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
-) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        await log_in(page, base, "operator1")
-        ticket = await record_case(page)
-        await log_out(page)
+@needs_chromium
+async def test_a_whistle_in_the_browser(desktop: Desktop) -> None:
+    page, base = desktop
+    ticket = await handed_over(page, base, "handler_nhl")
+    await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
+    await page.get_by_test_id("whistle-fold").locator("summary").first.click()  # folded away
+    blow_form = page.get_by_test_id("whistle-blow")
+    await blow_form.get_by_label("吹哨类型").select_option("work_push")
+    await blow_form.get_by_label("鼓楼区水务局").check()
+    await blow_form.get_by_label("鼓楼区公安分局").check()
+    await blow_form.get_by_label("需求说明").fill(NEED)
+    await blow_form.get_by_role("button", name="吹哨").click()
+    await expect(page.get_by_test_id("whistle-status")).to_have_text("进行中")
+    await expect(page.get_by_test_id("whistle-member")).to_have_count(2)
+    await log_out(page)
 
-        await log_in(page, base, "handler_nhl")
-        await open_from_queue(page, ticket)
-        await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
-        await page.get_by_test_id("whistle-fold").locator("summary").first.click()  # folded away
-        blow_form = page.get_by_test_id("whistle-blow")
-        await blow_form.get_by_label("吹哨类型").select_option("work_push")
-        await blow_form.get_by_label("鼓楼区水务局").check()
-        await blow_form.get_by_label("鼓楼区公安分局").check()
-        await blow_form.get_by_label("需求说明").fill(NEED)
-        await blow_form.get_by_role("button", name="吹哨").click()
-        await expect(page.get_by_test_id("whistle-status")).to_have_text("进行中")
-        await expect(page.get_by_test_id("whistle-member")).to_have_count(2)
-        await log_out(page)
+    await log_in(page, base, "handler_gl_water")
+    await page.get_by_test_id("nav-whistles").click()
+    row = page.get_by_test_id("whistle-row").filter(has_text=ticket)
+    await _reload_until(page, row)
+    await expect(row).to_contain_text("待签收")
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/whistles.png", full_page=True)
+    await row.get_by_role("link", name=ticket).click()
+    await page.get_by_test_id("step-sign").get_by_role("button", name="签收").click()
+    await expect(page.get_by_test_id("whistle-step")).to_have_text("已签收，待联系")
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/whistle.png", full_page=True)
+    await log_out(page)
 
-        await log_in(page, base, "handler_gl_water")
-        await page.get_by_test_id("nav-whistles").click()
-        row = page.get_by_test_id("whistle-row").filter(has_text=ticket)
-        await _reload_until(page, row)
-        await expect(row).to_contain_text("待签收")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/whistles.png", full_page=True)
-        await row.get_by_role("link", name=ticket).click()
-        await page.get_by_test_id("step-sign").get_by_role("button", name="签收").click()
-        await expect(page.get_by_test_id("whistle-step")).to_have_text("已签收，待联系")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/whistle.png", full_page=True)
-        await log_out(page)
-
-        await log_in(page, base, "handler_nhl")
-        await open_from_queue(page, ticket)
-        water = page.get_by_test_id("whistle-member").filter(has_text="鼓楼区水务局")
-        await _reload_until(page, water.get_by_text("已签收，待联系"))
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/case-whistle.png", full_page=True)
+    await log_in(page, base, "handler_nhl")
+    await open_from_queue(page, ticket)
+    water = page.get_by_test_id("whistle-member").filter(has_text="鼓楼区水务局")
+    await _reload_until(page, water.get_by_text("已签收，待联系"))
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/case-whistle.png", full_page=True)
 
 
 async def _reload_until(page: Page, locator: Locator) -> None:
