@@ -52,6 +52,17 @@ async def handle_and_close(web: Web, ticket: str) -> list[str]:
     return photos
 
 
+async def closed_report(web: Web) -> tuple[str, str, str]:
+    """A citizen's report, handled and closed, its tracking page showing it 已办结: the
+    ticket, the tracking link and the link's token."""
+    done = await report(web.http)
+    ticket, link = ticket_of(done), tracking_link(done)
+    await tracked(web.http, link, "派遣")
+    await handle_and_close(web, ticket)
+    await tracked(web.http, link, "已办结")
+    return ticket, link, link.split("?t=", 1)[1]
+
+
 async def test_a_citizen_tracks_by_short_code_sees_photos_and_rates(web: Web) -> None:
     done = await report(web.http)
     ticket, link = ticket_of(done), tracking_link(done)
@@ -92,12 +103,7 @@ async def test_a_citizen_tracks_by_short_code_sees_photos_and_rates(web: Web) ->
 
 
 async def test_a_rating_without_a_choice_keeps_the_comment(web: Web) -> None:
-    done = await report(web.http)
-    ticket, link = ticket_of(done), tracking_link(done)
-    await tracked(web.http, link, "派遣")
-    await handle_and_close(web, ticket)
-    await tracked(web.http, link, "已办结")
-    token = link.split("?t=", 1)[1]
+    ticket, _link, token = await closed_report(web)
     refused = await web.http.post(
         f"/track/{ticket}/rate",
         data={"t": token, "comment": "还行", "csrf_token": await csrf(web.http)},
@@ -107,12 +113,7 @@ async def test_a_rating_without_a_choice_keeps_the_comment(web: Web) -> None:
 
 
 async def test_after_an_unsatisfied_rating_the_case_is_redone_and_rated_again(web: Web) -> None:
-    done = await report(web.http)
-    ticket, link = ticket_of(done), tracking_link(done)
-    await tracked(web.http, link, "派遣")
-    await handle_and_close(web, ticket)
-    await tracked(web.http, link, "已办结")
-    token = link.split("?t=", 1)[1]
+    ticket, link, token = await closed_report(web)
     first = await post(web.http, f"/track/{ticket}/rate", {"t": token, "rating": "unsatisfied"})
     assert "我们将重新办理" in first.text
     other_key = await post(web.http, f"/track/{ticket}/rate", {"t": token, "rating": "satisfied"})
