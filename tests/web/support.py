@@ -45,9 +45,18 @@ async def web_stack(client: Client, db_url: str, task_queue: str) -> AsyncIterat
     engine.dispose()
 
 
-async def csrf(http: httpx.AsyncClient) -> str:
-    """The session's CSRF token, as the login form carries it."""
-    page = await http.get("/login")
+def match(pattern: str, page: str) -> str:
+    """What `pattern` first matches in `page`, across lines; the test fails showing the page
+    where nothing does."""
+    found = re.search(pattern, page, re.S)
+    assert found, page
+    return found.group(0)
+
+
+async def csrf(http: httpx.AsyncClient, form: str = "/login") -> str:
+    """The session's CSRF token, as the page at `form` carries it: the login form, or the report
+    form for an anonymous citizen's session."""
+    page = await http.get(form)
     found = CSRF_INPUT.search(page.text)
     assert found, page.text
     return found.group(1)

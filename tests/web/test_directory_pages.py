@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord, Equipment
-from tests.web.support import HX, Web, login, new_case, post
+from tests.web.support import HX, Web, login, match, new_case, post
 
 PUMP = {
     "unit_id": "gl-dept-water",
@@ -29,11 +29,7 @@ def equipment_id(sessions: SessionFactory, serial: str) -> int:
 
 
 def row(page: str, serial: str) -> str:
-    found = re.search(
-        rf'<tr data-testid="equipment-row" data-serial="{serial}">.*?</tr>', page, re.S
-    )
-    assert found, page
-    return found.group(0)
+    return match(rf'<tr data-testid="equipment-row" data-serial="{serial}">.*?</tr>', page)
 
 
 async def test_browse_the_directory_by_unit(web: Web) -> None:

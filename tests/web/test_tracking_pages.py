@@ -11,9 +11,9 @@ from core.cases import codes
 from core.db import session_scope
 from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import projected
-from tests.web.support import Web, login, post
+from tests.web.support import Web, csrf, login, post
 from tests.web.test_evidence_pages import act, uploaded
-from tests.web.test_public_pages import csrf, report, ticket_of, tracked, tracking_link
+from tests.web.test_public_pages import report, ticket_of, tracked, tracking_link
 
 CODE = re.compile(r'data-testid="query-code">([^<]+)<')
 
@@ -106,7 +106,7 @@ async def test_a_rating_without_a_choice_keeps_the_comment(web: Web) -> None:
     ticket, _link, token = await closed_report(web)
     refused = await web.http.post(
         f"/track/{ticket}/rate",
-        data={"t": token, "comment": "还行", "csrf_token": await csrf(web.http)},
+        data={"t": token, "comment": "还行", "csrf_token": await csrf(web.http, "/report")},
     )
     assert refused.status_code == 422 and "请选择满意程度" in refused.text
     assert ">还行</textarea>" in refused.text

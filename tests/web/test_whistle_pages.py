@@ -20,7 +20,7 @@ from tests.web.browser import (
     needs_chromium,
     open_from_queue,
 )
-from tests.web.support import HX, Web, login, new_case, post
+from tests.web.support import HX, Web, login, match, new_case, post
 
 DEPTS = {"gl-dept-water": "handler_gl_water", "gl-dept-police": "handler_gl_police"}
 NEED = "占道经营与管线破损交织，需水务、公安到场会商"
@@ -56,17 +56,11 @@ async def until(
 
 
 def member_row(page: str, unit: str) -> str:
-    found = re.search(rf'<tr data-testid="whistle-member" data-unit="{unit}".*?</tr>', page, re.S)
-    assert found, page
-    return found.group(0)
+    return match(rf'<tr data-testid="whistle-member" data-unit="{unit}".*?</tr>', page)
 
 
 def queue_row(page: str, ticket: str) -> str:
-    found = re.search(
-        rf'<tr data-testid="whistle-row"[^>]*>(?:(?!</tr>).)*{ticket}.*?</tr>', page, re.S
-    )
-    assert found, page
-    return found.group(0)
+    return match(rf'<tr data-testid="whistle-row"[^>]*>(?:(?!</tr>).)*{ticket}.*?</tr>', page)
 
 
 async def test_a_street_whistles_two_departments_which_sign_contact_and_report(web: Web) -> None:
