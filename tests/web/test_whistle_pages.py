@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from tests.web.browser import (
     needs_chromium,
     open_from_queue,
 )
-from tests.web.support import HX, Web, login, match, new_case, post
+from tests.web.support import HX, Web, eventually, login, match, new_case, post
 
 DEPTS = {"gl-dept-water": "handler_gl_water", "gl-dept-police": "handler_gl_police"}
 NEED = "占道经营与管线破损交织，需水务、公安到场会商"
@@ -41,18 +40,6 @@ async def blow(
 ) -> httpx.Response:
     form: dict[str, str | list[str]] = {"kind": kind, "departments": departments, "need": NEED}
     return await post(http, f"/cases/{ticket}/whistles", form, HX)  # type: ignore[arg-type]
-
-
-async def until(
-    fetch: Callable[[], Awaitable[str]], check: Callable[[str], bool], what: str
-) -> str:
-    """Fetch a page until `check` holds (the case and the read model hear steps asynchronously)."""
-    for _ in range(200):
-        page = await fetch()
-        if check(page):
-            return page
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
 
 
 def member_row(page: str, unit: str) -> str:
@@ -95,7 +82,7 @@ async def test_a_street_whistles_two_departments_which_sign_contact_and_report(w
     # Each department finds it in its queue and takes its three steps on the whistle page.
     for dept, user in DEPTS.items():
         await login(http, user)
-        queue = await until(
+        queue = await eventually(
             lambda: _text(http, "/whistles"), lambda p: ticket in p, f"{dept} queue"
         )
         row = queue_row(queue, ticket)
@@ -106,7 +93,7 @@ async def test_a_street_whistles_two_departments_which_sign_contact_and_report(w
         await _steps(http, wid.group(1), arrived=dept == "gl-dept-police")
 
     await login(http, "handler_nhl")
-    done = await until(
+    done = await eventually(
         lambda: _text(http, f"/cases/{ticket}"),
         lambda p: 'data-testid="whistle-status">已完成<' in p,
         "the round is done",
@@ -208,7 +195,7 @@ async def test_the_queue_board_stats_and_access(web: Web) -> None:
     http = web.http
     ticket = await case_in_handling(http)
     await blow(http, ticket, ["gl-dept-water"])
-    board = await until(
+    board = await eventually(
         lambda: _text(http, "/whistles"), lambda p: ticket in p, "the street's board"
     )
     assert 'data-testid="whistle-board"' in board and "鼓楼区水务局" in queue_row(board, ticket)
