@@ -121,6 +121,13 @@ async def log_out(page: Page) -> None:
     await expect(page.get_by_role("heading", name="登录")).to_be_visible()
 
 
+async def screenshot(page: Page, name: str) -> None:
+    """Keep a full-page screenshot `name`.png for a human to look at, when
+    CITYLOOP_SCREENSHOT_DIR says where."""
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
 async def record_case(page: Page) -> str:
     """The operator's intake: returns the ticket of the new, auto-dispatched case."""
     await page.get_by_role("link", name="新建工单").click()
@@ -129,8 +136,7 @@ async def record_case(page: Page) -> str:
     await page.get_by_label("位置").select_option("gl-nhl-c1-g1")
     await page.get_by_label("详细地址").fill("宁海路与颐和路交叉口")
     await page.get_by_label("问题描述").fill("路口垃圾堆放两天未清运")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/intake.png", full_page=True)
+    await screenshot(page, "intake")
     await page.get_by_role("button", name="登记工单").click()
     await expect(page.get_by_test_id("status")).to_have_text("待签收")
     await expect(page.get_by_test_id("assigned-unit")).to_have_text("宁海路街道")
@@ -144,8 +150,7 @@ async def open_from_queue(page: Page, ticket: str) -> None:
             break
         await asyncio.sleep(0.1)
         await page.reload()
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/queue.png", full_page=True)
+    await screenshot(page, "queue")
     await row.get_by_role("link", name=ticket).click()
     await expect(page.get_by_test_id("ticket")).to_have_text(ticket)
 

@@ -9,7 +9,6 @@ import pytest
 from playwright.async_api import FilePayload, Page, expect
 
 from tests.web.browser import (
-    SHOTS,
     Desktop,
     handed_over,
     htmx_ready,
@@ -17,6 +16,7 @@ from tests.web.browser import (
     log_out,
     needs_chromium,
     open_from_queue,
+    screenshot,
 )
 from tests.web.test_attachment_pages import png
 
@@ -33,8 +33,7 @@ async def handle_case(page: Page) -> None:
     await progress.get_by_role("button", name="提交进展").click()
     await expect(status).to_have_text("处置中")
     await expect(page.get_by_test_id("event").filter(has_text="已到场，正在清运")).to_be_visible()
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/case.png", full_page=True)
+    await screenshot(page, "case")
     feedback = page.get_by_test_id("action-submit_feedback")
     await feedback.get_by_label("处置结果").fill("垃圾已清运完毕，路面已冲洗")
     await attach_photos(page, "submit_feedback", 2)
@@ -80,8 +79,7 @@ async def test_a_case_goes_from_intake_to_closed_in_the_browser(desktop: Desktop
         await expect(events.nth(i)).to_contain_text(actor)
     await expect(events.nth(5)).to_contain_text("垃圾已清运完毕")
     await expect(events.nth(6)).to_contain_text("核查结果：通过")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/case-closed.png", full_page=True)
+    await screenshot(page, "case-closed")
 
 
 async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(desktop: Desktop) -> None:
@@ -91,8 +89,7 @@ async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(desktop: 
     reassign = page.get_by_test_id("action-reassign")
     await reassign.get_by_label("改派至").select_option("gl-dept-urban")
     await reassign.get_by_label("原因").fill("属城管执法范围")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/case-supervisor.png", full_page=True)
+    await screenshot(page, "case-supervisor")
     await reassign.get_by_role("button", name="改派").click()
     await expect(page.get_by_test_id("assigned-unit")).to_have_text("鼓楼区城市管理局")
     await expect(page.get_by_test_id("event").last).to_contain_text("改派")
@@ -111,8 +108,7 @@ async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(desktop: 
     row = group.get_by_test_id("inbox-item")
     await expect(row).to_contain_text("改派")
     await expect(row).to_contain_text("属城管执法范围")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/inbox.png", full_page=True)
+    await screenshot(page, "inbox")
     await row.get_by_role("button", name="标为已读").click()
     await expect(row).to_contain_text("已读")
     await expect(badge).to_be_hidden()  # the count came back out of band
@@ -136,11 +132,9 @@ async def test_the_operator_picks_a_suggested_category_and_records_the_case(
     await pick.click()
     await expect(page.get_by_label("类别")).to_have_value("manhole_cover")
     await page.get_by_label("位置").select_option("gl-nhl-c1-g1")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/intake-suggested.png", full_page=True)
+    await screenshot(page, "intake-suggested")
     await page.get_by_role("button", name="登记工单").click()
     await expect(page.get_by_test_id("status")).to_have_text("待签收")
     case = page.get_by_test_id("case")
     await expect(case).to_contain_text("井盖缺失/破损")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/case-suggested.png", full_page=True)
+    await screenshot(page, "case-suggested")

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from core.db import make_engine, session_factory, session_scope
 from core.models import CaseRecord
-from tests.web.browser import SHOTS, Desktop, log_in, log_out, needs_chromium
+from tests.web.browser import Desktop, log_in, log_out, needs_chromium, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -69,8 +69,7 @@ async def test_a_click_on_the_map_picks_the_point_and_the_map_page_draws_the_cas
     assert abs(lat - NINGHAI_ROAD[0]) < 1e-4 and abs(lon - NINGHAI_ROAD[1]) < 1e-4
     await expect(page.get_by_test_id("map-where")).to_contain_text("鼓楼区 / 宁海路街道")
     await no_horizontal_overflow(page)
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/map-citizen-pick.png", full_page=True)
+    await screenshot(page, "map-citizen-pick")
     # The GCJ-02 shift for a tile provider that needs it: geotool-cn's figures, and back.
     there, back = await page.evaluate(
         "p => { const g = cityloopGeo.wgsToGcj(...p); return [g, cityloopGeo.gcjToWgs(...g)]; }",
@@ -99,15 +98,13 @@ async def test_a_click_on_the_map_picks_the_point_and_the_map_page_draws_the_cas
     listed = page.locator(f'[data-testid="map-case"][data-ticket="{ticket}"]')
     await expect(listed).to_be_visible()
     await no_horizontal_overflow(page)
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/map-page.png", full_page=True)
+    await screenshot(page, "map-page")
 
     await page.get_by_role("link", name=ticket).click()
     small = page.get_by_test_id("case-map")
     await expect(small).to_have_attribute("data-map-ready", "true")
     assert await small.get_attribute("data-cases") == "2"  # the point and its grid
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/map-case.png", full_page=True)
+    await screenshot(page, "map-case")
 
     # The grid worker's patrol form picks the same way.
     await log_out(page)

@@ -11,13 +11,13 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.web.browser import (
-    SHOTS,
     Desktop,
     handed_over,
     log_in,
     log_out,
     needs_chromium,
     open_from_queue,
+    screenshot,
 )
 from tests.web.support import HX, Web, eventually, login, match, new_case, post
 
@@ -242,21 +242,18 @@ async def test_a_whistle_in_the_browser(desktop: Desktop) -> None:
     row = page.get_by_test_id("whistle-row").filter(has_text=ticket)
     await _reload_until(page, row)
     await expect(row).to_contain_text("待签收")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/whistles.png", full_page=True)
+    await screenshot(page, "whistles")
     await row.get_by_role("link", name=ticket).click()
     await page.get_by_test_id("step-sign").get_by_role("button", name="签收").click()
     await expect(page.get_by_test_id("whistle-step")).to_have_text("已签收，待联系")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/whistle.png", full_page=True)
+    await screenshot(page, "whistle")
     await log_out(page)
 
     await log_in(page, base, "handler_nhl")
     await open_from_queue(page, ticket)
     water = page.get_by_test_id("whistle-member").filter(has_text="鼓楼区水务局")
     await _reload_until(page, water.get_by_text("已签收，待联系"))
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/case-whistle.png", full_page=True)
+    await screenshot(page, "case-whistle")
 
 
 async def _reload_until(page: Page, locator: Locator) -> None:
