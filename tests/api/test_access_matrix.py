@@ -50,8 +50,6 @@ from tests.web.support import login
 from workflows.case.transitions import RULES
 from workflows.contracts import Action, Role
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 R = access.Reach
 CITY = {R.AREA, R.BELOW}  # every case lies in the city, every holder is under it
 ROLES = {name: Role(role) for name, _, role, _ in USERS}

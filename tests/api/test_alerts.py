@@ -14,8 +14,6 @@ from core.intake.devices import mint_device_token
 from core.models import Device
 from tests.conftest import projected, token_for
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 WATER = "wl-gl-nhl-01"  # a demo device: water_level → waterlogging
 
 

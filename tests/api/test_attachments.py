@@ -21,8 +21,6 @@ from tests.conftest import api_client, make_settings, token_for
 from tests.media import gps_of, located_photo, pixels, video
 from workflows.contracts import Status
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 MP4 = video("clip.mp4")
 
 

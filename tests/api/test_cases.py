@@ -5,12 +5,9 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
 
 from core.db import SessionFactory
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CASE = {
     "title": "湖南路暴露垃圾",

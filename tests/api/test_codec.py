@@ -32,12 +32,10 @@ from core.intake.geo import boundaries
 from core.temporal.codec import KEY_ID, PayloadDecryptError
 from core.temporal.worker import data_converter
 from tests.conftest import CONVERTER, api_client, make_settings, running_worker, token_for
+from tests.web.browser import serving
 from tests.web.support import Web, login, web_stack
-from tests.web.test_browser import serving
 from workflows import registry
 from workflows.contracts import CaseInput
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NAME, PHONE = "王小明", "13912345678"
 LINKED_NAME, LINKED_PHONE = "李四海", "13700001111"

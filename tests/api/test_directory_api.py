@@ -7,12 +7,10 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from core.db import SessionFactory
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import eventually
 
 CASE = {
     "title": "宁海路暴露垃圾",
@@ -48,12 +46,11 @@ async def eventually_available(
     http: httpx.AsyncClient, headers: dict[str, str], serial: str
 ) -> dict[str, Any]:
     """The projection releases asynchronously: poll until it has."""
-    for _ in range(200):
-        found = await equipment(http, headers, serial)
-        if found["status"] == "available":
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{serial} was never released")
+    return await eventually(
+        lambda: equipment(http, headers, serial),
+        lambda found: found["status"] == "available",
+        f"{serial} released",
+    )
 
 
 async def test_allocate_conflict_and_release_when_the_case_moves_on(

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 
 import httpx
-import pytest
 from sqlmodel import func, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -14,8 +13,6 @@ from core.db import SessionFactory, session_scope
 from core.models import CaseRecord
 from tests.api.test_cases import CASE
 from tests.conftest import BIN, api_client, make_settings, projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def accepted_case(http: httpx.AsyncClient, sessions: SessionFactory) -> str:

@@ -5,7 +5,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import httpx
-import pytest
 from sqlmodel import func, select
 
 from core.config import get_settings
@@ -13,8 +12,6 @@ from core.db import SessionFactory, session_scope
 from core.intake.geo import boundaries
 from core.models import CaseRecord, LinkedReportRecord
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 LAT, LON = boundaries(get_settings().boundaries_file).representative_point("gl-nhl-c1-g1") or (0, 0)
 COVER = {

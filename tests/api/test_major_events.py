@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import SessionFactory
 from tests.conftest import token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 EVENT = {
     "case_type": "major_event",

@@ -19,8 +19,6 @@ from core.open311 import mint_open311_key
 from tests.conftest import token_for
 from workflows.shared.workcal import CST
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 BASE = "/open311/v2"
 SERVICE_FIELDS = [
     "service_code",

@@ -20,9 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from core.db import SessionFactory, session_scope
 from core.open311 import mint_open311_key
 from tests.api.test_open311 import in_read_model, point
-from tests.web.test_browser import serving
+from tests.web.browser import serving
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 T = TypeVar("T")
 
 

@@ -21,8 +21,6 @@ from core.errors import RETRY_AFTER_S
 from core.metrics import client_runtime
 from tests.conftest import CONVERTER, api_client, make_settings, running_worker, token_for
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 CASE = {
     "title": "湖南路暴露垃圾",
     "category": "exposed_garbage",

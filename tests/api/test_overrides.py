@@ -6,14 +6,11 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import col, select
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseEventRecord
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 GULOU = {"title": "暴露垃圾", "category": "exposed_garbage", "location_unit_id": "gl-nhl-c1-g1"}
 XUANWU = {"title": "暴露垃圾", "category": "exposed_garbage", "location_unit_id": "xw-xwm-c1-g1"}

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import select
 
 from core.config import Settings
@@ -18,8 +17,6 @@ from core.models import PublicationConsent
 from core.open311 import NOT_PUBLISHED, mint_open311_key
 from tests.api.test_open311 import BASE, created, in_read_model
 from tests.conftest import token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 # The published samples, and a phone: none may ever reach an Open311 GET.
 CALLER = "来电人王小明(身份证320102199001011234)投诉楼上住户…"

@@ -18,8 +18,6 @@ from core.config import RATE_LIMITS
 from tests.conftest import app_client, client_on, make_settings
 from tests.web.support import login
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 Send = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 ENDPOINTS: dict[str, Send] = {
     "report": lambda h: h.post("/report", data={"description": "x"}),

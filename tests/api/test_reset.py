@@ -3,17 +3,13 @@ the workflow, kept on the stored timeline, and a `reset` event says who, when an
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-import pytest
 from sqlmodel import col, select
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseEventRecord
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import eventually
 
 CASE = {
     "title": "湖南路暴露垃圾",
@@ -33,12 +29,13 @@ async def _accepted_case(http: httpx.AsyncClient, sessions: SessionFactory) -> d
 
 
 async def _until_reset(http: httpx.AsyncClient, ticket: str, headers: dict) -> dict:
-    for _ in range(200):  # the new run takes the post-reset signal on its next task
-        detail = (await http.get(f"/api/v1/cases/{ticket}", headers=headers)).json()
-        if detail["timeline"][-1]["action"] == "reset":
-            return detail
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"case {ticket} never recorded its reset")
+    async def detail() -> dict:
+        return (await http.get(f"/api/v1/cases/{ticket}", headers=headers)).json()
+
+    # the new run takes the post-reset signal on its next task
+    return await eventually(
+        detail, lambda d: d["timeline"][-1]["action"] == "reset", f"case {ticket} records its reset"
+    )
 
 
 async def test_a_supervisor_resets_a_case_to_before_an_action(

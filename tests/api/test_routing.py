@@ -4,13 +4,11 @@ routed by it (real worker, real Temporal dev server); the report is for supervis
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from core.db import SessionFactory
 from tests.api.test_cases import CASE
 from tests.conftest import token_for
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 OVERRIDE = {
     "category": "exposed_garbage",
     "area_unit_id": "gl-nhl",

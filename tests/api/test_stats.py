@@ -11,7 +11,6 @@ import pytest
 from core.db import SessionFactory, session_scope
 from tests.measures.fixture import seed
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 URL = "/api/v1/stats/measures"
 
 

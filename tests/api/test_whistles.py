@@ -7,15 +7,12 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import col, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseEventRecord, WhistleRecord
 from tests.conftest import projected, token_for
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 GULOU = {"title": "占道经营", "category": "exposed_garbage", "location_unit_id": "gl-nhl-c1-g1"}
 DEPTS = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from temporalio.client import Client
@@ -14,6 +15,7 @@ from temporalio.client import Client
 from core.db import SessionFactory, make_engine, session_factory
 from tests.conftest import api_client, make_settings, running_worker
 
+T = TypeVar("T")
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 HX = {"HX-Request": "true"}
 GARBAGE = {
@@ -45,9 +47,18 @@ async def web_stack(client: Client, db_url: str, task_queue: str) -> AsyncIterat
     engine.dispose()
 
 
-async def csrf(http: httpx.AsyncClient) -> str:
-    """The session's CSRF token, as the login form carries it."""
-    page = await http.get("/login")
+def match(pattern: str, page: str) -> str:
+    """What `pattern` first matches in `page`, across lines; the test fails showing the page
+    where nothing does."""
+    found = re.search(pattern, page, re.S)
+    assert found, page
+    return found.group(0)
+
+
+async def csrf(http: httpx.AsyncClient, form: str = "/login") -> str:
+    """The session's CSRF token, as the page at `form` carries it: the login form, or the report
+    form for an anonymous citizen's session."""
+    page = await http.get(form)
     found = CSRF_INPUT.search(page.text)
     assert found, page.text
     return found.group(1)
@@ -73,6 +84,17 @@ async def new_case(http: httpx.AsyncClient, **fields: str) -> str:
     response = await post(http, "/cases", {**GARBAGE, **fields})
     assert response.status_code == 303, response.text
     return response.headers["location"].rsplit("/", 1)[-1]
+
+
+async def eventually(fetch: Callable[[], Awaitable[T]], check: Callable[[T], bool], what: str) -> T:
+    """Fetch until `check` holds, for about ten seconds: the read model, a case's whistles and a
+    workflow's next run all catch up asynchronously. (Used by the API tests too.)"""
+    for _ in range(200):
+        got = await fetch()
+        if check(got):
+            return got
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
 
 
 async def queue_row(http: httpx.AsyncClient, ticket: str) -> str:

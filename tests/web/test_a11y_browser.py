@@ -9,19 +9,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import make_engine, session_factory, session_scope
 from core.models import CaseRecord
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in, log_out, record_case, serving
+from tests.web.browser import chromium, log_in, log_out, needs_chromium, record_case, serving
 
-pytestmark = [
-    pytest.mark.asyncio(loop_scope="session"),
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 AXE = Path(__file__).parents[2] / "web" / "static" / "vendor" / "axe-core" / "axe.min.js"
 # Each violation as "rule (impact): target — help", the serious and critical ones only.
@@ -77,54 +73,48 @@ class Axe:
 async def test_the_main_pages_of_every_role_have_no_serious_accessibility_violation(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:
-    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            # axe comes as an inline script: the page's CSP would refuse it (test_csp checks it)
-            context = await browser.new_context(locale="zh-CN", bypass_csp=True)
-            page = await context.new_page()
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            expect.set_options(timeout=20_000)
-            axe = Axe(page, base)
-            for path in ("/login", "/report", "/track"):
-                await axe.visit(path)
+    async with serving(dev_env, sqlite_db, task_queue) as base, chromium() as browser:
+        # axe comes as an inline script: the page's CSP would refuse it (test_csp checks it)
+        context = await browser.new_context(locale="zh-CN", bypass_csp=True)
+        page = await context.new_page()
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        expect.set_options(timeout=20_000)
+        axe = Axe(page, base)
+        for path in ("/login", "/report", "/track"):
+            await axe.visit(path)
 
-            await log_in(page, base, "operator1")
-            ticket = await record_case(page)
-            await axe.check("operator case page")
+        await log_in(page, base, "operator1")
+        ticket = await record_case(page)
+        await axe.check("operator case page")
+        await log_out(page)
+        await axe.visit(f"/track/{ticket}?t={_tracking_token(sqlite_db, ticket)}", "tracking")
+
+        await log_in(page, base, "handler_nhl")
+        await page.goto(f"{base}/cases/{ticket}")
+        await axe.check("handler case page")
+        await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
+        await expect(page.get_by_test_id("status")).to_have_text("已签收")
+        await _blow_whistle(page)
+        await axe.check("handler case page with a whistle")
+        await log_out(page)
+
+        for user, paths in STAFF.items():
+            await log_in(page, base, user)
+            await axe.check(f"{user} /")
+            for path in paths[1:]:
+                await axe.visit(path, f"{user} {path}")
+            if user == "handler_gl_water":  # the department answering the whistle
+                await page.goto(f"{base}/whistles")
+                await page.get_by_test_id("whistle-row").get_by_role("link").first.click()
+                await expect(page.get_by_test_id("step-sign")).to_be_visible()
+                await axe.check("department whistle page")
+            if user == "supervisor_gl":
+                await axe.visit(f"/cases/{ticket}", "supervisor case page")
+                # the check itself sees what it should: an unnamed button is serious
+                await page.evaluate(UNNAMED_BUTTON)
+                await axe.check("broken on purpose")
+                assert axe.found.pop().startswith("broken on purpose: button-name (critical)")
             await log_out(page)
-            await axe.visit(f"/track/{ticket}?t={_tracking_token(sqlite_db, ticket)}", "tracking")
-
-            await log_in(page, base, "handler_nhl")
-            await page.goto(f"{base}/cases/{ticket}")
-            await axe.check("handler case page")
-            await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
-            await expect(page.get_by_test_id("status")).to_have_text("已签收")
-            await _blow_whistle(page)
-            await axe.check("handler case page with a whistle")
-            await log_out(page)
-
-            for user, paths in STAFF.items():
-                await log_in(page, base, user)
-                await axe.check(f"{user} /")
-                for path in paths[1:]:
-                    await axe.visit(path, f"{user} {path}")
-                if user == "handler_gl_water":  # the department answering the whistle
-                    await page.goto(f"{base}/whistles")
-                    await page.get_by_test_id("whistle-row").get_by_role("link").first.click()
-                    await expect(page.get_by_test_id("step-sign")).to_be_visible()
-                    await axe.check("department whistle page")
-                if user == "supervisor_gl":
-                    await axe.visit(f"/cases/{ticket}", "supervisor case page")
-                    # the check itself sees what it should: an unnamed button is serious
-                    await page.evaluate(UNNAMED_BUTTON)
-                    await axe.check("broken on purpose")
-                    assert axe.found.pop().startswith("broken on purpose: button-name (critical)")
-                await log_out(page)
-        finally:
-            await browser.close()
     assert axe.checked >= 33
     assert axe.found == []
 

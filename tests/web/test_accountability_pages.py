@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
-import pytest_asyncio
 from openpyxl import load_workbook
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import session_scope
 from tests.measures.live import seed_live
-from tests.web.support import Web, login, web_stack
+from tests.web.support import Web, login
 from workflows.shared.workcal import CST
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 MONTH = {"period": "2026-11"}
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        with session_scope(stack.sessions) as session:
-            seed_live(session, datetime(2026, 11, 20, 12, tzinfo=CST))
-        yield stack
+@pytest.fixture
+def web(web: Web) -> Web:
+    """The stack with the live cases of November 2026 seeded."""
+    with session_scope(web.sessions) as session:
+        seed_live(session, datetime(2026, 11, 20, 12, tzinfo=CST))
+    return web
 
 
 async def test_units_are_ranked_and_each_number_opens_its_cases(web: Web) -> None:

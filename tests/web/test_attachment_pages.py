@@ -18,14 +18,7 @@ from tests.api.test_attachments import hold_in_another_district
 from tests.media import gps_of, located_photo, pixels
 from tests.web.support import HX, Web, csrf, login, web_stack
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHA_INPUT = re.compile(r'name="attachments" value="([0-9a-f]{64})"')
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 @pytest_asyncio.fixture(loop_scope="session")

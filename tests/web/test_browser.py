@@ -1,143 +1,26 @@
-"""One case from intake to 结案, driven through a real Chromium against the real stack.
-
-The app runs under uvicorn as a task of the test's event loop, next to the worker, so the
-browser talks to exactly what production runs: HTML over HTTP, htmx, sessions and CSRF.
-"""
+"""One case from intake to 结案, driven through a real Chromium against the real stack
+(tests/web/browser.py serves it)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.async_api import FilePayload, Page, async_playwright, expect
-from temporalio.testing import WorkflowEnvironment
+from playwright.async_api import FilePayload, Page, expect
 
-from api.app import create_app
-from core.db import make_engine, session_factory
-from tests.conftest import make_settings, running_worker
+from tests.web.browser import (
+    Desktop,
+    handed_over,
+    htmx_ready,
+    log_in,
+    log_out,
+    needs_chromium,
+    open_from_queue,
+    screenshot,
+)
 from tests.web.test_attachment_pages import png
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Where to keep screenshots for a human to look at; unset, none are taken.
-SHOTS = os.environ.get("CITYLOOP_SCREENSHOT_DIR", "")
-
-
-@asynccontextmanager
-async def serving(
-    dev_env: WorkflowEnvironment,
-    db_url: str,
-    task_queue: str,
-    *,
-    sock: socket.socket | None = None,
-) -> AsyncIterator[str]:
-    """Worker plus uvicorn on a free local port (or `sock`, bound already); yields the base URL."""
-    client = dev_env.client
-    engine = make_engine(db_url)
-    app = create_app(make_settings(db_url, client, task_queue), client=client)
-    if sock is None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))  # the port is ours from here on: no race for a "free" one
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    async with running_worker(client, task_queue, session_factory(engine)):
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if task.done():
-                task.result()  # startup failed: raise its error
-            await asyncio.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            await task
-    engine.dispose()
-
-
-@asynccontextmanager
-async def browsing(
-    dev_env: WorkflowEnvironment, db_url: str, task_queue: str
-) -> AsyncIterator[tuple[Page, str]]:
-    """The served stack and a Chromium page on it; yields the page and the base URL."""
-    expect.set_options(timeout=20_000)  # intake waits for routing on a shared dev server
-    async with serving(dev_env, db_url, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = await browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            # Irreversible actions ask first (a confirm dialog): the tests' users say yes.
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            yield page, base
-        finally:
-            await browser.close()
-
-
-async def log_in(page: Page, base: str, username: str) -> None:
-    await page.goto(f"{base}/")
-    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill("demo1234")
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_role("heading", name="工单队列")).to_be_visible()
-
-
-async def htmx_ready(page: Page, selector: str) -> None:
-    """Wait until htmx has processed `selector` (it keeps its data on the element): input typed
-    before that sends no request, however long the test then waits."""
-    await page.wait_for_function(
-        "s => { const e = document.querySelector(s); return !!(e && e['htmx-internal-data']); }",
-        arg=selector,
-    )
-
-
-async def log_out(page: Page) -> None:
-    await page.get_by_role("button", name="退出登录").click()
-    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
-
-
-async def record_case(page: Page) -> str:
-    """The operator's intake: returns the ticket of the new, auto-dispatched case."""
-    await page.get_by_role("link", name="新建工单").click()
-    await page.get_by_label("标题").fill("宁海路暴露垃圾")
-    await page.get_by_label("类别").select_option("exposed_garbage")
-    await page.get_by_label("位置").select_option("gl-nhl-c1-g1")
-    await page.get_by_label("详细地址").fill("宁海路与颐和路交叉口")
-    await page.get_by_label("问题描述").fill("路口垃圾堆放两天未清运")
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/intake.png", full_page=True)
-    await page.get_by_role("button", name="登记工单").click()
-    await expect(page.get_by_test_id("status")).to_have_text("待签收")
-    await expect(page.get_by_test_id("assigned-unit")).to_have_text("宁海路街道")
-    return (await page.get_by_test_id("ticket").inner_text()).strip()
-
-
-async def open_from_queue(page: Page, ticket: str) -> None:
-    row = page.get_by_test_id("case-row").filter(has_text=ticket)
-    for _ in range(50):  # the queue reads the read model, which the workflow writes async
-        if await row.count():
-            break
-        await asyncio.sleep(0.1)
-        await page.reload()
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/queue.png", full_page=True)
-    await row.get_by_role("link", name=ticket).click()
-    await expect(page.get_by_test_id("ticket")).to_have_text(ticket)
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 async def handle_case(page: Page) -> None:
@@ -150,8 +33,7 @@ async def handle_case(page: Page) -> None:
     await progress.get_by_role("button", name="提交进展").click()
     await expect(status).to_have_text("处置中")
     await expect(page.get_by_test_id("event").filter(has_text="已到场，正在清运")).to_be_visible()
-    if SHOTS:
-        await page.screenshot(path=f"{SHOTS}/case.png", full_page=True)
+    await screenshot(page, "case")
     feedback = page.get_by_test_id("action-submit_feedback")
     await feedback.get_by_label("处置结果").fill("垃圾已清运完毕，路面已冲洗")
     await attach_photos(page, "submit_feedback", 2)
@@ -170,111 +52,89 @@ async def attach_photos(page: Page, step: str, count: int) -> None:
     await expect(page.locator(f"#{step}-photo-list figure")).to_have_count(count)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
-async def test_a_case_goes_from_intake_to_closed_in_the_browser(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
-) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        await log_in(page, base, "operator1")
-        ticket = await record_case(page)
-        await log_out(page)
+async def test_a_case_goes_from_intake_to_closed_in_the_browser(desktop: Desktop) -> None:
+    page, base = desktop
+    ticket = await handed_over(page, base, "handler_nhl")
+    await handle_case(page)
+    await log_out(page)
 
-        await log_in(page, base, "handler_nhl")
-        await open_from_queue(page, ticket)
-        await handle_case(page)
-        await log_out(page)
+    await log_in(page, base, "verifier_gl")
+    await open_from_queue(page, ticket)
+    await page.get_by_role("button", name="核查通过").click()
+    await expect(page.get_by_test_id("status")).to_have_text("已结案")
 
-        await log_in(page, base, "verifier_gl")
-        await open_from_queue(page, ticket)
-        await page.get_by_role("button", name="核查通过").click()
-        await expect(page.get_by_test_id("status")).to_have_text("已结案")
-
-        events = page.get_by_test_id("event")
-        steps = [
-            ("受理", "王话务员"),
-            ("立案", "系统"),
-            ("派遣（自动）", "系统"),
-            ("签收", "宁海路街道处置员"),
-            ("处置进展", "宁海路街道处置员"),
-            ("反馈", "宁海路街道处置员"),
-            ("核查", "鼓楼区核查员"),
-        ]
-        await expect(events).to_have_count(len(steps))
-        for i, (action, actor) in enumerate(steps):
-            await expect(events.nth(i)).to_contain_text(action)
-            await expect(events.nth(i)).to_contain_text(actor)
-        await expect(events.nth(5)).to_contain_text("垃圾已清运完毕")
-        await expect(events.nth(6)).to_contain_text("核查结果：通过")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/case-closed.png", full_page=True)
+    events = page.get_by_test_id("event")
+    steps = [
+        ("受理", "王话务员"),
+        ("立案", "系统"),
+        ("派遣（自动）", "系统"),
+        ("签收", "宁海路街道处置员"),
+        ("处置进展", "宁海路街道处置员"),
+        ("反馈", "宁海路街道处置员"),
+        ("核查", "鼓楼区核查员"),
+    ]
+    await expect(events).to_have_count(len(steps))
+    for i, (action, actor) in enumerate(steps):
+        await expect(events.nth(i)).to_contain_text(action)
+        await expect(events.nth(i)).to_contain_text(actor)
+    await expect(events.nth(5)).to_contain_text("垃圾已清运完毕")
+    await expect(events.nth(6)).to_contain_text("核查结果：通过")
+    await screenshot(page, "case-closed")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
-async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
-) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        await log_in(page, base, "operator1")
-        ticket = await record_case(page)
-        await log_out(page)
+async def test_a_supervisor_reassigns_and_the_new_unit_reads_its_inbox(desktop: Desktop) -> None:
+    page, base = desktop
+    ticket = await handed_over(page, base, "supervisor_gl")
+    await page.get_by_test_id("override-reassign").locator("summary").click()
+    reassign = page.get_by_test_id("action-reassign")
+    await reassign.get_by_label("改派至").select_option("gl-dept-urban")
+    await reassign.get_by_label("原因").fill("属城管执法范围")
+    await screenshot(page, "case-supervisor")
+    await reassign.get_by_role("button", name="改派").click()
+    await expect(page.get_by_test_id("assigned-unit")).to_have_text("鼓楼区城市管理局")
+    await expect(page.get_by_test_id("event").last).to_contain_text("改派")
+    await log_out(page)
 
-        await log_in(page, base, "supervisor_gl")
-        await open_from_queue(page, ticket)
-        await page.get_by_test_id("override-reassign").locator("summary").click()
-        reassign = page.get_by_test_id("action-reassign")
-        await reassign.get_by_label("改派至").select_option("gl-dept-urban")
-        await reassign.get_by_label("原因").fill("属城管执法范围")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/case-supervisor.png", full_page=True)
-        await reassign.get_by_role("button", name="改派").click()
-        await expect(page.get_by_test_id("assigned-unit")).to_have_text("鼓楼区城市管理局")
-        await expect(page.get_by_test_id("event").last).to_contain_text("改派")
-        await log_out(page)
-
-        await log_in(page, base, "handler_gl_urban")
-        badge = page.get_by_test_id("unread-count")
-        for _ in range(50):  # the inbox is written by the projection, asynchronously
-            if await badge.is_visible():
-                break
-            await asyncio.sleep(0.1)
-            await page.reload()
-        await expect(badge).to_have_text("1")
-        await page.get_by_test_id("nav-inbox").click()
-        group = page.get_by_test_id("inbox-case").filter(has_text=ticket)
-        row = group.get_by_test_id("inbox-item")
-        await expect(row).to_contain_text("改派")
-        await expect(row).to_contain_text("属城管执法范围")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/inbox.png", full_page=True)
-        await row.get_by_role("button", name="标为已读").click()
-        await expect(row).to_contain_text("已读")
-        await expect(badge).to_be_hidden()  # the count came back out of band
+    await log_in(page, base, "handler_gl_urban")
+    badge = page.get_by_test_id("unread-count")
+    for _ in range(50):  # the inbox is written by the projection, asynchronously
+        if await badge.is_visible():
+            break
+        await asyncio.sleep(0.1)
+        await page.reload()
+    await expect(badge).to_have_text("1")
+    await page.get_by_test_id("nav-inbox").click()
+    group = page.get_by_test_id("inbox-case").filter(has_text=ticket)
+    row = group.get_by_test_id("inbox-item")
+    await expect(row).to_contain_text("改派")
+    await expect(row).to_contain_text("属城管执法范围")
+    await screenshot(page, "inbox")
+    await row.get_by_role("button", name="标为已读").click()
+    await expect(row).to_contain_text("已读")
+    await expect(badge).to_be_hidden()  # the count came back out of band
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
 async def test_the_operator_picks_a_suggested_category_and_records_the_case(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+    desktop: Desktop,
 ) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        await log_in(page, base, "operator1")
-        await page.get_by_role("link", name="新建工单").click()
-        await htmx_ready(page, "#description")  # htmx binds the suggestions' trigger first
-        await page.get_by_label("标题").fill("宁海路井盖丢失")
-        description = page.get_by_label("问题描述")
-        await description.fill("宁海路口井盖丢了，晚上路过很危险")
-        await description.press("End")  # typing (an input event) asks for suggestions
-        suggestions = page.get_by_test_id("category-suggestions")
-        pick = suggestions.get_by_role("button", name="井盖缺失/破损")
-        await expect(pick).to_be_visible()
-        await expect(page.get_by_label("类别")).to_have_value("")  # nothing chosen for them
-        await pick.click()
-        await expect(page.get_by_label("类别")).to_have_value("manhole_cover")
-        await page.get_by_label("位置").select_option("gl-nhl-c1-g1")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/intake-suggested.png", full_page=True)
-        await page.get_by_role("button", name="登记工单").click()
-        await expect(page.get_by_test_id("status")).to_have_text("待签收")
-        case = page.get_by_test_id("case")
-        await expect(case).to_contain_text("井盖缺失/破损")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/case-suggested.png", full_page=True)
+    page, base = desktop
+    await log_in(page, base, "operator1")
+    await page.get_by_role("link", name="新建工单").click()
+    await htmx_ready(page, "#description")  # htmx binds the suggestions' trigger first
+    await page.get_by_label("标题").fill("宁海路井盖丢失")
+    description = page.get_by_label("问题描述")
+    await description.fill("宁海路口井盖丢了，晚上路过很危险")
+    await description.press("End")  # typing (an input event) asks for suggestions
+    suggestions = page.get_by_test_id("category-suggestions")
+    pick = suggestions.get_by_role("button", name="井盖缺失/破损")
+    await expect(pick).to_be_visible()
+    await expect(page.get_by_label("类别")).to_have_value("")  # nothing chosen for them
+    await pick.click()
+    await expect(page.get_by_label("类别")).to_have_value("manhole_cover")
+    await page.get_by_label("位置").select_option("gl-nhl-c1-g1")
+    await screenshot(page, "intake-suggested")
+    await page.get_by_role("button", name="登记工单").click()
+    await expect(page.get_by_test_id("status")).to_have_text("待签收")
+    case = page.get_by_test_id("case")
+    await expect(case).to_contain_text("井盖缺失/破损")
+    await screenshot(page, "case-suggested")

@@ -4,23 +4,12 @@ confirmations, and call/navigate links, over the real app, worker and database."
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from core.intake.geo import boundaries
 from tests.conftest import make_settings, projected
-from tests.web.support import HX, Web, login, new_case, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
+from tests.web.support import HX, Web, login, new_case, post
 
 
 def _version(page: str, action: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,9 +26,9 @@ from core.db import make_engine, session_factory
 from core.devstack import DevServer, DevStackConfig
 from tests.api.test_codec import PHONE, REPORT
 from tests.conftest import CONVERTER, token_for
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in, log_out, serving
+from tests.web.browser import chromium, log_in, log_out, needs_chromium, serving
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,7 @@ async def case_in_ui(page: Page, url: str, status: int) -> None:
     assert (await answered.value).status == status
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_the_temporal_ui_shows_ciphertext_except_to_a_city_supervisor(
     tmp_path: Path, sqlite_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,8 +96,7 @@ async def test_the_temporal_ui_shows_ciphertext_except_to_a_city_supervisor(
         async with httpx.AsyncClient(base_url=base) as http:
             created = await http.post("/api/v1/reports", json=REPORT, headers=op)
         url = f"{workflows}/{created.json()['case']['case_id']}"
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             cannot = page.locator("#content").get_by_text("Codec Server could not connect")
             # Anyone: the cluster-level endpoint answers 401, the input stays ciphertext.
@@ -118,4 +117,3 @@ async def test_the_temporal_ui_shows_ciphertext_except_to_a_city_supervisor(
             # (the description line: the editor renders only the lines in view)
             await expect(page.locator("#content").get_by_text(PHONE).first).to_be_visible()
             await expect(cannot).to_have_count(0)
-            await browser.close()

@@ -9,20 +9,20 @@ errors Chromium prints for each.
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import BrowserContext, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, ConsoleMessage, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from tests.web.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.web.browser import (
+    chromium,
     htmx_ready,
     log_in,
     log_out,
+    needs_chromium,
     record_case,
     serving,
 )
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 RECORD = """
 window.__csp = [];
@@ -58,43 +58,37 @@ async def visit(page: Page, violations: Violations, url: str) -> None:
     await violations.collect(page)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_the_main_pages_load_under_the_csp_without_a_violation(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:
-    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = await browser.new_context(locale="zh-CN")
-            await context.add_init_script(RECORD)
-            violations = Violations(context)
-            page = await context.new_page()
-            page.on("console", violations.console)
-            expect.set_options(timeout=20_000)
+    async with serving(dev_env, sqlite_db, task_queue) as base, chromium() as browser:
+        context = await browser.new_context(locale="zh-CN")
+        await context.add_init_script(RECORD)
+        violations = Violations(context)
+        page = await context.new_page()
+        page.on("console", violations.console)
+        expect.set_options(timeout=20_000)
 
-            for path in ["/login", "/report", "/track", "/docs"]:
+        for path in ["/login", "/report", "/track", "/docs"]:
+            await visit(page, violations, base + path)
+        await expect(page.get_by_role("heading", name="cityloop")).to_be_visible()
+        await expect(page.get_by_text("/api/v1/cases").first).to_be_visible()
+        await violations.collect(page)  # Swagger UI rendered: its own styles included
+
+        await log_in(page, base, "operator1")
+        await suggested_category_is_picked(page, base)
+        await violations.collect(page)
+        ticket = await record_case(page)  # htmx posts and swaps, then the case page
+        await violations.collect(page)
+        await visit(page, violations, f"{base}/track")
+        for user, paths in STAFF_PAGES.items():
+            if user != "operator1":
+                await log_out(page)
+                await log_in(page, base, user)
+            for path in paths:
                 await visit(page, violations, base + path)
-            await expect(page.get_by_role("heading", name="cityloop")).to_be_visible()
-            await expect(page.get_by_text("/api/v1/cases").first).to_be_visible()
-            await violations.collect(page)  # Swagger UI rendered: its own styles included
-
-            await log_in(page, base, "operator1")
-            await suggested_category_is_picked(page, base)
-            await violations.collect(page)
-            ticket = await record_case(page)  # htmx posts and swaps, then the case page
-            await violations.collect(page)
-            await visit(page, violations, f"{base}/track")
-            for user, paths in STAFF_PAGES.items():
-                if user != "operator1":
-                    await log_out(page)
-                    await log_in(page, base, user)
-                for path in paths:
-                    await visit(page, violations, base + path)
-            await visit(page, violations, f"{base}/cases/{ticket}")
-        finally:
-            await browser.close()
+        await visit(page, violations, f"{base}/cases/{ticket}")
     assert violations.found == []
 
 

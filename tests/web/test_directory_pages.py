@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-import pytest_asyncio
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import SessionFactory, session_scope
 from core.models import CaseRecord, Equipment
-from tests.web.support import HX, Web, login, new_case, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import HX, Web, login, match, new_case, post
 
 PUMP = {
     "unit_id": "gl-dept-water",
@@ -27,12 +21,6 @@ PUMP = {
 }
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
-
-
 def equipment_id(sessions: SessionFactory, serial: str) -> int:
     with session_scope(sessions) as session:
         found = session.exec(select(Equipment.id).where(Equipment.serial == serial)).one()
@@ -41,11 +29,7 @@ def equipment_id(sessions: SessionFactory, serial: str) -> int:
 
 
 def row(page: str, serial: str) -> str:
-    found = re.search(
-        rf'<tr data-testid="equipment-row" data-serial="{serial}">.*?</tr>', page, re.S
-    )
-    assert found, page
-    return found.group(0)
+    return match(rf'<tr data-testid="equipment-row" data-serial="{serial}">.*?</tr>', page)
 
 
 async def test_browse_the_directory_by_unit(web: Web) -> None:

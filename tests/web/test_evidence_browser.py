@@ -12,15 +12,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.intake.geo import boundaries
+from tests.web.browser import chromium, needs_chromium, serving
 from tests.web.test_attachment_pages import png
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 SCREENS = Path(__file__).parent / "screens"
 PHONE = {"width": 390, "height": 844}
@@ -131,29 +131,21 @@ async def citizen_rates(page: Page, base: str, ticket: str, code: str) -> None:
     await shot(page, "citizen-rated")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_a_case_is_closed_with_photos_on_a_phone_and_rated_by_the_citizen(
     dev_env: WorkflowEnvironment,
     sqlite_db: str,
     task_queue: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    attachment_dir: Path,
 ) -> None:
-    monkeypatch.setenv("CITYLOOP_ATTACHMENT_DIR", str(tmp_path / "attachments"))
     expect.set_options(timeout=20_000)
-    async with serving(dev_env, sqlite_db, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            citizen, handler, verifier = [await phone(browser) for _ in range(3)]
-            ticket, code = await citizen_reports(citizen, base)
-            await handler_completes(handler, base, ticket)
-            await verifier_compares(verifier, base, ticket)
-            await citizen_rates(citizen, base, ticket, code)
-            timeline = verifier.get_by_test_id("event").filter(has_text="市民评价")
-            await verifier.reload()
-            await expect(timeline).to_contain_text("满意度：满意")
-            await expect(timeline).to_contain_text("回访结果：已解决")
-        finally:
-            await browser.close()
+    async with serving(dev_env, sqlite_db, task_queue) as base, chromium() as browser:
+        citizen, handler, verifier = [await phone(browser) for _ in range(3)]
+        ticket, code = await citizen_reports(citizen, base)
+        await handler_completes(handler, base, ticket)
+        await verifier_compares(verifier, base, ticket)
+        await citizen_rates(citizen, base, ticket, code)
+        timeline = verifier.get_by_test_id("event").filter(has_text="市民评价")
+        await verifier.reload()
+        await expect(timeline).to_contain_text("满意度：满意")
+        await expect(timeline).to_contain_text("回访结果：已解决")

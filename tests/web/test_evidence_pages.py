@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
-
-from tests.web.support import HX, Web, csrf, login, new_case, post, web_stack
+from tests.web.support import HX, Web, csrf, login, new_case, post
 from tests.web.test_attachment_pages import SHA_INPUT, png
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def uploaded(web: Web, *shades: int) -> list[str]:

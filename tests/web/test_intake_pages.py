@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import pytest_asyncio
 from PIL import Image
 from sqlmodel import func, select
 from temporalio.testing import WorkflowEnvironment
@@ -19,18 +17,15 @@ from core.db import SessionFactory, session_scope
 from core.intake.geo import boundaries
 from core.models import CaseRecord, LinkedReportRecord, Unit
 from tests.conftest import make_settings
-from tests.web.support import GARBAGE, HX, Web, csrf, login, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import GARBAGE, HX, Web, csrf, login, post
 
 GRID = "gl-nhl-c1-g1"
 FIRST_PHONE, SECOND_PHONE = "13812345678", "13987654321"
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, db_url, task_queue) as stack:
-        yield stack
+@pytest.fixture
+def web_db_url(db_url: str) -> str:
+    return db_url
 
 
 @pytest.fixture

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
-
-from tests.web.support import Web, login, post, web_stack
+from tests.web.support import Web, login, post
 
 HUGE = ["99999999999999999999", str(2**63 - 1), str(2**31)]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def test_ids_and_pages_past_their_bounds_are_422(web: Web) -> None:

@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import app_client, client_on, make_settings
 from tests.web.support import login
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 THROTTLED = "登录尝试过于频繁"
 
@@ -33,6 +30,12 @@ async def site(
         yield app, http
 
 
+async def wrong_password(http: httpx.AsyncClient, username: str, *, times: int) -> None:
+    """Log in as `username` with a wrong password `times` times, each refused with 401."""
+    for _ in range(times):
+        assert (await login(http, username, "guess")).status_code == 401
+
+
 def throttled(response: httpx.Response) -> bool:
     if response.status_code != 429:
         return False
@@ -45,8 +48,7 @@ async def test_a_user_name_is_throttled_after_its_failures_even_with_the_right_p
     site: tuple[FastAPI, httpx.AsyncClient],
 ) -> None:
     app, http = site
-    for _ in range(3):
-        assert (await login(http, "handler_nhl", "guess")).status_code == 401
+    await wrong_password(http, "handler_nhl", times=3)
     assert throttled(await login(http, "handler_nhl"))
     async with client_on(app, address="10.0.0.2") as elsewhere:  # per name, not per address
         assert throttled(await login(elsewhere, "handler_nhl"))
@@ -57,8 +59,7 @@ async def test_unknown_names_are_throttled_like_known_ones(
     site: tuple[FastAPI, httpx.AsyncClient],
 ) -> None:
     _app, http = site
-    for _ in range(3):
-        assert (await login(http, "ghost", "guess")).status_code == 401
+    await wrong_password(http, "ghost", times=3)
     assert throttled(await login(http, "ghost", "guess"))
     assert throttled(await login(http, " GHOST ", "guess"))  # the same name, however written
 
@@ -77,9 +78,8 @@ async def test_an_address_is_throttled_across_names(
 async def test_a_success_clears_the_users_failures(site: tuple[FastAPI, httpx.AsyncClient]) -> None:
     app, _http = site
     async with client_on(app, address="10.0.0.4") as http:
-        for _ in range(2):
-            assert (await login(http, "verifier_gl", "guess")).status_code == 401
+        await wrong_password(http, "verifier_gl", times=2)
         assert (await login(http, "verifier_gl")).status_code == 303
-        for _ in range(2):  # two more: four in all, but only two since the success
-            assert (await login(http, "verifier_gl", "guess")).status_code == 401
+        # two more: four in all, but only two since the success
+        await wrong_password(http, "verifier_gl", times=2)
         assert (await login(http, "verifier_gl")).status_code == 303

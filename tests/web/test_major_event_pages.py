@@ -4,17 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-import pytest_asyncio
 from playwright.async_api import expect
-from temporalio.testing import WorkflowEnvironment
 
-from tests.web.support import HX, Web, login, post, web_stack
-from tests.web.test_browser import browsing, log_in
+from tests.web.browser import Desktop, log_in
+from tests.web.support import HX, Web, login, post
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 EVENT = {
     "title": "鼓楼区暴雨内涝",
     "event_type": "natural_disaster",
@@ -22,12 +17,6 @@ EVENT = {
     "grade": "III",
     "location_unit_id": "gl-nhl",
 }
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def test_an_event_from_intake_to_its_board(web: Web) -> None:
@@ -75,21 +64,19 @@ async def test_a_handler_may_not_receive_an_event(web: Web) -> None:
     assert refused.status_code == 422 and 'data-testid="me-error"' in refused.text
 
 
-async def test_the_board_fits_a_phone_and_its_actions_work_in_the_browser(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
-) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        await page.set_viewport_size({"width": 390, "height": 844})
-        await log_in(page, base, "supervisor1")
-        await page.goto(f"{base}/major-events/new")
-        await page.get_by_label("事件名称").fill("鼓楼区暴雨内涝")
-        await page.get_by_label("事件级别").select_option("III")
-        await page.get_by_label("发生地（区域单元）").fill("gl-nhl")
-        await page.get_by_role("button", name="接报").click()
-        await expect(page.get_by_test_id("me-phase")).to_have_text("接报")
-        await page.get_by_test_id("me-act-assess").get_by_role("button").click()
-        await expect(page.get_by_test_id("me-phase")).to_have_text("研判定级")
-        await page.get_by_test_id("me-act-activate").get_by_role("button").click()
-        await expect(page.get_by_test_id("me-lead")).to_have_text("鼓楼区")
-        wide = await page.evaluate("document.documentElement.scrollWidth")
-        assert wide <= 390  # nothing sideways on a phone
+async def test_the_board_fits_a_phone_and_its_actions_work_in_the_browser(desktop: Desktop) -> None:
+    page, base = desktop
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await log_in(page, base, "supervisor1")
+    await page.goto(f"{base}/major-events/new")
+    await page.get_by_label("事件名称").fill("鼓楼区暴雨内涝")
+    await page.get_by_label("事件级别").select_option("III")
+    await page.get_by_label("发生地（区域单元）").fill("gl-nhl")
+    await page.get_by_role("button", name="接报").click()
+    await expect(page.get_by_test_id("me-phase")).to_have_text("接报")
+    await page.get_by_test_id("me-act-assess").get_by_role("button").click()
+    await expect(page.get_by_test_id("me-phase")).to_have_text("研判定级")
+    await page.get_by_test_id("me-act-activate").get_by_role("button").click()
+    await expect(page.get_by_test_id("me-lead")).to_have_text("鼓楼区")
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390  # nothing sideways on a phone

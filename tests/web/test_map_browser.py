@@ -9,13 +9,12 @@ import asyncio
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import make_engine, session_factory, session_scope
 from core.models import CaseRecord
-from tests.web.test_browser import CHROMIUM, SHOTS, browsing, log_in, log_out
+from tests.web.browser import Desktop, log_in, log_out, needs_chromium, screenshot
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 PHONE = ViewportSize(width=390, height=844)
 NINGHAI_ROAD = (32.0596, 118.7648)  # README's sample: 鼓楼区 宁海路街道
@@ -55,67 +54,63 @@ async def routed_unit(db_url: str, ticket: str) -> str:
     raise AssertionError(f"{ticket} never reached the read model")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_a_click_on_the_map_picks_the_point_and_the_map_page_draws_the_cases(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+    desktop: Desktop, sqlite_db: str
 ) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        refused: list[str] = []
-        page.on("console", lambda m: refused.extend([m.text] if "Policy" in m.text else []))
-        await page.set_viewport_size(PHONE)
-        await page.goto(f"{base}/report")
-        await click_on_the_map(page, *NINGHAI_ROAD)
-        lat = float(await page.get_by_label("纬度").input_value())
-        lon = float(await page.get_by_label("经度").input_value())
-        assert abs(lat - NINGHAI_ROAD[0]) < 1e-4 and abs(lon - NINGHAI_ROAD[1]) < 1e-4
-        await expect(page.get_by_test_id("map-where")).to_contain_text("鼓楼区 / 宁海路街道")
-        await no_horizontal_overflow(page)
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/map-citizen-pick.png", full_page=True)
-        # The GCJ-02 shift for a tile provider that needs it: geotool-cn's figures, and back.
-        there, back = await page.evaluate(
-            "p => { const g = cityloopGeo.wgsToGcj(...p);"
-            " return [g, cityloopGeo.gcjToWgs(...g)]; }",
-            list(NINGHAI_ROAD),
-        )
-        assert abs(there[0] - 32.0575586) < 1e-6 and abs(there[1] - 118.7700219) < 1e-6
-        assert abs(back[0] - NINGHAI_ROAD[0]) < 1e-8 and abs(back[1] - NINGHAI_ROAD[1]) < 1e-8
+    page, base = desktop
+    refused: list[str] = []
+    page.on("console", lambda m: refused.extend([m.text] if "Policy" in m.text else []))
+    await page.set_viewport_size(PHONE)
+    await page.goto(f"{base}/report")
+    await click_on_the_map(page, *NINGHAI_ROAD)
+    lat = float(await page.get_by_label("纬度").input_value())
+    lon = float(await page.get_by_label("经度").input_value())
+    assert abs(lat - NINGHAI_ROAD[0]) < 1e-4 and abs(lon - NINGHAI_ROAD[1]) < 1e-4
+    await expect(page.get_by_test_id("map-where")).to_contain_text("鼓楼区 / 宁海路街道")
+    await no_horizontal_overflow(page)
+    await screenshot(page, "map-citizen-pick")
+    # The GCJ-02 shift for a tile provider that needs it: geotool-cn's figures, and back.
+    there, back = await page.evaluate(
+        "p => { const g = cityloopGeo.wgsToGcj(...p); return [g, cityloopGeo.gcjToWgs(...g)]; }",
+        list(NINGHAI_ROAD),
+    )
+    assert abs(there[0] - 32.0575586) < 1e-6 and abs(there[1] - 118.7700219) < 1e-6
+    assert abs(back[0] - NINGHAI_ROAD[0]) < 1e-8 and abs(back[1] - NINGHAI_ROAD[1]) < 1e-8
 
-        await page.get_by_label("问题类型").select_option("exposed_garbage")
-        await page.get_by_label("问题描述").fill("宁海路边垃圾堆放两天未清运")
-        await page.get_by_label("手机号").fill("13912345678")
-        await page.get_by_role("button", name="提交", exact=True).click()
-        await expect(page.get_by_role("heading", name="提交成功")).to_be_visible()
-        ticket = (await page.get_by_test_id("ticket").inner_text()).strip()
-        assert "/gl/gl-nhl/" in await routed_unit(sqlite_db, ticket)
+    await page.get_by_label("问题类型").select_option("exposed_garbage")
+    await page.get_by_label("问题描述").fill("宁海路边垃圾堆放两天未清运")
+    await page.get_by_label("手机号").fill("13912345678")
+    await page.get_by_role("button", name="提交", exact=True).click()
+    await expect(page.get_by_role("heading", name="提交成功")).to_be_visible()
+    ticket = (await page.get_by_test_id("ticket").inner_text()).strip()
+    assert "/gl/gl-nhl/" in await routed_unit(sqlite_db, ticket)
 
-        await log_in(page, base, "dispatcher_gl")
-        await page.get_by_test_id("nav-map").click()
-        await expect(page.get_by_role("heading", name="工单地图")).to_be_visible()
-        drawn = page.get_by_test_id("map")
-        await expect(drawn).to_have_attribute("data-map-ready", "true")
-        assert int(await drawn.get_attribute("data-cases") or 0) >= 1
-        # 12 districts and 26 streets as SVG paths, and the cases as circles (also paths).
-        paths = await drawn.locator(".leaflet-overlay-pane path").count()
-        assert paths >= 12 + 26 + 1
-        listed = page.locator(f'[data-testid="map-case"][data-ticket="{ticket}"]')
-        await expect(listed).to_be_visible()
-        await no_horizontal_overflow(page)
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/map-page.png", full_page=True)
+    await log_in(page, base, "dispatcher_gl")
+    await page.get_by_test_id("nav-map").click()
+    await expect(page.get_by_role("heading", name="工单地图")).to_be_visible()
+    drawn = page.get_by_test_id("map")
+    await expect(drawn).to_have_attribute("data-map-ready", "true")
+    assert int(await drawn.get_attribute("data-cases") or 0) >= 1
+    # 12 districts and 26 streets as SVG paths, and the cases as circles (also paths).
+    paths = await drawn.locator(".leaflet-overlay-pane path").count()
+    assert paths >= 12 + 26 + 1
+    listed = page.locator(f'[data-testid="map-case"][data-ticket="{ticket}"]')
+    await expect(listed).to_be_visible()
+    await no_horizontal_overflow(page)
+    await screenshot(page, "map-page")
 
-        await page.get_by_role("link", name=ticket).click()
-        small = page.get_by_test_id("case-map")
-        await expect(small).to_have_attribute("data-map-ready", "true")
-        assert await small.get_attribute("data-cases") == "2"  # the point and its grid
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/map-case.png", full_page=True)
+    await page.get_by_role("link", name=ticket).click()
+    small = page.get_by_test_id("case-map")
+    await expect(small).to_have_attribute("data-map-ready", "true")
+    assert await small.get_attribute("data-cases") == "2"  # the point and its grid
+    await screenshot(page, "map-case")
 
-        # The grid worker's patrol form picks the same way.
-        await log_out(page)
-        await log_in(page, base, "grid_nhl")
-        await page.get_by_test_id("nav-patrol").click()
-        await click_on_the_map(page, *NINGHAI_ROAD)
-        await expect(page.get_by_test_id("map-where")).to_contain_text("鼓楼区 / 宁海路街道")
-        await no_horizontal_overflow(page)
-        assert refused == []
+    # The grid worker's patrol form picks the same way.
+    await log_out(page)
+    await log_in(page, base, "grid_nhl")
+    await page.get_by_test_id("nav-patrol").click()
+    await click_on_the_map(page, *NINGHAI_ROAD)
+    await expect(page.get_by_test_id("map-where")).to_contain_text("鼓楼区 / 宁海路街道")
+    await no_horizontal_overflow(page)
+    assert refused == []

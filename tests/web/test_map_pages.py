@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from shapely.geometry import Point, shape
-from temporalio.testing import WorkflowEnvironment
 
 from api.headers import content_security_policy
 from core.config import Settings
 from core.intake.geo import boundaries
-from tests.web.support import Web, login, new_case, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import Web, login, new_case
 
 NINGHAI_ROAD = {"lat": "32.0596", "lon": "118.7648"}  # README's sample: 鼓楼区 宁海路街道
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, db_url, task_queue) as stack:
-        yield stack
+@pytest.fixture
+def web_db_url(db_url: str) -> str:
+    return db_url
 
 
 async def test_boundaries_and_settings_are_served_to_anyone(web: Web) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import pytest
 from sqlmodel import func, select
 
 from core.db import session_scope
@@ -15,7 +14,6 @@ from tests.web.support import HX, Web
 from tests.web.test_public_pages import attachment_dir, report, ticket_of, tracking_link, web
 
 __all__ = ["attachment_dir", "web"]  # the fixtures
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 EMAIL = "li.xiuying@example.cn"
 
 

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
-
-from tests.web.support import HX, Web, login, new_case, queue_row, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
+from tests.web.support import HX, Web, login, new_case, queue_row
 
 
 async def test_intake_confirms_where_the_case_went_and_offers_the_next_call(web: Web) -> None:

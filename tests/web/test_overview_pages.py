@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import session_scope
 from tests.measures.live import seed_live
-from tests.web.support import HX, Web, login, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import HX, Web, login
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, db_url, task_queue) as stack:
-        with session_scope(stack.sessions) as session:
-            stack.expected = seed_live(session, datetime.now(UTC))  # type: ignore[attr-defined]
-        yield stack
+@pytest.fixture
+def web_db_url(db_url: str) -> str:
+    return db_url
+
+
+@pytest.fixture
+def web(web: Web) -> Web:
+    """The stack with live cases seeded; `web.expected` holds the counts they make."""
+    with session_scope(web.sessions) as session:
+        web.expected = seed_live(session, datetime.now(UTC))  # type: ignore[attr-defined]
+    return web
 
 
 def _tile(page: str, name: str) -> str:

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-import pytest_asyncio
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import session_scope
 from core.models import CaseRecord
-from tests.web.support import HX, Web, csrf, login, new_case, post, queue_row, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
+from tests.web.support import HX, Web, csrf, login, new_case, post, queue_row
 
 
 async def test_login_shows_an_error_for_a_bad_password_and_redirects_on_success(web: Web) -> None:

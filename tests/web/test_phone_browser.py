@@ -12,14 +12,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
+from playwright.async_api import Dialog, Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.intake.geo import boundaries
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
+from tests.web.browser import chromium, needs_chromium, serving
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 740}
@@ -50,6 +50,11 @@ class Phone:
         self.taps[self.role] += 1
         await target.click()
 
+    async def check_then_tap(self, name: str, primary: Locator) -> None:
+        """Check the page (its primary action `primary`), then tap that action."""
+        await self.check(name, primary)
+        await self.tap(primary)
+
     async def check(self, name: str, primary: Locator) -> None:
         """No sideways scroll, the primary action on the first screen; a screenshot kept."""
         page = self.page
@@ -71,17 +76,11 @@ class Phone:
 @asynccontextmanager
 async def phone(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Phone]:
     expect.set_options(timeout=20_000)
-    async with serving(dev_env, db_url, task_queue) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    async with serving(dev_env, db_url, task_queue) as base, chromium() as browser:
+        context = await browser.new_context(
+            locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
         )
-        try:
-            context = await browser.new_context(
-                locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
-            )
-            yield Phone(await context.new_page(), base)
-        finally:
-            await browser.close()
+        yield Phone(await context.new_page(), base)
 
 
 async def log_in(p: Phone, username: str) -> None:
@@ -128,23 +127,19 @@ async def handler_handles(p: Phone, ticket: str) -> None:
     page = p.page
     await log_in(p, "handler_nhl")
     link = await queue_link(p, ticket)
-    await p.check("handler-queue", link)
-    await p.tap(link)
+    await p.check_then_tap("handler-queue", link)
     accept = page.get_by_test_id("action-accept").get_by_role("button", name="签收")
-    await p.check("handler-case-dispatched", accept)
-    await p.tap(accept)
+    await p.check_then_tap("handler-case-dispatched", accept)
     await expect(page.get_by_test_id("status")).to_have_text("已签收")
     progress = page.get_by_test_id("bar-add_progress")
-    await p.check("handler-case-accepted", progress)
-    await p.tap(progress)
+    await p.check_then_tap("handler-case-accepted", progress)
     form = page.get_by_test_id("action-add_progress")
     await expect(form.get_by_label("进展说明")).to_be_focused()  # the keyboard opens there
     await form.get_by_label("进展说明").fill("已到场，正在排水")
     await p.tap(form.get_by_role("button", name="提交进展"))
     await expect(page.get_by_test_id("status")).to_have_text("处置中")
     bar = page.get_by_test_id("bar-submit_feedback")
-    await p.check("handler-case-handling", bar)
-    await p.tap(bar)
+    await p.check_then_tap("handler-case-handling", bar)
     form = page.get_by_test_id("action-submit_feedback")
     await form.get_by_label("处置结果").fill("积水已排除，垃圾已清运")
     await p.tap(form.get_by_role("button", name="提交反馈"))  # and says yes to the confirmation
@@ -194,11 +189,9 @@ async def department_signs(p: Phone, ticket: str) -> None:
         await page.reload()
     link = row.get_by_role("link", name=ticket)
     await expect(row.get_by_test_id("whistle-countdown")).to_have_text(re.compile(r"^剩 "))
-    await p.check("department-whistles", link)
-    await p.tap(link)
+    await p.check_then_tap("department-whistles", link)
     sign = page.get_by_test_id("step-sign").get_by_role("button", name="签收")
-    await p.check("department-whistle", sign)
-    await p.tap(sign)
+    await p.check_then_tap("department-whistle", sign)
     await expect(page.get_by_test_id("whistle-step")).to_have_text("已签收，待联系")
     await p.check("department-whistle-signed", page.get_by_test_id("whistle-step"))
     await log_out(p)
@@ -207,8 +200,7 @@ async def department_signs(p: Phone, ticket: str) -> None:
 async def grid_worker_reports(p: Phone, point: tuple[float, float]) -> None:
     page = p.page
     await log_in(p, "grid_nhl")
-    await p.check("grid-queue", page.get_by_test_id("nav-patrol"))
-    await p.tap(page.get_by_test_id("nav-patrol"))
+    await p.check_then_tap("grid-queue", page.get_by_test_id("nav-patrol"))
     category = page.get_by_label("类别")
     await p.check("grid-patrol", category)
     await category.select_option("exposed_garbage")
@@ -238,14 +230,13 @@ async def citizen_reports(p: Phone, point: tuple[float, float]) -> None:
     await page.get_by_label("手机号").fill("13912345678")
     await p.tap(page.get_by_role("button", name="提交", exact=True))
     link = page.get_by_test_id("tracking-link")
-    await p.check("citizen-submitted", link)
-    await p.tap(link)
+    await p.check_then_tap("citizen-submitted", link)
     await p.check("citizen-track", page.get_by_test_id("status"))
     await page.goto(f"{p.base}/track")
     await p.check("citizen-lookup", page.get_by_role("button", name="查询"))
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_field_pages_fit_a_phone_with_the_next_step_on_the_first_screen(
     dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
 ) -> None:

@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
-import pytest_asyncio
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import session_scope
 from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import projected
-from tests.web.support import Web, login, new_case, post, queue_row, web_stack
+from tests.web.support import Web, login, new_case, post, queue_row
 from tests.web.test_public_pages import report, ticket_of, tracked, tracking_link
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def test_a_supervisor_reads_who_saw_reporters_whole(web: Web) -> None:

@@ -12,22 +12,21 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.intake.geo import boundaries
-from tests.web.test_browser import CHROMIUM, SHOTS, browsing
+from tests.web.browser import browsing, needs_chromium, screenshot
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 PHONE = "13912345678"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 async def test_a_citizen_reports_with_a_photo_and_follows_the_tracking_link(
     dev_env: WorkflowEnvironment,
     sqlite_db: str,
     task_queue: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    attachment_dir: Path,
 ) -> None:
-    monkeypatch.setenv("CITYLOOP_ATTACHMENT_DIR", str(tmp_path / "attachments"))
     photo = tmp_path / "现场照片.png"
     Image.new("RGB", (640, 480), (60, 140, 90)).save(photo)
     fake = tmp_path / "fake.jpg"
@@ -65,8 +64,7 @@ async def test_a_citizen_reports_with_a_photo_and_follows_the_tracking_link(
         uploaded = page.get_by_test_id("upload")
         await expect(uploaded).to_have_count(1)
         await expect(uploaded.get_by_role("img", name="现场照片.png")).to_be_visible()
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/public-report.png", full_page=True)
+        await screenshot(page, "public-report")
 
         await page.get_by_role("button", name="提交", exact=True).click()
         await expect(page.get_by_role("heading", name="提交成功")).to_be_visible()
@@ -75,8 +73,7 @@ async def test_a_citizen_reports_with_a_photo_and_follows_the_tracking_link(
         await expect(link).to_have_text(
             re.compile(re.escape(f"{base}/track/{ticket}?t=") + r"[\w-]+$")
         )
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/public-submitted.png", full_page=True)
+        await screenshot(page, "public-submitted")
 
         await link.click()
         await expect(page.get_by_role("heading", name="处理进度")).to_be_visible()
@@ -85,5 +82,4 @@ async def test_a_citizen_reports_with_a_photo_and_follows_the_tracking_link(
         await expect(page.get_by_test_id("photos")).to_have_text("1 个")
         await expect(page.get_by_test_id("step").first).to_contain_text("受理")
         assert PHONE not in await page.content()
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/public-tracking.png", full_page=True)
+        await screenshot(page, "public-tracking")

@@ -21,9 +21,7 @@ from core.db import SessionFactory, session_scope
 from core.intake.geo import boundaries
 from core.models import Attachment, CaseEventRecord, CaseRecord
 from tests.conftest import projected
-from tests.web.support import CSRF_INPUT, HX, Web, login, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import HX, Web, csrf, login, post, web_stack
 
 MIB = 1024 * 1024
 PHONE = "13912345678"
@@ -39,13 +37,11 @@ TICKET = re.compile(r'data-testid="ticket">([^<]+)<')
 
 
 @pytest.fixture
-def attachment_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Files of the test go to its own folder; small limits keep "too large" cheap to test."""
-    path = tmp_path / "attachments"
-    monkeypatch.setenv("CITYLOOP_ATTACHMENT_DIR", str(path))
+def attachment_dir(attachment_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's own folder, with small limits: "too large" is cheap to test."""
     monkeypatch.setenv("CITYLOOP_MAX_IMAGE_BYTES", str(1 * MIB))
     monkeypatch.setenv("CITYLOOP_MAX_VIDEO_BYTES", str(2 * MIB))
-    return path
+    return attachment_dir
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -68,21 +64,13 @@ def png(size: tuple[int, int] = (64, 48)) -> bytes:
     return out.getvalue()
 
 
-async def csrf(http: httpx.AsyncClient) -> str:
-    """The anonymous session's CSRF token, as the report form carries it."""
-    page = await http.get("/report")
-    found = CSRF_INPUT.search(page.text)
-    assert found, page.text
-    return found.group(1)
-
-
 async def report(
     http: httpx.AsyncClient, headers: dict[str, str] | None = None, **fields: str
 ) -> httpx.Response:
     lat, lon = inside()
     data = {**REPORT, "lat": str(lat), "lon": str(lon), **fields}
     return await http.post(
-        "/report", data={**data, "csrf_token": await csrf(http)}, headers=headers
+        "/report", data={**data, "csrf_token": await csrf(http, "/report")}, headers=headers
     )
 
 
@@ -90,7 +78,7 @@ async def upload(
     http: httpx.AsyncClient, name: str, data: bytes, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     files = {"file": (name, data, "image/png")}
-    token = {"X-CSRF-Token": await csrf(http)}
+    token = {"X-CSRF-Token": await csrf(http, "/report")}
     return await http.post("/report/attachments", files=files, headers={**token, **(headers or {})})
 
 
@@ -362,7 +350,12 @@ async def test_a_photo_is_uploaded_shown_and_counted_on_the_tracking_page(web: W
 
 async def test_a_photo_posted_with_the_form_itself_works_without_javascript(web: Web) -> None:
     lat, lon = inside()
-    data = {**REPORT, "lat": str(lat), "lon": str(lon), "csrf_token": await csrf(web.http)}
+    data = {
+        **REPORT,
+        "lat": str(lat),
+        "lon": str(lon),
+        "csrf_token": await csrf(web.http, "/report"),
+    }
     files = [
         ("files", ("a.png", png(), "image/png")),
         ("files", ("b.png", png((30, 30)), "image/png")),
@@ -373,7 +366,7 @@ async def test_a_photo_posted_with_the_form_itself_works_without_javascript(web:
     assert 'data-testid="photos">2 个<' in page.text
 
     files = [("files", ("fake.jpg", b"nope", "image/jpeg"))]
-    data["csrf_token"] = await csrf(web.http)
+    data["csrf_token"] = await csrf(web.http, "/report")
     refused = await web.http.post("/report", data=data, files=files)
     assert refused.status_code == 422 and "fake.jpg：不是有效的图片或视频" in refused.text
 

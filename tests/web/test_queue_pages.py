@@ -5,28 +5,22 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.cases import queues
 from core.db import session_scope
 from core.models import CaseRecord, User
-from tests.web.support import HX, Web, login, new_case, post, queue_row, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import HX, Web, login, new_case, post, queue_row
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Web]:
+@pytest.fixture
+def web_db_url(db_url: str) -> str:
     """On SQLite and PostgreSQL: the queues' SQL (sums of CASE, ILIKE, replace) runs on both."""
-    async with web_stack(dev_env.client, db_url, task_queue) as stack:
-        yield stack
+    return db_url
 
 
 def _counts(page: str) -> dict[str, int]:

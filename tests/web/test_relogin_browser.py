@@ -6,43 +6,38 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.db import make_engine, session_factory, session_scope
 from core.models import User
 from core.security.sessions import revoke_user_sessions
-from tests.web.test_browser import CHROMIUM, browsing, log_in
+from tests.web.browser import Desktop, log_in, needs_chromium
 
-pytestmark = [
-    pytest.mark.asyncio(loop_scope="session"),
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 async def test_a_lost_session_logs_in_again_in_place_and_keeps_the_form(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
+    desktop: Desktop, sqlite_db: str
 ) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        await log_in(page, base, "operator1")
-        await _fill_intake(page, "颐和路井盖缺失")
+    page, base = desktop
+    await log_in(page, base, "operator1")
+    await _fill_intake(page, "颐和路井盖缺失")
 
-        _revoke(sqlite_db, "operator1")  # the session ends on the server (expired, revoked)
-        await page.get_by_role("button", name="登记工单").click()
-        await _log_in_again(page)
-        await expect(page.get_by_label("详细地址")).to_have_value("颐和路 12 号门前")
-        await page.get_by_role("button", name="登记工单").click()
-        await expect(page.get_by_test_id("ticket")).to_be_visible()
-        await expect(page.get_by_role("heading", name="颐和路井盖缺失")).to_be_visible()
+    _revoke(sqlite_db, "operator1")  # the session ends on the server (expired, revoked)
+    await page.get_by_role("button", name="登记工单").click()
+    await _log_in_again(page)
+    await expect(page.get_by_label("详细地址")).to_have_value("颐和路 12 号门前")
+    await page.get_by_role("button", name="登记工单").click()
+    await expect(page.get_by_test_id("ticket")).to_be_visible()
+    await expect(page.get_by_role("heading", name="颐和路井盖缺失")).to_be_visible()
 
-        # the cookie itself is lost: the page's CSRF token belongs to no session any more
-        await _fill_intake(page, "第二件：路灯不亮")
-        await page.context.clear_cookies()
-        await page.get_by_role("button", name="登记工单").click()
-        await _log_in_again(page)
-        await expect(page.get_by_label("标题")).to_have_value("第二件：路灯不亮")
-        await page.get_by_role("button", name="登记工单").click()
-        await expect(page.get_by_role("heading", name="第二件：路灯不亮")).to_be_visible()
+    # the cookie itself is lost: the page's CSRF token belongs to no session any more
+    await _fill_intake(page, "第二件：路灯不亮")
+    await page.context.clear_cookies()
+    await page.get_by_role("button", name="登记工单").click()
+    await _log_in_again(page)
+    await expect(page.get_by_label("标题")).to_have_value("第二件：路灯不亮")
+    await page.get_by_role("button", name="登记工单").click()
+    await expect(page.get_by_role("heading", name="第二件：路灯不亮")).to_be_visible()
 
 
 async def _fill_intake(page: Page, title: str) -> None:

@@ -5,21 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
-
-from tests.web.support import HX, Web, login, new_case, post, web_stack
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
+from tests.web.support import HX, Web, login, new_case, post
 
 
 async def _case_page_once(web: Web, ticket: str, text: str) -> str:

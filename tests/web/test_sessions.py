@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
@@ -21,8 +20,6 @@ from core.security.sessions import session_digest
 from tests.conftest import PRODUCTION, app_client, client_on, make_settings
 from tests.web.support import csrf, login
 from web.sessions import COOKIE
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

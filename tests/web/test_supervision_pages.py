@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
-import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import make_settings
 from tests.web.support import HX, Web, login, new_case, post, web_stack
 from tests.workflows.support import service_for, start_case, until_dispatched
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 OVERRIDES = ("reassign", "change_category", "change_priority", "extend_deadline", "force_close")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def test_a_supervisor_sees_override_forms_and_a_handler_does_not(web: Web) -> None:

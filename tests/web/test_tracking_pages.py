@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-import pytest_asyncio
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.cases import codes
 from core.db import session_scope
 from core.models import CaseEventRecord, CaseRecord
 from tests.conftest import projected
-from tests.web.support import Web, login, post, web_stack
+from tests.web.support import Web, csrf, login, post
 from tests.web.test_evidence_pages import act, uploaded
-from tests.web.test_public_pages import csrf, report, ticket_of, tracked, tracking_link
+from tests.web.test_public_pages import report, ticket_of, tracked, tracking_link
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 CODE = re.compile(r'data-testid="query-code">([^<]+)<')
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 def test_query_codes_are_short_readable_and_forgiving() -> None:
@@ -61,6 +50,17 @@ async def handle_and_close(web: Web, ticket: str) -> list[str]:
     await act(web, ticket, "verify", [("passed", "true")])
     await post(web.http, "/logout", {})
     return photos
+
+
+async def closed_report(web: Web) -> tuple[str, str, str]:
+    """A citizen's report, handled and closed, its tracking page showing it 已办结: the
+    ticket, the tracking link and the link's token."""
+    done = await report(web.http)
+    ticket, link = ticket_of(done), tracking_link(done)
+    await tracked(web.http, link, "派遣")
+    await handle_and_close(web, ticket)
+    await tracked(web.http, link, "已办结")
+    return ticket, link, link.split("?t=", 1)[1]
 
 
 async def test_a_citizen_tracks_by_short_code_sees_photos_and_rates(web: Web) -> None:
@@ -103,27 +103,17 @@ async def test_a_citizen_tracks_by_short_code_sees_photos_and_rates(web: Web) ->
 
 
 async def test_a_rating_without_a_choice_keeps_the_comment(web: Web) -> None:
-    done = await report(web.http)
-    ticket, link = ticket_of(done), tracking_link(done)
-    await tracked(web.http, link, "派遣")
-    await handle_and_close(web, ticket)
-    await tracked(web.http, link, "已办结")
-    token = link.split("?t=", 1)[1]
+    ticket, _link, token = await closed_report(web)
     refused = await web.http.post(
         f"/track/{ticket}/rate",
-        data={"t": token, "comment": "还行", "csrf_token": await csrf(web.http)},
+        data={"t": token, "comment": "还行", "csrf_token": await csrf(web.http, "/report")},
     )
     assert refused.status_code == 422 and "请选择满意程度" in refused.text
     assert ">还行</textarea>" in refused.text
 
 
 async def test_after_an_unsatisfied_rating_the_case_is_redone_and_rated_again(web: Web) -> None:
-    done = await report(web.http)
-    ticket, link = ticket_of(done), tracking_link(done)
-    await tracked(web.http, link, "派遣")
-    await handle_and_close(web, ticket)
-    await tracked(web.http, link, "已办结")
-    token = link.split("?t=", 1)[1]
+    ticket, link, token = await closed_report(web)
     first = await post(web.http, f"/track/{ticket}/rate", {"t": token, "rating": "unsatisfied"})
     assert "我们将重新办理" in first.text
     other_key = await post(web.http, f"/track/{ticket}/rate", {"t": token, "rating": "satisfied"})

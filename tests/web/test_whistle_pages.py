@@ -5,35 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Locator, Page, expect
-from temporalio.testing import WorkflowEnvironment
 
-from tests.web.support import HX, Web, login, new_case, post, web_stack
-from tests.web.test_browser import (
-    CHROMIUM,
-    SHOTS,
-    browsing,
+from tests.web.browser import (
+    Desktop,
+    handed_over,
     log_in,
     log_out,
+    needs_chromium,
     open_from_queue,
-    record_case,
+    screenshot,
 )
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.web.support import HX, Web, eventually, login, match, new_case, post
 
 DEPTS = {"gl-dept-water": "handler_gl_water", "gl-dept-police": "handler_gl_police"}
 NEED = "占道经营与管线破损交织，需水务、公安到场会商"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def web(dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str) -> AsyncIterator[Web]:
-    async with web_stack(dev_env.client, sqlite_db, task_queue) as stack:
-        yield stack
 
 
 async def case_in_handling(http: httpx.AsyncClient) -> str:
@@ -53,30 +42,12 @@ async def blow(
     return await post(http, f"/cases/{ticket}/whistles", form, HX)  # type: ignore[arg-type]
 
 
-async def until(
-    fetch: Callable[[], Awaitable[str]], check: Callable[[str], bool], what: str
-) -> str:
-    """Fetch a page until `check` holds (the case and the read model hear steps asynchronously)."""
-    for _ in range(200):
-        page = await fetch()
-        if check(page):
-            return page
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
-
-
 def member_row(page: str, unit: str) -> str:
-    found = re.search(rf'<tr data-testid="whistle-member" data-unit="{unit}".*?</tr>', page, re.S)
-    assert found, page
-    return found.group(0)
+    return match(rf'<tr data-testid="whistle-member" data-unit="{unit}".*?</tr>', page)
 
 
 def queue_row(page: str, ticket: str) -> str:
-    found = re.search(
-        rf'<tr data-testid="whistle-row"[^>]*>(?:(?!</tr>).)*{ticket}.*?</tr>', page, re.S
-    )
-    assert found, page
-    return found.group(0)
+    return match(rf'<tr data-testid="whistle-row"[^>]*>(?:(?!</tr>).)*{ticket}.*?</tr>', page)
 
 
 async def test_a_street_whistles_two_departments_which_sign_contact_and_report(web: Web) -> None:
@@ -111,7 +82,7 @@ async def test_a_street_whistles_two_departments_which_sign_contact_and_report(w
     # Each department finds it in its queue and takes its three steps on the whistle page.
     for dept, user in DEPTS.items():
         await login(http, user)
-        queue = await until(
+        queue = await eventually(
             lambda: _text(http, "/whistles"), lambda p: ticket in p, f"{dept} queue"
         )
         row = queue_row(queue, ticket)
@@ -122,7 +93,7 @@ async def test_a_street_whistles_two_departments_which_sign_contact_and_report(w
         await _steps(http, wid.group(1), arrived=dept == "gl-dept-police")
 
     await login(http, "handler_nhl")
-    done = await until(
+    done = await eventually(
         lambda: _text(http, f"/cases/{ticket}"),
         lambda p: 'data-testid="whistle-status">已完成<' in p,
         "the round is done",
@@ -224,7 +195,7 @@ async def test_the_queue_board_stats_and_access(web: Web) -> None:
     http = web.http
     ticket = await case_in_handling(http)
     await blow(http, ticket, ["gl-dept-water"])
-    board = await until(
+    board = await eventually(
         lambda: _text(http, "/whistles"), lambda p: ticket in p, "the street's board"
     )
     assert 'data-testid="whistle-board"' in board and "鼓楼区水务局" in queue_row(board, ticket)
@@ -250,49 +221,39 @@ async def test_the_queue_board_stats_and_access(web: Web) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
-async def test_a_whistle_in_the_browser(
-    dev_env: WorkflowEnvironment, sqlite_db: str, task_queue: str
-) -> None:
-    async with browsing(dev_env, sqlite_db, task_queue) as (page, base):
-        await log_in(page, base, "operator1")
-        ticket = await record_case(page)
-        await log_out(page)
+@needs_chromium
+async def test_a_whistle_in_the_browser(desktop: Desktop) -> None:
+    page, base = desktop
+    ticket = await handed_over(page, base, "handler_nhl")
+    await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
+    await page.get_by_test_id("whistle-fold").locator("summary").first.click()  # folded away
+    blow_form = page.get_by_test_id("whistle-blow")
+    await blow_form.get_by_label("吹哨类型").select_option("work_push")
+    await blow_form.get_by_label("鼓楼区水务局").check()
+    await blow_form.get_by_label("鼓楼区公安分局").check()
+    await blow_form.get_by_label("需求说明").fill(NEED)
+    await blow_form.get_by_role("button", name="吹哨").click()
+    await expect(page.get_by_test_id("whistle-status")).to_have_text("进行中")
+    await expect(page.get_by_test_id("whistle-member")).to_have_count(2)
+    await log_out(page)
 
-        await log_in(page, base, "handler_nhl")
-        await open_from_queue(page, ticket)
-        await page.get_by_test_id("action-accept").get_by_role("button", name="签收").click()
-        await page.get_by_test_id("whistle-fold").locator("summary").first.click()  # folded away
-        blow_form = page.get_by_test_id("whistle-blow")
-        await blow_form.get_by_label("吹哨类型").select_option("work_push")
-        await blow_form.get_by_label("鼓楼区水务局").check()
-        await blow_form.get_by_label("鼓楼区公安分局").check()
-        await blow_form.get_by_label("需求说明").fill(NEED)
-        await blow_form.get_by_role("button", name="吹哨").click()
-        await expect(page.get_by_test_id("whistle-status")).to_have_text("进行中")
-        await expect(page.get_by_test_id("whistle-member")).to_have_count(2)
-        await log_out(page)
+    await log_in(page, base, "handler_gl_water")
+    await page.get_by_test_id("nav-whistles").click()
+    row = page.get_by_test_id("whistle-row").filter(has_text=ticket)
+    await _reload_until(page, row)
+    await expect(row).to_contain_text("待签收")
+    await screenshot(page, "whistles")
+    await row.get_by_role("link", name=ticket).click()
+    await page.get_by_test_id("step-sign").get_by_role("button", name="签收").click()
+    await expect(page.get_by_test_id("whistle-step")).to_have_text("已签收，待联系")
+    await screenshot(page, "whistle")
+    await log_out(page)
 
-        await log_in(page, base, "handler_gl_water")
-        await page.get_by_test_id("nav-whistles").click()
-        row = page.get_by_test_id("whistle-row").filter(has_text=ticket)
-        await _reload_until(page, row)
-        await expect(row).to_contain_text("待签收")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/whistles.png", full_page=True)
-        await row.get_by_role("link", name=ticket).click()
-        await page.get_by_test_id("step-sign").get_by_role("button", name="签收").click()
-        await expect(page.get_by_test_id("whistle-step")).to_have_text("已签收，待联系")
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/whistle.png", full_page=True)
-        await log_out(page)
-
-        await log_in(page, base, "handler_nhl")
-        await open_from_queue(page, ticket)
-        water = page.get_by_test_id("whistle-member").filter(has_text="鼓楼区水务局")
-        await _reload_until(page, water.get_by_text("已签收，待联系"))
-        if SHOTS:
-            await page.screenshot(path=f"{SHOTS}/case-whistle.png", full_page=True)
+    await log_in(page, base, "handler_nhl")
+    await open_from_queue(page, ticket)
+    water = page.get_by_test_id("whistle-member").filter(has_text="鼓楼区水务局")
+    await _reload_until(page, water.get_by_text("已签收，待联系"))
+    await screenshot(page, "case-whistle")
 
 
 async def _reload_until(page: Page, locator: Locator) -> None:
