@@ -17,6 +17,9 @@ from tests.web.test_public_pages import report, ticket_of, tracked, tracking_lin
 
 CODE = re.compile(r'data-testid="query-code">([^<]+)<')
 
+# The status badge, not the word: the progress bar names 已办结 at every stage.
+CLOSED_BADGE = 'data-testid="status">已办结<'
+
 
 def test_query_codes_are_short_readable_and_forgiving() -> None:
     code = codes.query_code("secret", "CL20261202-000001")
@@ -59,7 +62,7 @@ async def closed_report(web: Web) -> tuple[str, str, str]:
     ticket, link = ticket_of(done), tracking_link(done)
     await tracked(web.http, link, "派遣")
     await handle_and_close(web, ticket)
-    await tracked(web.http, link, "已办结")
+    await tracked(web.http, link, CLOSED_BADGE)
     return ticket, link, link.split("?t=", 1)[1]
 
 
@@ -78,7 +81,7 @@ async def test_a_citizen_tracks_by_short_code_sees_photos_and_rates(web: Web) ->
     assert (await web.http.get(link)).status_code == 200  # the long token still works
 
     await handle_and_close(web, ticket)
-    page = await tracked(web.http, link, "已办结")
+    page = await tracked(web.http, link, CLOSED_BADGE)
     assert page.text.count('alt="处理后照片') == 2 and "data:image/jpeg;base64," in page.text
     assert "13912345678" not in page.text and "/files/" not in page.text
     assert 'data-testid="rate-form"' in page.text
