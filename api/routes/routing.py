@@ -65,9 +65,7 @@ def accept_override(body: OverrideIn, user: ApiUser, cases: Cases) -> OverrideOu
     response_model=OverrideOut,
     responses={**FORBIDDEN, **NOT_FOUND},
 )
-def revoke_override(
-    override_id: RowId, body: RevokeIn, user: ApiUser, cases: Cases
-) -> OverrideOut:
+def revoke_override(override_id: RowId, body: RevokeIn, user: ApiUser, cases: Cases) -> OverrideOut:
     """End an override (kept on record with who ended it and why); routing falls back to the
     catalogue's rule."""
     with session_scope(cases.sessions) as session:

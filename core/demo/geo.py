@@ -141,9 +141,7 @@ def _slices(area: BaseGeometry, n: int, axis: int) -> list[BaseGeometry]:
     west, south, east, north = area.bounds
     low, high = (west, east) if axis == 0 else (south, north)
     cuts = [low, *(_area_cut(area, k / n, axis) for k in range(1, n)), high]
-    return [
-        area.intersection(_band(area.bounds, cuts[i], cuts[i + 1], axis)) for i in range(n)
-    ]
+    return [area.intersection(_band(area.bounds, cuts[i], cuts[i + 1], axis)) for i in range(n)]
 
 
 def _area_cut(area: BaseGeometry, share: float, axis: int) -> float:

@@ -64,8 +64,9 @@ def _district_shape(tool: Any, adcode: str) -> Polygon | MultiPolygon:
     _, polygons = data.geometry(data.index_of(adcode, "district"))
     parts = []
     for rings in polygons:
-        coords = [[(x / data.scale, y / data.scale) for x, y in zip(*ring, strict=True)]
-                  for ring in rings]
+        coords = [
+            [(x / data.scale, y / data.scale) for x, y in zip(*ring, strict=True)] for ring in rings
+        ]
         parts.append(Polygon(coords[0], coords[1:]))
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 

@@ -117,8 +117,10 @@ def test_every_street_centre_lies_in_its_street(demo: Boundaries) -> None:
         assert resolved is not None and f"/{street_id}/" in AREA_UNITS[resolved].path
 
 
-README_SAMPLE = re.compile(r"^\| (?P<place>[^|]+?) \| (?P<lat>\d+\.\d+), (?P<lon>\d+\.\d+) \| "
-                           r"`(?P<unit>[a-z0-9-]+)`")
+README_SAMPLE = re.compile(
+    r"^\| (?P<place>[^|]+?) \| (?P<lat>\d+\.\d+), (?P<lon>\d+\.\d+) \| "
+    r"`(?P<unit>[a-z0-9-]+)`"
+)
 
 
 def test_every_readme_sample_routes_to_the_unit_it_names(demo: Boundaries) -> None:
