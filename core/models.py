@@ -630,6 +630,8 @@ class RoutingOverride(SQLModel, table=True):
     revoked_by: str = Field(default="", max_length=64)
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoke_reason: str = Field(default="", max_length=500)
+
+
 # ---- measures (issue 13): stage facts and per-case facts, derived from the audit trail -------
 class CaseStageRecord(SQLModel, table=True):
     """One stage a case went through (立案派遣, 签收, 处置, 核查, 回访), as its events tell it.
@@ -656,6 +658,20 @@ class CaseStageRecord(SQLModel, table=True):
     extensions: int = 0
 
 
+# Closed cases the measures count (core/measures/definitions.py `counted`), and what a measure
+# reads of them to find a P90 without visiting the table.
+COUNTED_CLOSED = "handling_minutes IS NOT NULL AND NOT direct_answer AND NOT voided"
+FACT_KEYS = [
+    "location_path",
+    "district_id",
+    "street_id",
+    "unit_id",
+    "category",
+    "channel",
+    "request_kind",
+]
+
+
 class CaseFactRecord(SQLModel, table=True):
     """What the measures count about one case (docs/measures.md), with the dimensions they
     group by copied from the case's row, so each measure reads one table."""
@@ -664,6 +680,16 @@ class CaseFactRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_facts_received", "received_at", "district_id"),
         Index("ix_case_facts_open", "closed_at", "district_id"),
+        # The P90 of a year reads only the facts in one histogram bucket of case_fact_months:
+        # an index-only scan of this partial index (core/measures/queries.py `_refine`).
+        Index(
+            "ix_case_facts_minutes",
+            "handling_minutes",
+            "received_at",
+            postgresql_include=FACT_KEYS,
+            postgresql_where=text(COUNTED_CLOSED),
+            sqlite_where=text(COUNTED_CLOSED),
+        ),
     )
 
     case_id: str = Field(primary_key=True, max_length=120)
@@ -701,3 +727,20 @@ class CaseFactRecord(SQLModel, table=True):
     direct_answer: bool = False
     lat: float | None = None
     lon: float | None = None
+
+
+class CaseFactMonthRecord(SQLModel, table=True):
+    """The facts of one month summed per group and place (docs/measures.md): what a year's
+    measures add up instead of reading a million facts. Kept by core/measures/rollup.py in the
+    transaction that writes the facts, so it always equals them."""
+
+    __tablename__ = "case_fact_months"
+
+    grouping: str = Field(primary_key=True, max_length=16)  # a key of GROUPINGS
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM, Beijing time, as received
+    place: str = Field(primary_key=True, max_length=400)  # location_path cut at the street
+    key: str = Field(primary_key=True, max_length=64)  # the group ("" for all)
+    # cases, each measure's numerator and denominator, handling minutes' count and sum
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # closed cases per handling-minutes bucket (core/measures/rollup.py BOUNDS)
+    hist: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,58 @@
+"""monthly sums of the case facts
+
+Revision ID: 0018_fact_months
+Revises: 0014
+Create Date: 2026-12-02 12:30:00.000000
+
+Scale (issue 13): `case_fact_months`, the facts of each month summed per grouping, place and
+group (counts, and a histogram of handling minutes), which a year's measures add up instead of
+reading a million facts; and `ix_case_facts_minutes`, a partial index on the closed counted
+facts' handling minutes (covering the group keys on PostgreSQL) from which the exact P90 reads
+one histogram bucket. The sums are built from the facts already stored (core/measures/rollup.py).
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+COUNTED_CLOSED = "handling_minutes IS NOT NULL AND NOT direct_answer AND NOT voided"
+FACT_KEYS = ['location_path', 'district_id', 'street_id', 'unit_id', 'category', 'channel',
+             'request_kind']
+
+
+revision = '0018_fact_months'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def _str(length: int) -> sqlmodel.sql.sqltypes.AutoString:
+    return sqlmodel.sql.sqltypes.AutoString(length=length)
+
+
+def upgrade() -> None:
+    op.create_table('case_fact_months',
+    sa.Column('grouping', _str(16), nullable=False),
+    sa.Column('month', _str(7), nullable=False),
+    sa.Column('place', _str(400), nullable=False),
+    sa.Column('key', _str(64), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('hist', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('grouping', 'month', 'place', 'key')
+    )
+    op.create_index('ix_case_facts_minutes', 'case_facts', ['handling_minutes', 'received_at'],
+                    postgresql_include=FACT_KEYS,
+                    postgresql_where=sa.text(COUNTED_CLOSED),
+                    sqlite_where=sa.text(COUNTED_CLOSED))
+    _backfill()
+
+
+def _backfill() -> None:
+    # The store's own summing, so the rows equal what the projection keeps from now on.
+    from core.measures.rollup import rebuild
+
+    rebuild(op.get_bind())
+
+
+def downgrade() -> None:
+    op.drop_index('ix_case_facts_minutes', table_name='case_facts')
+    op.drop_table('case_fact_months')
