@@ -10,15 +10,19 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Dialect,
     Index,
+    Integer,
+    Table,
     TypeDecorator,
     UniqueConstraint,
     text,
 )
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -729,18 +733,44 @@ class CaseFactRecord(SQLModel, table=True):
     lon: float | None = None
 
 
-class CaseFactMonthRecord(SQLModel, table=True):
-    """The facts of one month summed per group and place (docs/measures.md): what a year's
-    measures add up instead of reading a million facts. Kept by core/measures/rollup.py in the
-    transaction that writes the facts, so it always equals them."""
-
-    __tablename__ = "case_fact_months"
-
-    grouping: str = Field(primary_key=True, max_length=16)  # a key of GROUPINGS
-    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM, Beijing time, as received
-    place: str = Field(primary_key=True, max_length=400)  # location_path cut at the street
-    key: str = Field(primary_key=True, max_length=64)  # the group ("" for all)
-    # cases, each measure's numerator and denominator, handling minutes' count and sum
-    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # closed cases per handling-minutes bucket (core/measures/rollup.py BOUNDS)
-    hist: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+# The counters of `case_fact_months`, in order: cases, each case measure's numerator and
+# denominator (core/measures/definitions.py), the closed cases' handling minutes (how many, and
+# their sum); then closed cases per handling-minutes bucket (core/measures/rollup.py BOUNDS).
+FACT_MONTH_COUNTS = (
+    "cases",
+    *(
+        f"{key}_{part}"
+        for key in (
+            "response",
+            "resolution",
+            "satisfaction",
+            "closed_on_time",
+            "accepted_in_time",
+            "feedback_on_time",
+            "rework",
+            "overdue",
+            "returned",
+            "extended",
+            "supervised",
+            "whistled",
+        )
+        for part in ("n", "d")
+    ),
+    "minutes_n",
+    "minutes_sum",
+)
+FACT_MONTH_BUCKETS = 77
+# The facts of one month summed per grouping, place and group (docs/measures.md): what a
+# year's measures add up instead of reading a million facts; kept by core/measures/rollup.py
+# in the transaction that writes the facts, so it always equals them. A Core table: a hundred
+# counters are summed in SQL, never handled as one object.
+CASE_FACT_MONTHS = Table(
+    "case_fact_months",
+    SQLModel.metadata,
+    Column("grouping", AutoString(16), primary_key=True),  # a key of GROUPINGS
+    Column("month", AutoString(7), primary_key=True),  # YYYY-MM, Beijing time, as received
+    Column("place", AutoString(400), primary_key=True),  # location_path cut at the street
+    Column("key", AutoString(64), primary_key=True),  # the group ("" for all)
+    *(Column(name, BigInteger, nullable=False, default=0) for name in FACT_MONTH_COUNTS),
+    *(Column(f"h{b}", Integer, nullable=False, default=0) for b in range(FACT_MONTH_BUCKETS)),
+)

@@ -143,15 +143,18 @@ def _summed_case_groups(
 ) -> dict[str, Group]:
     """The case measures from the monthly sums: the same numbers as `_live_case_groups`."""
     first, after = rollup.months(period.start, period.end)
-    query = select(MONTHS.c.key, MONTHS.c.counts, MONTHS.c.hist).where(
-        MONTHS.c.grouping == by,
-        MONTHS.c.month >= first,
-        MONTHS.c.month < after,
-        area_clause(MONTHS.c.place, area),
+    counters = [c for c in MONTHS.c if not c.primary_key]
+    query = (
+        select(MONTHS.c.key, *(func.sum(c).label(c.name) for c in counters))
+        .where(
+            MONTHS.c.grouping == by,
+            MONTHS.c.month >= first,
+            MONTHS.c.month < after,
+            area_clause(MONTHS.c.place, area),
+        )
+        .group_by(MONTHS.c.key)
     )
-    sums: dict[str, rollup.Tally] = {}
-    for row in conn.execute(query):
-        sums.setdefault(row.key, rollup.Tally()).add(rollup.Tally.of_row(row.counts, row.hist))
+    sums = {row.key: rollup.Tally.of_row(row) for row in conn.execute(query)}
     if not GROUPINGS[by][0]:
         sums.setdefault("", rollup.Tally())  # ungrouped, the live query answers one row
     groups = {key: _group(key, t) for key, t in sums.items()}

@@ -40,10 +40,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.measures.definitions import CASE_MEASURES, GROUPINGS, F, counted
-from core.models import CaseFactMonthRecord
+from core.models import CASE_FACT_MONTHS, FACT_MONTH_BUCKETS
 from workflows.shared.workcal import CST
 
-MONTHS = CaseFactMonthRecord.__table__  # type: ignore[attr-defined]
+MONTHS = CASE_FACT_MONTHS
 # The counts kept per row, in this order: cases, each case measure's numerator and denominator,
 # then the closed cases' handling minutes (how many, and their sum: the mean is sum / count).
 NAMES = (
@@ -65,7 +65,7 @@ class Tally:
     """What one row of `case_fact_months` counts (or a change to it)."""
 
     counts: list[int] = field(default_factory=lambda: [0] * len(NAMES))
-    hist: dict[int, int] = field(default_factory=dict)
+    hist: dict[int, int] = field(default_factory=dict)  # bucket: closed cases
 
     def add(self, other: Tally, op: Any = add) -> None:
         self.counts = list(map(op, self.counts, other.counts))
@@ -80,15 +80,17 @@ class Tally:
     def value(self, name: str) -> int:
         return self.counts[NAMES.index(name)]
 
-    def stored(self) -> dict[str, Any]:
-        return {
-            "counts": dict(zip(NAMES, self.counts, strict=True)),
-            "hist": {str(b): n for b, n in sorted(self.hist.items())},
+    def columns(self) -> dict[str, int]:
+        return dict(zip(NAMES, self.counts, strict=True)) | {
+            f"h{b}": n for b, n in self.hist.items()
         }
 
     @classmethod
-    def of_row(cls, counts: dict[str, int], hist: dict[str, int]) -> Tally:
-        return cls([int(counts.get(n, 0)) for n in NAMES], {int(b): n for b, n in hist.items()})
+    def of_row(cls, row: Any) -> Tally:
+        """From a row of the table's counters (or their sums)."""
+        m = row._mapping
+        hist = {b: int(m[f"h{b}"]) for b in range(FACT_MONTH_BUCKETS) if m[f"h{b}"]}
+        return cls([int(m[n] or 0) for n in NAMES], hist)
 
 
 def bucket(minutes: int) -> int:
@@ -172,7 +174,8 @@ def of_cases(conn: Connection | Session, case_ids: list[str]) -> dict[Key, Tally
 
 
 def apply(conn: Connection | Session, before: dict[Key, Tally], after: dict[Key, Tally]) -> None:
-    """Change the rows by `after - before`, each row locked in key order (no deadlocks)."""
+    """Change the rows by `after - before`: rows added where missing, then each row updated
+    in key order (row locks taken in one order: no deadlocks), and rows left empty removed."""
     change: dict[Key, Tally] = {}
     for k in before.keys() | after.keys():
         t = Tally()
@@ -183,18 +186,24 @@ def apply(conn: Connection | Session, before: dict[Key, Tally], after: dict[Key,
     if not change:
         return
     keys = sorted(change)
+    conn.execute(_insert_missing(conn), [_pk(k) for k in keys])
+    for k in keys:
+        values = {c: MONTHS.c[c] + n for c, n in change[k].columns().items() if n}
+        conn.execute(update(MONTHS).where(_is(k)).values(values))
+    conn.execute(delete(MONTHS).where(_in(keys), MONTHS.c.cases == 0))  # nothing counted
+
+
+def _is(k: Key) -> ColumnElement[bool]:
+    return and_(*(MONTHS.c[name] == value for name, value in _pk(k).items()))
+
+
+def _in(keys: list[Key]) -> ColumnElement[bool]:
     pk = tuple_(MONTHS.c.grouping, MONTHS.c.month, MONTHS.c.place, MONTHS.c.key)
-    conn.execute(_insert_missing(conn), [_pk(k) | Tally().stored() for k in keys])
-    locked = select(MONTHS).where(pk.in_(keys)).order_by(*MONTHS.primary_key).with_for_update()
-    for row in conn.execute(locked).all():
-        k = (row.grouping, row.month, row.place, row.key)
-        now = Tally.of_row(row.counts, row.hist)
-        now.add(change[k])
-        where = pk == tuple_(*k)
-        if now.value("cases"):
-            conn.execute(update(MONTHS).where(where).values(**now.stored()))
-        else:  # nothing counted there any more
-            conn.execute(delete(MONTHS).where(where))
+    return pk.in_(keys)
+
+
+def _zeros() -> dict[str, int]:
+    return {c.name: 0 for c in MONTHS.c if c.name not in ("grouping", "month", "place", "key")}
 
 
 def _pk(k: Key) -> dict[str, str]:
@@ -202,8 +211,8 @@ def _pk(k: Key) -> dict[str, str]:
 
 
 def _insert_missing(conn: Connection | Session) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING: a row two writers add at once is added once, and the
-    second waits for the first and then updates it."""
+    """INSERT … ON CONFLICT DO NOTHING: a row two writers add at once is added once (the
+    second waits for the first to commit), and both then add to it."""
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     return dialect.insert(MONTHS).on_conflict_do_nothing()
@@ -218,7 +227,7 @@ def rebuild(conn: Connection | Session, *, batch: int = 20_000) -> int:
     for part in result.partitions():
         for k, t in tally(part, keys).items():
             total.setdefault(k, Tally()).add(t)
-    rows = [_pk(k) | t.stored() for k, t in sorted(total.items())]
+    rows = [{**_pk(k), **_zeros(), **t.columns()} for k, t in sorted(total.items())]
     for i in range(0, len(rows), batch):
         conn.execute(MONTHS.insert(), rows[i : i + batch])
     return len(rows)

@@ -17,6 +17,7 @@ from core.measures import queries, rollup
 from core.measures.definitions import GROUPINGS
 from core.measures.queries import Period, compute, parse_period
 from core.measures.store import _write, rows_for
+from core.models import FACT_MONTH_BUCKETS, FACT_MONTH_COUNTS
 from tests.measures.fixture import NOW, seed
 from tests.measures.story import Story
 from workflows.shared.workcal import CST
@@ -159,6 +160,12 @@ def test_the_sums_answer_for_whole_months_in_areas_down_to_a_street() -> None:
     assert not rollup.covers(month.start, month.end, "/nj/gl/gl-nhl/c1/")  # a community
     assert not rollup.covers(month.start + timedelta(days=1), month.end, None)
     assert not rollup.covers(month.start, month.end - timedelta(hours=8), None)  # UTC's month
+
+
+def test_the_table_has_a_counter_for_each_measure_and_bucket() -> None:
+    """A measure added to definitions.py needs its columns (a migration that rebuilds)."""
+    assert rollup.NAMES == FACT_MONTH_COUNTS
+    assert len(rollup.BOUNDS) + 1 == FACT_MONTH_BUCKETS
 
 
 def test_buckets_tile_the_minutes() -> None:

@@ -15,6 +15,13 @@ import sqlalchemy as sa
 import sqlmodel
 
 COUNTED_CLOSED = "handling_minutes IS NOT NULL AND NOT direct_answer AND NOT voided"
+# The counters as this revision has them (core/models.py FACT_MONTH_COUNTS, FACT_MONTH_BUCKETS).
+MEASURES = ('response', 'resolution', 'satisfaction', 'closed_on_time', 'accepted_in_time',
+            'feedback_on_time', 'rework', 'overdue', 'returned', 'extended', 'supervised',
+            'whistled')
+COUNTS = ('cases', *(f'{m}_{part}' for m in MEASURES for part in ('n', 'd')), 'minutes_n',
+          'minutes_sum')
+BUCKETS = 77
 FACT_KEYS = ['location_path', 'district_id', 'street_id', 'unit_id', 'category', 'channel',
              'request_kind']
 
@@ -35,8 +42,8 @@ def upgrade() -> None:
     sa.Column('month', _str(7), nullable=False),
     sa.Column('place', _str(400), nullable=False),
     sa.Column('key', _str(64), nullable=False),
-    sa.Column('counts', sa.JSON(), nullable=False),
-    sa.Column('hist', sa.JSON(), nullable=False),
+    *(sa.Column(name, sa.BigInteger(), nullable=False) for name in COUNTS),
+    *(sa.Column(f'h{b}', sa.Integer(), nullable=False) for b in range(BUCKETS)),
     sa.PrimaryKeyConstraint('grouping', 'month', 'place', 'key')
     )
     op.create_index('ix_case_facts_minutes', 'case_facts', ['handling_minutes', 'received_at'],
