@@ -22,6 +22,7 @@ MEASURES = ('response', 'resolution', 'satisfaction', 'closed_on_time', 'accepte
 COUNTS = ('cases', *(f'{m}_{part}' for m in MEASURES for part in ('n', 'd')), 'minutes_n',
           'minutes_sum')
 BUCKETS = 77
+TEXT = sqlmodel.sql.sqltypes.AutoString
 FACT_KEYS = ['location_path', 'district_id', 'street_id', 'unit_id', 'category', 'channel',
              'request_kind']
 
@@ -32,16 +33,12 @@ branch_labels = None
 depends_on = None
 
 
-def _str(length: int) -> sqlmodel.sql.sqltypes.AutoString:
-    return sqlmodel.sql.sqltypes.AutoString(length=length)
-
-
 def upgrade() -> None:
     op.create_table('case_fact_months',
-    sa.Column('grouping', _str(16), nullable=False),
-    sa.Column('month', _str(7), nullable=False),
-    sa.Column('place', _str(400), nullable=False),
-    sa.Column('key', _str(64), nullable=False),
+    sa.Column('grouping', TEXT(length=16), nullable=False),
+    sa.Column('month', TEXT(length=7), nullable=False),
+    sa.Column('place', TEXT(length=400), nullable=False),
+    sa.Column('key', TEXT(length=64), nullable=False),
     *(sa.Column(name, sa.BigInteger(), nullable=False) for name in COUNTS),
     *(sa.Column(f'h{b}', sa.Integer(), nullable=False) for b in range(BUCKETS)),
     sa.PrimaryKeyConstraint('grouping', 'month', 'place', 'key')
