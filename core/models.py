@@ -10,15 +10,19 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Dialect,
     Index,
+    Integer,
+    Table,
     TypeDecorator,
     UniqueConstraint,
     text,
 )
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -630,6 +634,8 @@ class RoutingOverride(SQLModel, table=True):
     revoked_by: str = Field(default="", max_length=64)
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoke_reason: str = Field(default="", max_length=500)
+
+
 # ---- measures (issue 13): stage facts and per-case facts, derived from the audit trail -------
 class CaseStageRecord(SQLModel, table=True):
     """One stage a case went through (立案派遣, 签收, 处置, 核查, 回访), as its events tell it.
@@ -656,6 +662,20 @@ class CaseStageRecord(SQLModel, table=True):
     extensions: int = 0
 
 
+# Closed cases the measures count (core/measures/definitions.py `counted`), and what a measure
+# reads of them to find a P90 without visiting the table.
+COUNTED_CLOSED = "handling_minutes IS NOT NULL AND NOT direct_answer AND NOT voided"
+FACT_KEYS = [
+    "location_path",
+    "district_id",
+    "street_id",
+    "unit_id",
+    "category",
+    "channel",
+    "request_kind",
+]
+
+
 class CaseFactRecord(SQLModel, table=True):
     """What the measures count about one case (docs/measures.md), with the dimensions they
     group by copied from the case's row, so each measure reads one table."""
@@ -664,6 +684,16 @@ class CaseFactRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_facts_received", "received_at", "district_id"),
         Index("ix_case_facts_open", "closed_at", "district_id"),
+        # The P90 of a year reads only the facts in one histogram bucket of case_fact_months:
+        # an index-only scan of this partial index (core/measures/queries.py `_refine`).
+        Index(
+            "ix_case_facts_minutes",
+            "handling_minutes",
+            "received_at",
+            postgresql_include=FACT_KEYS,
+            postgresql_where=text(COUNTED_CLOSED),
+            sqlite_where=text(COUNTED_CLOSED),
+        ),
     )
 
     case_id: str = Field(primary_key=True, max_length=120)
@@ -701,3 +731,46 @@ class CaseFactRecord(SQLModel, table=True):
     direct_answer: bool = False
     lat: float | None = None
     lon: float | None = None
+
+
+# The counters of `case_fact_months`, in order: cases, each case measure's numerator and
+# denominator (core/measures/definitions.py), the closed cases' handling minutes (how many, and
+# their sum); then closed cases per handling-minutes bucket (core/measures/rollup.py BOUNDS).
+FACT_MONTH_COUNTS = (
+    "cases",
+    *(
+        f"{key}_{part}"
+        for key in (
+            "response",
+            "resolution",
+            "satisfaction",
+            "closed_on_time",
+            "accepted_in_time",
+            "feedback_on_time",
+            "rework",
+            "overdue",
+            "returned",
+            "extended",
+            "supervised",
+            "whistled",
+        )
+        for part in ("n", "d")
+    ),
+    "minutes_n",
+    "minutes_sum",
+)
+FACT_MONTH_BUCKETS = 77
+# The facts of one month summed per grouping, place and group (docs/measures.md): what a
+# year's measures add up instead of reading a million facts; kept by core/measures/rollup.py
+# in the transaction that writes the facts, so it always equals them. A Core table: a hundred
+# counters are summed in SQL, never handled as one object.
+CASE_FACT_MONTHS = Table(
+    "case_fact_months",
+    SQLModel.metadata,
+    Column("grouping", AutoString(16), primary_key=True),  # a key of GROUPINGS
+    Column("month", AutoString(7), primary_key=True),  # YYYY-MM, Beijing time, as received
+    Column("place", AutoString(400), primary_key=True),  # location_path cut at the street
+    Column("key", AutoString(64), primary_key=True),  # the group ("" for all)
+    *(Column(name, BigInteger, nullable=False, default=0) for name in FACT_MONTH_COUNTS),
+    *(Column(f"h{b}", Integer, nullable=False, default=0) for b in range(FACT_MONTH_BUCKETS)),
+)

@@ -1,7 +1,8 @@
 """Writing the facts: rewrite one case's stage and fact rows from its stored audit trail.
 
 Used by the projection (in the transaction that writes the events) and by the migration that
-backfills existing cases; both go through `rewrite`, so they agree.
+backfills existing cases; both go through `rewrite`, so they agree. Every write of facts goes
+through `_write`, which changes the monthly sums (`core/measures/rollup.py`) by as much.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
+from core.measures import rollup
 from core.measures.facts import CaseLike, derive, dimensions
 from core.models import CaseEventRecord, CaseFactRecord, CaseRecord, CaseStageRecord
 
@@ -43,21 +45,32 @@ def rewrite(conn: Connection | Session, case_id: str, case: CaseLike) -> None:
     _write(conn, [(case_id, *rows_for(case_id, case, events))])
 
 
-def _write(conn: Connection | Session, batch: list[tuple[str, list[dict], dict]]) -> None:
+def _write(
+    conn: Connection | Session,
+    batch: list[tuple[str, list[dict], dict]],
+    *,
+    sums: bool = True,
+) -> None:
+    """Replace the cases' rows; with `sums`, change the monthly sums by the difference, in the
+    same transaction (the caller holds each case's row lock, so `before` is what it replaces)."""
     ids = [case_id for case_id, _, _ in batch]
+    before = rollup.of_cases(conn, ids) if sums else {}
     conn.execute(delete(STAGES).where(STAGES.c.case_id.in_(ids)))
     conn.execute(delete(FACTS).where(FACTS.c.case_id.in_(ids)))
     stage_rows = [row for _, rows, _ in batch for row in rows]
     if stage_rows:
         conn.execute(insert(STAGES), stage_rows)
     conn.execute(insert(FACTS), [fact for _, _, fact in batch])
+    if sums:
+        rollup.apply(conn, before, rollup.of_cases(conn, ids))
 
 
-def backfill(conn: Connection, *, batch: int = 500) -> int:
-    """Derive the facts of every case from `case_events`; return how many cases."""
+def backfill(conn: Connection, *, batch: int = 500, sums: bool = True) -> int:
+    """Derive the facts of every case from `case_events`; return how many cases. Migration
+    0014 passes `sums=False`: the monthly sums come later (0018), built from these facts."""
     done = 0
     for chunk in _chunks(conn, batch):
-        _write(conn, chunk)
+        _write(conn, chunk, sums=sums)
         done += len(chunk)
     return done
 

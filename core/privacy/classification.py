@@ -182,6 +182,9 @@ case_facts.received_at,dispatched_at,accepted_at,feedback_at,closed_at,first_con
 case_facts.accept_met,feedback_met,closed_on_time,overdue,voided,direct_answer,handling_minutes  一般 - - staff  按期签收、按时反馈、按期结案、超期、无效、直接答复、处置时长
 case_facts.reminders,escalations,returns,reworks,extensions,whistles,callbacks  一般 - - staff  催办、升级、退单、返工、延期、吹哨、回访次数
 case_facts.satisfaction,resolved,unreachable  一般 - - staff     回访结果：满意度、是否解决、联系不上
+case_fact_months.grouping,month,place,key   一般 - - staff     工单事实按月汇总：分组方式、月份、所在街道路径、分组
+case_fact_months.cases,response_n,response_d,resolution_n,resolution_d,satisfaction_n,satisfaction_d,closed_on_time_n,closed_on_time_d,accepted_in_time_n,accepted_in_time_d,feedback_on_time_n,feedback_on_time_d,rework_n,rework_d,overdue_n,overdue_d,returned_n,returned_d,extended_n,extended_d,supervised_n,supervised_d,whistled_n,whistled_d,minutes_n,minutes_sum  一般 - - staff  各月工单数、各项指标的分子和分母、已结案工单的办理时长条数与合计
+case_fact_months.h0,h1,h2,h3,h4,h5,h6,h7,h8,h9,h10,h11,h12,h13,h14,h15,h16,h17,h18,h19,h20,h21,h22,h23,h24,h25,h26,h27,h28,h29,h30,h31,h32,h33,h34,h35,h36,h37,h38,h39,h40,h41,h42,h43,h44,h45,h46,h47,h48,h49,h50,h51,h52,h53,h54,h55,h56,h57,h58,h59,h60,h61,h62,h63,h64,h65,h66,h67,h68,h69,h70,h71,h72,h73,h74,h75,h76  一般 - - staff  各月已结案工单按办理时长分段的条数
 major_events.id,ticket,title,event_type,sub_type,grade,phase,received_at,last_seq  一般 - - staff  重大事件：编号、标题、类型、等级、阶段
 major_events.district_id,lead_unit_id,stations,stations_late,tasks_open,linked  一般 - - staff  属地、牵头单位、进驻和任务情况、关联工单数
 major_events.next_report_at,reports_late     一般 - - staff     下次报告时限、迟报次数
