@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
+from pydantic import ValidationError
 
 from core import access
-from core.cases.service import CaseService, Reporter
+from core.cases.service import CaseError, CaseService, Reporter
 from core.models import CaseRecord, User
 from core.privacy import masking as privacy
 from web import lookups
 from web.cases.evidence import before_after
 from web.layout import layout_context
+from web.refused import page_again
 from web.templating import redirect, render, wants_fragment
 from web.whistles.context import case_panel as whistle_panel
 from workflows.contracts import TERMINAL, CaseEvent, CaseState, SplitReport
@@ -189,3 +191,19 @@ async def case_after_action(
     context = await case_context(cases, user, ticket, state=state)
     context.update(layout_context(cases, user), notice=notice)
     return render(request, "cases/detail.html", context, block="case")
+
+
+async def case_again(
+    request: Request,
+    cases: CaseService,
+    user: User,
+    ticket: str,
+    err: ValidationError | CaseError,
+    **shown: Any,
+) -> Response:
+    """The case block again after a refused form on it, with `shown` (the refusal beside the
+    form that failed, what was typed) over the fresh case (web/refused.py)."""
+    page = case_context(cases, user, ticket)
+    return await page_again(
+        request, cases, user, err, page, "cases/detail.html", block="case", **shown
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
@@ -12,10 +10,16 @@ from core.cases.service import CaseError, CaseService
 from core.models import User
 from web import formdata, lookups
 from web.cases import forms, reads
-from web.cases.context import case_after_action, case_context, queue_reporters, take_notice
+from web.cases.context import (
+    case_after_action,
+    case_again,
+    case_context,
+    queue_reporters,
+    take_notice,
+)
 from web.deps import Cases, Intake, WebUser, check_csrf
 from web.layout import error_page, layout_context
-from web.refused import page_again, summary
+from web.refused import summary
 from web.templating import render
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
@@ -62,7 +66,10 @@ async def split_report(
             raise CaseError(422, "split needs a reason", "reason", code="required")
         new_case = await intake.split(cases.actor(user), ticket, report, reason)
     except CaseError as err:
-        return await _case_with_split_error(request, cases, user, ticket, report, reason, err)
+        # the refusal next to the report's 拆分 form, the reason kept
+        kept = {"reason": reason}
+        shown = {"split_failed": report, "split_error": summary(err), "split_values": kept}
+        return await case_again(request, cases, user, ticket, err, **shown)
     notice = f"报告 {report} 已拆分为新工单 {new_case.ticket}"
     return await case_after_action(request, cases, user, ticket, None, notice=notice)
 
@@ -84,7 +91,7 @@ async def act(request: Request, ticket: str, action: str, user: WebUser, cases: 
     return await case_after_action(request, cases, user, ticket, state)
 
 
-def _case_with_error(
+async def _case_with_error(
     request: Request,
     cases: CaseService,
     user: User,
@@ -92,35 +99,11 @@ def _case_with_error(
     action: str,
     err: ValidationError | CaseError,
     values: dict[str, object],
-) -> Awaitable[Response]:
+) -> Response:
     """The case again, with the refusal next to the action and the user's input kept; a stale
     page shows the fresh case instead, with what the user typed kept in its form."""
     stale = isinstance(err, CaseError) and err.code == "stale"
     values.pop("expected_version", None)
-    page = case_context(cases, user, ticket)
-    shown = {
-        "failed_action": action,
-        "action_error": "" if stale else summary(err),
-        "values": values,
-        "stale": stale,
-    }
-    return page_again(request, cases, user, err, page, "cases/detail.html", block="case", **shown)
-
-
-def _case_with_split_error(
-    request: Request,
-    cases: CaseService,
-    user: User,
-    ticket: str,
-    report: str,
-    reason: str,
-    err: CaseError,
-) -> Awaitable[Response]:
-    """The case again, the refusal next to the report's 拆分 form and the reason kept."""
-    page = case_context(cases, user, ticket)
-    shown = {
-        "split_failed": report,
-        "split_error": summary(err),
-        "split_values": {"reason": reason},
-    }
-    return page_again(request, cases, user, err, page, "cases/detail.html", block="case", **shown)
+    error = "" if stale else summary(err)
+    shown = {"failed_action": action, "action_error": error, "values": values, "stale": stale}
+    return await case_again(request, cases, user, ticket, err, **shown)

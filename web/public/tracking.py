@@ -135,13 +135,8 @@ def _same(expected: str, token: str) -> bool:
 
 def _from_case(session: Session, case: CaseRecord) -> Tracking:
     events = _events(session, case)
-    return Tracking(
-        ticket=case.ticket,
-        received_at=case.created_at,
-        photos=_photos(events, "receive", case.ticket),
-        case=_record_progress(case, events),
-        report_count=case.report_count,
-    )
+    progress = _record_progress(case, events)
+    return _report(case.ticket, case.created_at, events, progress, case.report_count)
 
 
 def _record_progress(case: CaseRecord, events: Sequence[_Event]) -> Progress:
@@ -173,13 +168,9 @@ def _from_linked(session: Session, linked: LinkedReportRecord) -> Tracking | Non
     if case is None:
         return None
     events = _events(session, case)
-    return Tracking(
-        ticket=linked.ticket,
-        received_at=linked.linked_at,
-        photos=_photos(events, "link_report", linked.ticket),
-        case=_record_progress(case, events),
-        merged=True,
-        report_count=case.report_count,
+    progress = _record_progress(case, events)
+    return _report(
+        linked.ticket, linked.linked_at, events, progress, case.report_count, merged=True
     )
 
 
@@ -193,13 +184,22 @@ async def _live(cases: CaseService, ticket: str, token: str) -> Tracking | None:
         if err.status == 404:
             return None
         raise
-    return Tracking(
-        ticket=state.ticket,
-        received_at=state.created_at,
-        photos=_photos(events, "receive", state.ticket),
-        case=_live_progress(state, events),
-        report_count=state.report_count,
-    )
+    progress = _live_progress(state, events)
+    return _report(state.ticket, state.created_at, events, progress, state.report_count)
+
+
+def _report(
+    ticket: str,
+    received_at: datetime | None,
+    events: Sequence[_Event],
+    case: Progress,
+    report_count: int,
+    *,
+    merged: bool = False,
+) -> Tracking:
+    """Report `ticket` of `case`: the case's own report, or one merged into it."""
+    photos = _photos(events, "link_report" if merged else "receive", ticket)
+    return Tracking(ticket, received_at, photos, case, merged=merged, report_count=report_count)
 
 
 def _live_progress(state: CaseState, events: Sequence[_Event]) -> Progress:

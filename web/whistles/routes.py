@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from core import whistles
 from core.cases.service import CaseError, CaseService
 from core.models import User
-from web.cases.context import case_after_action, case_context
+from web.cases.context import case_after_action, case_again
 from web.deps import Cases, WebUser, check_csrf
 from web.layout import error_page, layout_context
 from web.refused import page_again, summary
@@ -58,25 +58,12 @@ async def _case_form(
     try:
         state = await call(cases, user, ticket, read(form))
     except (ValidationError, CaseError) as err:
-        return await _case_with_error(request, cases, user, ticket, name, err, form)
+        # the refusal in the whistle panel, what was typed kept
+        values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        values["departments"] = form.getlist("departments")
+        shown = {"whistle_failed": name, "whistle_error": summary(err), "whistle_values": values}
+        return await case_again(request, cases, user, ticket, err, **shown)
     return await case_after_action(request, cases, user, ticket, state)
-
-
-def _case_with_error(
-    request: Request,
-    cases: CaseService,
-    user: User,
-    ticket: str,
-    name: str,
-    err: ValidationError | CaseError,
-    form: FormData,
-) -> Awaitable[Response]:
-    """The case again, the refusal in the whistle panel, what was typed kept."""
-    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
-    values["departments"] = form.getlist("departments")
-    page = case_context(cases, user, ticket)
-    shown = {"whistle_failed": name, "whistle_error": summary(err), "whistle_values": values}
-    return page_again(request, cases, user, err, page, "cases/detail.html", block="case", **shown)
 
 
 @router.get("/whistles")
