@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import add, sub
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from core.measures.definitions import CASE_MEASURES, GROUPINGS, F, counted
@@ -189,8 +190,16 @@ def apply(conn: Connection | Session, before: dict[Key, Tally], after: dict[Key,
     conn.execute(_insert_missing(conn), [_pk(k) for k in keys])
     for k in keys:
         values = {c: MONTHS.c[c] + n for c, n in change[k].columns().items() if n}
-        conn.execute(update(MONTHS).where(_is(k)).values(values))
+        # A writer that emptied the row may delete it after our insert found it there (read
+        # committed): the update then finds no row, so add it again and update that.
+        while not _updated(conn, update(MONTHS).where(_is(k)).values(values)):
+            conn.execute(_insert_missing(conn), [_pk(k)])
     conn.execute(delete(MONTHS).where(_in(keys), MONTHS.c.cases == 0))  # nothing counted
+
+
+def _updated(conn: Connection | Session, statement: Any) -> int:
+    """How many rows an UPDATE changed (a Session's result is a cursor result underneath)."""
+    return cast("CursorResult[Any]", conn.execute(statement)).rowcount
 
 
 def _is(k: Key) -> ColumnElement[bool]:
